@@ -1,0 +1,78 @@
+"""Loading the disaster-tweets data and cutting it into the project's fixed splits.
+
+Splits, all decided by the row id so that every run and every machine agrees:
+- ``eval``: id divisible by 5 (the data README's evaluation split; reporting only).
+- ``validation``: of the other rows, those with ``(id // 5) % 6 == 0`` (about 1/6): thresholds,
+  cascade band and model choice are tuned here.
+- ``fit``: the remaining training rows; every model learns from these alone.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from apps.analyzer.categories import category_for_keyword
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DATA_DIR_ENV = "DISASTER_TWEETS_DIR"
+LABELED_FILE = "labeled.csv"
+UNLABELED_FILE = "unlabeled.csv"
+SPLITS = ("fit", "validation", "eval")
+
+
+@dataclass(frozen=True)
+class Tweet:
+    id: int
+    text: str
+    emergency: bool | None  # None in unlabeled.csv
+    category: str | None  # from the keyword; None when the keyword is empty
+
+
+def split_of(tweet_id: int) -> str:
+    if tweet_id % 5 == 0:
+        return "eval"
+    return "validation" if (tweet_id // 5) % 6 == 0 else "fit"
+
+
+def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
+    """The data directory: the argument, else $DISASTER_TWEETS_DIR, else ../shared beside the repo."""
+    chosen = data_dir or os.environ.get(DATA_DIR_ENV) or REPO_ROOT.parent / "shared" / "data" / "disaster_tweets"
+    path = Path(chosen)
+    if not (path / LABELED_FILE).is_file():
+        raise FileNotFoundError(
+            f"disaster-tweets data not found: {path / LABELED_FILE} is missing "
+            f"(pass --data DIR or set {DATA_DIR_ENV})"
+        )
+    return path
+
+
+def _read(path: Path) -> list[Tweet]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [
+            Tweet(
+                id=int(row["id"]),
+                text=row["text"],
+                emergency=None if row.get("target") in (None, "") else row["target"] == "1",
+                category=category_for_keyword(row["keyword"]),
+            )
+            for row in csv.DictReader(handle)
+        ]
+
+
+def load_split(data_dir: Path, split: str) -> list[Tweet]:
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+    return [tweet for tweet in _read(data_dir / LABELED_FILE) if split_of(tweet.id) == split]
+
+
+def load_unlabeled(data_dir: Path) -> list[Tweet]:
+    return _read(data_dir / UNLABELED_FILE)
+
+
+def data_hash(data_dir: Path) -> str:
+    """sha256 of labeled.csv: ties each shipped model to the exact data it was trained on."""
+    return "sha256:" + hashlib.sha256((data_dir / LABELED_FILE).read_bytes()).hexdigest()

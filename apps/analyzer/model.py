@@ -1,0 +1,205 @@
+"""Run-time emergency model: loads a mode's artifacts and scores texts with onnxruntime.
+
+Needs only numpy, onnxruntime and tokenizers. Modes (see ``artifacts/<mode>/manifest.json``):
+- ``fast``: word and character TF-IDF with linear heads, all inside one ONNX graph.
+- ``accurate``: MiniLM-L6 fine-tuned on the tweets, int8, tokenized with the shipped tokenizer.
+- ``cascade``: ``fast`` decides the texts it is sure of, ``accurate`` decides the others.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from fogverse.contracts import CATEGORIES, MAX_TEXT_CHARS
+
+ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
+MODES = ("fast", "accurate", "cascade")
+DEFAULT_MODE = "accurate"
+MANIFEST_FILE = "manifest.json"
+MODEL_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+TRANSFORMER_BATCH = 16  # texts per onnxruntime call; larger batches ran no faster on 2 cores
+_URL = re.compile(r"https?://\S+")
+
+
+@dataclass(frozen=True)
+class Prediction:
+    emergency: bool
+    emergency_score: float  # 0..1
+    category: str | None  # one of CATEGORIES when emergency, else None
+    category_score: float | None
+
+
+@dataclass(frozen=True)
+class Scores:
+    """What a scorer returns for a batch: one row per text."""
+
+    emergency: np.ndarray  # bool [n]
+    emergency_score: np.ndarray  # float32 [n]
+    category_scores: np.ndarray  # float32 [n, len(CATEGORIES)]
+
+
+def normalize_for_linear(text: str) -> str:
+    """Lower-cased, whitespace-collapsed text: the form the fast model's n-grams are counted on."""
+    return " ".join(text.lower().split())
+
+
+def normalize_for_transformer(text: str) -> str:
+    """Links become one word: a t.co link is ~10 meaningless word pieces, a quarter of the cost."""
+    return " ".join(_URL.sub("http", text).split())
+
+
+def configure_tokenizer(tokenizer: Tokenizer, max_tokens: int) -> Tokenizer:
+    """Truncate to ``max_tokens``; padding is done per batch by :func:`pad_batch`."""
+    tokenizer.enable_truncation(max_length=max_tokens)
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def pad_batch(token_ids: list[list[int]]) -> dict[str, np.ndarray]:
+    """The transformer's inputs for one batch, padded (id 0) to its longest sequence."""
+    width = max(len(ids) for ids in token_ids)
+    input_ids = np.zeros((len(token_ids), width), dtype=np.int64)
+    attention_mask = np.zeros((len(token_ids), width), dtype=np.int64)
+    for row, ids in enumerate(token_ids):
+        input_ids[row, : len(ids)] = ids
+        attention_mask[row, : len(ids)] = 1
+    return {"input_ids": input_ids, "attention_mask": attention_mask}
+
+
+def read_manifest(mode_dir: Path) -> dict:
+    path = mode_dir / MANIFEST_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"model artifact missing: {path} (run `python -m apps.analyzer train`)")
+    return json.loads(path.read_text())
+
+
+def _session(path: Path, threads: int) -> ort.InferenceSession:
+    if not path.is_file():
+        raise FileNotFoundError(f"model artifact missing: {path} (run `python -m apps.analyzer train`)")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+class LinearScorer:
+    """The fast model: one ONNX graph from normalized text to both heads."""
+
+    def __init__(self, mode_dir: Path, threshold: float, threads: int = 1) -> None:
+        # One thread: the graph is mostly string work that does not parallelize inside a call.
+        self._session = _session(mode_dir / MODEL_FILE, threads)
+        self.threshold = threshold
+
+    def score(self, texts: list[str]) -> Scores:
+        batch = np.array([normalize_for_linear(text) for text in texts], dtype=object)
+        emergency_score, category_scores = self._session.run(None, {"text": batch})
+        return Scores(emergency_score >= self.threshold, emergency_score, category_scores)
+
+
+class TransformerScorer:
+    """The accurate model: fine-tuned MiniLM with an emergency head and a category head."""
+
+    def __init__(self, mode_dir: Path, threshold: float, max_tokens: int, threads: int) -> None:
+        self._session = _session(mode_dir / MODEL_FILE, threads)
+        tokenizer_path = mode_dir / TOKENIZER_FILE
+        if not tokenizer_path.is_file():
+            raise FileNotFoundError(f"model artifact missing: {tokenizer_path}")
+        self._tokenizer = configure_tokenizer(Tokenizer.from_file(str(tokenizer_path)), max_tokens)
+        self.threshold = threshold
+
+    def score(self, texts: list[str]) -> Scores:
+        emergency_score = np.zeros(len(texts), dtype=np.float32)
+        category_scores = np.zeros((len(texts), len(CATEGORIES)), dtype=np.float32)
+        token_ids = [e.ids for e in self._tokenizer.encode_batch([normalize_for_transformer(t) for t in texts])]
+        # Texts of similar length share a call, so padding costs little.
+        order = sorted(range(len(texts)), key=lambda i: len(token_ids[i]))
+        for start in range(0, len(order), TRANSFORMER_BATCH):
+            chunk = order[start : start + TRANSFORMER_BATCH]
+            feed = pad_batch([token_ids[i] for i in chunk])
+            emergency_score[chunk], category_scores[chunk] = self._session.run(None, feed)
+        return Scores(emergency_score >= self.threshold, emergency_score, category_scores)
+
+
+class CascadeScorer:
+    """``fast`` answers when its score lies outside the band; ``accurate`` answers the rest."""
+
+    def __init__(self, fast: LinearScorer, accurate: TransformerScorer, band: tuple[float, float]) -> None:
+        self._fast = fast
+        self._accurate = accurate
+        self.band = band
+
+    def score(self, texts: list[str]) -> Scores:
+        scores = self._fast.score(texts)
+        low, high = self.band
+        unsure = np.flatnonzero((scores.emergency_score >= low) & (scores.emergency_score <= high))
+        if unsure.size:
+            second = self._accurate.score([texts[i] for i in unsure])
+            scores.emergency[unsure] = second.emergency
+            scores.emergency_score[unsure] = second.emergency_score
+            scores.category_scores[unsure] = second.category_scores
+        return scores
+
+
+def _default_threads() -> int:
+    return min(2, os.cpu_count() or 1)
+
+
+def _load_scorer(mode: str, artifacts_dir: Path, threads: int) -> tuple[str, LinearScorer | TransformerScorer | CascadeScorer]:
+    manifest = read_manifest(artifacts_dir / mode)
+    if mode == "fast":
+        return manifest["version"], LinearScorer(artifacts_dir / mode, manifest["emergency_threshold"])
+    if mode == "accurate":
+        scorer = TransformerScorer(
+            artifacts_dir / mode, manifest["emergency_threshold"], manifest["max_tokens"], threads
+        )
+        return manifest["version"], scorer
+    _, fast = _load_scorer("fast", artifacts_dir, threads)
+    _, accurate = _load_scorer("accurate", artifacts_dir, threads)
+    return manifest["version"], CascadeScorer(fast, accurate, tuple(manifest["band"]))
+
+
+class EmergencyModel:
+    """Scores messages for emergencies; thread-safe (onnxruntime runs without the GIL)."""
+
+    def __init__(self, version: str, scorer: LinearScorer | TransformerScorer | CascadeScorer) -> None:
+        self.version = version
+        self._scorer = scorer
+
+    @classmethod
+    def load(
+        cls, mode: str = DEFAULT_MODE, artifacts_dir: Path | None = None, threads: int | None = None
+    ) -> "EmergencyModel":
+        if mode not in MODES:
+            raise ValueError(f"unknown analyzer mode {mode!r}; expected one of {MODES}")
+        version, scorer = _load_scorer(mode, Path(artifacts_dir or ARTIFACTS_DIR), threads or _default_threads())
+        return cls(version, scorer)
+
+    def scores(self, texts: list[str]) -> Scores:
+        if not texts:
+            empty = np.zeros(0, dtype=np.float32)
+            return Scores(empty.astype(bool), empty, np.zeros((0, len(CATEGORIES)), dtype=np.float32))
+        return self._scorer.score([text[:MAX_TEXT_CHARS] for text in texts])
+
+    def predict(self, texts: list[str]) -> list[Prediction]:
+        scores = self.scores(texts)
+        best = scores.category_scores.argmax(axis=1)
+        return [
+            Prediction(
+                emergency=bool(is_emergency),
+                emergency_score=float(score),
+                category=CATEGORIES[category] if is_emergency else None,
+                category_score=float(row[category]) if is_emergency else None,
+            )
+            for is_emergency, score, category, row in zip(
+                scores.emergency, scores.emergency_score, best, scores.category_scores
+            )
+        ]
