@@ -1,0 +1,127 @@
+"""The one way Siaga starts and stops child processes (broker, Temporal, app instances).
+
+Each child gets its own process group, so stopping it also stops anything it spawned, and is
+told by the kernel to die with its parent (PR_SET_PDEATHSIG), so a supervisor killed with
+SIGKILL leaves no orphans behind.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Mapping, Sequence
+
+log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:  # not Linux: the process group still lets stop() reach every child
+        pass
+
+
+class ManagedProcess:
+    def __init__(self, name: str, argv: Sequence[str], *, env: Mapping[str, str] | None = None,
+                 log_path: Path | None = None, cwd: Path | None = None, die_with_parent: bool = True):
+        self.name = name
+        self.argv = list(argv)
+        self.env = dict(os.environ if env is None else env)
+        self.log_path = log_path
+        self.cwd = cwd
+        self.die_with_parent = die_with_parent
+        self.popen: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.popen.pid if self.popen else None
+
+    def start(self) -> "ManagedProcess":
+        out = subprocess.DEVNULL
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            out = open(self.log_path, "ab")
+        try:
+            self.popen = subprocess.Popen(
+                self.argv, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+                preexec_fn=_die_with_parent if self.die_with_parent else None,
+            )
+        finally:
+            if out is not subprocess.DEVNULL:
+                out.close()
+        log.info("started %s (pid %d): %s", self.name, self.popen.pid, " ".join(self.argv))
+        return self
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def signal(self, sig: int) -> None:
+        if self.popen is None:
+            return
+        try:
+            os.killpg(self.popen.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def stop(self, timeout_s: float = 15.0) -> int | None:
+        """SIGTERM the whole group, then SIGKILL what is left after ``timeout_s``."""
+        if self.popen is None:
+            return None
+        if self.popen.poll() is None:
+            self.signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop in %.0f s; killing it", self.name, timeout_s)
+        self.signal(signal.SIGKILL)  # also reaches grandchildren that ignored SIGTERM
+        code = self.popen.wait()
+        log.info("stopped %s (exit %s)", self.name, code)
+        return code
+
+    def kill(self) -> int | None:
+        """SIGKILL the group at once (crash tests)."""
+        if self.popen is None:
+            return None
+        self.signal(signal.SIGKILL)
+        return self.popen.wait()
+
+    def tail(self, lines: int = 30) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def python_module(module: str, *args: str) -> list[str]:
+    """argv that runs ``python -m module`` with this interpreter."""
+    return [sys.executable, "-m", module, *args]
+
+
+def wait_for_port(host: str, port: int, timeout_s: float, process: ManagedProcess | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process is not None and not process.alive():
+            raise RuntimeError(f"{process.name} exited with code {process.popen.returncode} before "
+                               f"listening on {host}:{port}\n{process.tail()}")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listened on {host}:{port} within {timeout_s:.0f} s"
+                       + (f"\n{process.tail()}" if process else ""))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -1,0 +1,67 @@
+"""The producing end for apps with no source topic: crawler, Discord bot, LINE bot."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Generic, TypeVar
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.structs import RecordMetadata
+
+from fogverse.codec import Codec
+from fogverse.metrics import MetricsEmitter
+from fogverse.settings import RuntimeSettings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Publisher(Generic[T]):
+    """Sends typed values to one topic and reports the counts to the observer topic.
+
+    ``publish`` waits for the broker's ack (bounded by ``timeout_s``) so a caller such as a
+    webhook knows the message is safe before it answers; ``publish_nowait`` hands the value to
+    the producer and returns its ack future, for high-rate replay.
+    """
+
+    def __init__(self, *, service: str, topic: str, codec: Codec[T], settings: RuntimeSettings):
+        self.service = service
+        self.topic = topic
+        self._codec = codec
+        self.settings = settings
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=5,
+            client_id=f"{service}-{settings.instance_id}",
+        )
+        self.metrics = MetricsEmitter(self.producer, settings, service, (topic,))
+
+    async def start(self) -> None:
+        await self.producer.start()
+        await self.metrics.start()
+
+    async def stop(self) -> None:
+        await self.metrics.stop()
+        await self.producer.stop()  # flushes what is still buffered
+
+    async def __aenter__(self) -> "Publisher[T]":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
+
+    async def publish(self, value: T, *, key: bytes | None = None, headers=None,
+                      timeout_s: float | None = None) -> RecordMetadata:
+        ack = await self.publish_nowait(value, key=key, headers=headers)
+        return await (asyncio.wait_for(ack, timeout_s) if timeout_s else ack)
+
+    async def publish_nowait(self, value: T, *, key: bytes | None = None, headers=None) -> asyncio.Future:
+        ack = await self.producer.send(self.topic, self._codec.encode(value), key=key, headers=headers)
+        ack.add_done_callback(self._count_ack)
+        return ack
+
+    def _count_ack(self, ack: asyncio.Future) -> None:
+        if not ack.cancelled() and ack.exception() is None:
+            self.metrics.count(self.topic)

@@ -1,0 +1,279 @@
+"""A FogVerse-style pipeline app: consume ▸ decode ▸ process ▸ encode ▸ produce, at least once.
+
+The life of one batch:
+
+1. ``getmany`` fetches up to ``BATCH_SIZE`` records.
+2. Decode, ``process`` and encode run on a thread pool (one thread in ``serial`` mode, the batch
+   split across ``WORKER_THREADS`` threads in ``parallel`` mode), so CPU-bound models never
+   block the event loop. A record that fails any step becomes a dead letter instead.
+3. Outputs and dead letters are handed to the producer once fewer than
+   ``MAX_INFLIGHT_BATCHES`` batches are sent but not yet committed (back-pressure); their ack
+   futures and the batch's offsets go on a queue.
+4. A committer awaits each batch's acks, in order, and only then commits its offsets.
+
+So a crash at any point re-delivers at most ``MAX_INFLIGHT_BATCHES × BATCH_SIZE`` messages
+(duplicates, never loss). The thesis committed before processing and lost up to a batch per
+crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable, Generic, Sequence, TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka.structs import ConsumerRecord
+
+from fogverse.codec import Codec
+from fogverse.contracts import DLQ_HEADERS, utc_iso
+from fogverse.metrics import MetricsEmitter
+from fogverse.settings import RuntimeSettings
+
+log = logging.getLogger(__name__)
+
+In = TypeVar("In")
+Out = TypeVar("Out")
+
+#: ``process`` takes a batch of decoded inputs and returns one output per input (None: no output).
+ProcessBatch = Callable[[list[Any]], Sequence[Any]]
+
+MAX_REASON_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    record: ConsumerRecord
+    output: bytes | None = None
+    stage: str | None = None  # set ▸ failed at this stage
+    error: BaseException | None = None
+
+
+@dataclass
+class _InflightBatch:
+    acks: list[asyncio.Future]
+    offsets: dict[TopicPartition, int]
+    outputs: int
+    dead_letters: int
+
+
+class PipelineApp(Generic[In, Out]):
+    """One consumer group member turning ``source_topic`` into ``target_topic``.
+
+    ``target_topic`` may be None for a sink (the notifier): outputs are then not produced,
+    and processed inputs are counted under the service name in the metrics.
+    """
+
+    def __init__(self, *, service: str, source_topic: str, target_topic: str | None, group_id: str,
+                 process: ProcessBatch, input_codec: Codec[In], output_codec: Codec[Out] | None,
+                 settings: RuntimeSettings, parallel: bool = False):
+        self.service = service
+        self.source_topic = source_topic
+        self.target_topic = target_topic
+        self.group_id = group_id
+        self.dlq_topic = source_topic + settings.dlq_suffix
+        self._process = process
+        self._input_codec = input_codec
+        self._output_codec = output_codec
+        self.settings = settings
+        self._threads = settings.worker_threads if parallel else 1
+        self._metrics_topic = target_topic or service
+        self._stop = asyncio.Event()
+        self._batch_lock = asyncio.Lock()
+        self._inflight: asyncio.Queue[_InflightBatch] | None = None
+        self._send_slots: asyncio.Semaphore | None = None
+        self.consumer: AIOKafkaConsumer | None = None
+        self.producer: AIOKafkaProducer | None = None
+        self.metrics: MetricsEmitter | None = None
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Run until :meth:`request_stop`; then drain in-flight work and commit it."""
+        s = self.settings
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=s.bootstrap_servers, acks="all", linger_ms=5,
+            client_id=f"{self.service}-{s.instance_id}",
+        )
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=s.bootstrap_servers, group_id=self.group_id,
+            client_id=f"{self.service}-{s.instance_id}", enable_auto_commit=False,
+            auto_offset_reset="earliest", max_poll_records=s.batch_size,
+        )
+        self.metrics = MetricsEmitter(self.producer, s, self.service, (self._metrics_topic,))
+        self._inflight = asyncio.Queue()
+        self._send_slots = asyncio.Semaphore(s.max_inflight_batches)
+        pool = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix=f"{self.service}-process")
+        await self.producer.start()
+        committer = None
+        try:
+            await self.metrics.start()
+            if self.target_topic:
+                await self.metrics.announce(self.source_topic, self.target_topic, self.group_id)
+            self.consumer.subscribe([self.source_topic], listener=_DrainOnRevoke(self))
+            await self.consumer.start()
+            committer = asyncio.create_task(self._commit_in_order(), name=f"{self.service}-committer")
+            log.info("%s consuming %s ▸ %s as %s (%d thread%s)", self.service, self.source_topic,
+                     self.target_topic, s.instance_id, self._threads, "" if self._threads == 1 else "s")
+            while not self._stop.is_set():
+                fetch = asyncio.ensure_future(self.consumer.getmany(timeout_ms=500, max_records=s.batch_size))
+                stop_wait = asyncio.ensure_future(self._stop.wait())
+                await asyncio.wait({fetch, stop_wait, committer}, return_when=asyncio.FIRST_COMPLETED)
+                stop_wait.cancel()
+                if committer.done():
+                    committer.result()  # a failed ack or commit stops the app; nothing was committed
+                if not fetch.done():
+                    fetch.cancel()
+                    await asyncio.gather(fetch, return_exceptions=True)
+                    continue
+                records = [r for batch in fetch.result().values() for r in batch]
+                if records:
+                    async with self._batch_lock:
+                        await self._handle(records, pool)
+            await self._drain()
+        finally:
+            if committer:
+                committer.cancel()
+                await asyncio.gather(committer, return_exceptions=True)
+            await self.metrics.stop()
+            await self.consumer.stop()
+            await self.producer.stop()
+            pool.shutdown(wait=True)
+            log.info("%s stopped", self.service)
+
+    async def _handle(self, records: list[ConsumerRecord], pool: ThreadPoolExecutor) -> None:
+        loop = asyncio.get_running_loop()
+        size = -(-len(records) // self._threads)
+        chunks = [records[i:i + size] for i in range(0, len(records), size)]
+        results = await asyncio.gather(*(loop.run_in_executor(pool, self._handle_chunk, c) for c in chunks))
+        acks: list[asyncio.Future] = []
+        outputs = dead = 0
+        await self._send_slots.acquire()  # released by the committer once this batch is committed
+        for outcome in (o for chunk in results for o in chunk):
+            if outcome.error is not None:
+                acks.append(await self._dead_letter(outcome))
+                dead += 1
+            elif outcome.output is not None and self.target_topic:
+                acks.append(await self.producer.send(self.target_topic, outcome.output, key=outcome.record.key))
+                outputs += 1
+            elif self.target_topic is None:
+                outputs += 1
+        offsets: dict[TopicPartition, int] = {}
+        for r in records:
+            tp = TopicPartition(r.topic, r.partition)
+            offsets[tp] = max(offsets.get(tp, 0), r.offset + 1)
+        await self._inflight.put(_InflightBatch(acks, offsets, outputs, dead))
+
+    def _handle_chunk(self, records: list[ConsumerRecord]) -> list[_Outcome]:
+        """Runs on a worker thread: decode, process, encode; failures become outcomes."""
+        decoded: list[tuple[ConsumerRecord, Any]] = []
+        failed: dict[int, _Outcome] = {}
+        for i, record in enumerate(records):
+            try:
+                decoded.append((record, self._input_codec.decode(record.value)))
+            except Exception as exc:
+                failed[i] = _Outcome(record, stage="decode", error=exc)
+        outputs = self._process_isolating_failures([value for _, value in decoded])
+        by_record: dict[int, _Outcome] = {}
+        for (record, _), result in zip(decoded, outputs):
+            if isinstance(result, _Failure):
+                by_record[id(record)] = _Outcome(record, stage="process", error=result.error)
+                continue
+            if result is None or self._output_codec is None:
+                by_record[id(record)] = _Outcome(record)
+                continue
+            try:
+                by_record[id(record)] = _Outcome(record, output=self._output_codec.encode(result))
+            except Exception as exc:
+                by_record[id(record)] = _Outcome(record, stage="encode", error=exc)
+        return [failed[i] if i in failed else by_record[id(r)] for i, r in enumerate(records)]
+
+    def _process_isolating_failures(self, values: list[Any]) -> list[Any]:
+        if not values:
+            return []
+        try:
+            outputs = list(self._process(values))
+            if len(outputs) != len(values):
+                raise RuntimeError(f"process returned {len(outputs)} outputs for {len(values)} inputs")
+            return outputs
+        except Exception as exc:
+            if len(values) == 1:
+                return [_Failure(exc)]
+        # One bad input must not sink its batch: retry one by one to find it.
+        results = []
+        for value in values:
+            try:
+                (output,) = self._process([value])
+                results.append(output)
+            except Exception as exc:
+                results.append(_Failure(exc))
+        return results
+
+    async def _dead_letter(self, outcome: _Outcome) -> asyncio.Future:
+        r = outcome.record
+        reason = f"{type(outcome.error).__name__}: {outcome.error}"[:MAX_REASON_CHARS]
+        log.warning("dead letter %s[%d]@%d at %s: %s", r.topic, r.partition, r.offset, outcome.stage, reason)
+        headers = [
+            (DLQ_HEADERS["reason"], reason.encode()),
+            (DLQ_HEADERS["error_type"], type(outcome.error).__name__.encode()),
+            (DLQ_HEADERS["stage"], outcome.stage.encode()),
+            (DLQ_HEADERS["origin_topic"], r.topic.encode()),
+            (DLQ_HEADERS["origin_partition"], str(r.partition).encode()),
+            (DLQ_HEADERS["origin_offset"], str(r.offset).encode()),
+            (DLQ_HEADERS["service"], self.service.encode()),
+            (DLQ_HEADERS["instance_id"], self.settings.instance_id.encode()),
+            (DLQ_HEADERS["failed_at"], utc_iso().encode()),
+        ]
+        return await self.producer.send(self.dlq_topic, r.value if r.value is not None else b"",
+                                        key=r.key, headers=headers)
+
+    async def _commit_in_order(self) -> None:
+        while True:
+            batch = await self._inflight.get()
+            try:
+                await asyncio.gather(*batch.acks)
+                try:
+                    await self.consumer.commit(batch.offsets)
+                except (CommitFailedError, IllegalStateError) as exc:
+                    # The partitions moved to another member, which re-reads from the last
+                    # commit: duplicates, not loss.
+                    log.warning("commit skipped after rebalance: %s", exc)
+                self.metrics.count(self._metrics_topic, batch.outputs)
+                if batch.dead_letters:
+                    self.metrics.count(self.dlq_topic, batch.dead_letters)
+            finally:
+                self._send_slots.release()
+                self._inflight.task_done()
+
+    async def _drain(self) -> None:
+        """Wait until every handed-over batch is acked and committed."""
+        if self._inflight is not None:
+            await self._inflight.join()
+
+
+@dataclass(frozen=True)
+class _Failure:
+    error: BaseException
+
+
+class _DrainOnRevoke(ConsumerRebalanceListener):
+    """Before partitions leave this member, finish and commit what was taken from them."""
+
+    def __init__(self, app: PipelineApp):
+        self._app = app
+
+    async def on_partitions_revoked(self, revoked) -> None:
+        async with self._app._batch_lock:
+            await self._app._drain()
+
+    async def on_partitions_assigned(self, assigned) -> None:
+        app = self._app
+        if app.metrics is not None:
+            try:
+                await app.metrics.consumer_joined(app.source_topic, app.group_id, len(assigned))
+            except Exception:
+                log.exception("could not announce the assignment")

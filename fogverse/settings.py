@@ -1,0 +1,339 @@
+"""Every setting Siaga reads from the environment, in one place.
+
+Names and defaults follow the thesis seeds (``ANALYZER_CONSUMER_TOPIC``, ``DEPLOY_DELAY`` ...).
+Each process builds the one settings object it needs with ``XxxSettings.from_env()``; a bad
+value raises :class:`ConfigError` naming the variable, so the process stops at start.
+
+Where a seed gave every app its own bootstrap variable (``ANALYZER_CONSUMER_SERVERS``,
+``CRAWLER_ANALYZER_SERVERS`` ...), that variable still wins, and ``KAFKA_BOOTSTRAP_SERVERS``
+is the shared fallback, so one variable points the whole system at a broker.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Callable, Mapping, TypeVar
+
+T = TypeVar("T")
+
+DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+DEFAULT_TEMPORAL = "127.0.0.1:7233"
+
+
+class ConfigError(ValueError):
+    """An environment variable holds a value Siaga cannot use."""
+
+
+class _Env:
+    """Typed reads of one environment mapping; every error names the variable."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None):
+        self.environ = os.environ if environ is None else environ
+
+    def raw(self, name: str) -> str | None:
+        value = self.environ.get(name)
+        return None if value is None or value.strip() == "" else value.strip()
+
+    def str(self, name: str, default: str | None, *fallbacks: str) -> str | None:
+        for candidate in (name, *fallbacks):
+            value = self.raw(candidate)
+            if value is not None:
+                return value
+        return default
+
+    def required(self, name: str, why: str) -> str:
+        value = self.raw(name)
+        if value is None:
+            raise ConfigError(f"{name} is not set: {why}")
+        return value
+
+    def _convert(self, name: str, default: T, convert: Callable[[str], T], kind: str) -> T:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            return convert(value)
+        except ValueError:
+            raise ConfigError(f"{name} must be {kind}, got {value!r}") from None
+
+    def int(self, name: str, default: int, minimum: int | None = None, maximum: int | None = None) -> int:
+        value = self._convert(name, default, int, "an integer")
+        self._check_range(name, value, minimum, maximum)
+        return value
+
+    def float(self, name: str, default: float, minimum: float | None = None, maximum: float | None = None) -> float:
+        value = self._convert(name, default, float, "a number")
+        self._check_range(name, value, minimum, maximum)
+        return value
+
+    def bool(self, name: str, default: bool) -> bool:
+        def convert(text: str) -> bool:
+            lowered = text.lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+
+        return self._convert(name, default, convert, "true or false")
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.raw(name) or default
+        normalized = value.lower() if all(c == c.lower() for c in choices) else value.upper()
+        if normalized not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+        return normalized
+
+    def list(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """A comma-separated list; also accepts the seeds' JSON-ish ``["a","b"]`` form."""
+        value = self.raw(name)
+        if value is None:
+            return default
+        value = value.strip().removeprefix("[").removesuffix("]")
+        items = (item.strip().strip("'\"") for item in value.split(","))
+        return tuple(item for item in items if item)
+
+    @staticmethod
+    def _check_range(name: str, value, minimum, maximum) -> None:
+        if minimum is not None and value < minimum:
+            raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise ConfigError(f"{name} must be at most {maximum}, got {value}")
+
+
+def _default_instance_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """What every FogVerse-style app shares: broker, observer topic, batching, threads."""
+
+    bootstrap_servers: str = DEFAULT_BOOTSTRAP
+    observer_topic: str = "observer"
+    metrics_interval_s: float = 1.0
+    batch_size: int = 256
+    worker_threads: int = 2
+    max_inflight_batches: int = 4
+    dlq_suffix: str = ".dlq"
+    instance_id: str = field(default_factory=_default_instance_id)
+    service_name: str = ""
+    max_instance: int = 3
+    cloud_provider: str = "LOCAL"
+    machine_type: str = "CPU"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, bootstrap_var: str | None = None,
+                 service_name: str = "") -> "RuntimeSettings":
+        env = _Env(environ)
+        return cls(
+            bootstrap_servers=_bootstrap(env, bootstrap_var),
+            observer_topic=env.str("OBSERVER_TOPIC", "observer"),
+            metrics_interval_s=env.float("METRICS_INTERVAL", 1.0, minimum=0.05),
+            batch_size=env.int("BATCH_SIZE", 256, minimum=1, maximum=10_000),
+            worker_threads=env.int("WORKER_THREADS", max(1, os.cpu_count() or 1), minimum=1, maximum=64),
+            max_inflight_batches=env.int("MAX_INFLIGHT_BATCHES", 4, minimum=1, maximum=64),
+            dlq_suffix=env.str("DLQ_SUFFIX", ".dlq"),
+            instance_id=env.str("INSTANCE_ID", None) or _default_instance_id(),
+            service_name=env.str("SERVICE_NAME", service_name) or service_name,
+            max_instance=env.int("MAX_INSTANCE", 3, minimum=1),
+            cloud_provider=env.choice("CLOUD_PROVIDER", "LOCAL", ("LOCAL", "GOOGLE_CLOUD", "AWS")),
+            machine_type=env.str("MACHINE_TYPE", "CPU"),
+        )
+
+
+def _bootstrap(env: _Env, specific: str | None = None) -> str:
+    """The seed's own bootstrap variable if set, else the shared ``KAFKA_BOOTSTRAP_SERVERS``."""
+    return (specific and env.str(specific, None)) or env.str("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP)
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """The embedded stack started by ``python -m workers up``."""
+
+    state_dir: Path
+    kafka_bootstrap: str | None  # set ▸ use that broker, start none
+    temporal_address: str | None  # set ▸ use that server, start none
+    kafka_port: int
+    temporal_port: int
+    temporal_ui_port: int
+    temporal_namespace: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "StackSettings":
+        env = _Env(environ)
+        return cls(
+            state_dir=Path(env.str("SIAGA_STATE_DIR", ".state")).resolve(),
+            kafka_bootstrap=env.str("KAFKA_BOOTSTRAP_SERVERS", None),
+            temporal_address=env.str("TEMPORAL_ADDRESS", None),
+            kafka_port=env.int("KAFKA_PORT", 9092, minimum=1, maximum=65535),
+            temporal_port=env.int("TEMPORAL_PORT", 7233, minimum=1, maximum=65535),
+            temporal_ui_port=env.int("TEMPORAL_UI_PORT", 8233, minimum=1, maximum=65535),
+            temporal_namespace=env.str("TEMPORAL_NAMESPACE", "default"),
+        )
+
+
+@dataclass(frozen=True)
+class CrawlerSettings:
+    bootstrap_servers: str
+    producer_topic: str
+    consumer_group_id: str
+    rate: float
+    use_spam: bool
+    spam_rate: float
+    spam_duration_s: float
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "CrawlerSettings":
+        env = _Env(environ)
+        return cls(
+            bootstrap_servers=_bootstrap(env, "CRAWLER_ANALYZER_SERVERS"),
+            producer_topic=env.str("CRAWLER_PRODUCER_TOPIC", "analyze"),
+            consumer_group_id=env.str("CRAWLER_CONSUMER_GROUP_ID", "crawler"),
+            rate=env.float("CRAWLER_RATE", 20.0, minimum=0.0),
+            use_spam=env.bool("USE_SPAM", False),
+            spam_rate=env.float("SPAM_RATE", 10.0, minimum=1.0),
+            spam_duration_s=env.float("SPAM_DURATION", 10.0, minimum=0.0),
+        )
+
+
+@dataclass(frozen=True)
+class AnalyzerSettings:
+    bootstrap_servers: str
+    consumer_topic: str
+    producer_topic: str
+    consumer_group_id: str
+    analyzer_mode: str  # serial | parallel: how the runtime runs `process`
+    model_mode: str  # accurate | fast | cascade
+    slow_down_ms: float  # test/demo knob: extra time per message, to overload one instance
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "AnalyzerSettings":
+        env = _Env(environ)
+        return cls(
+            bootstrap_servers=_bootstrap(env, "ANALYZER_CONSUMER_SERVERS"),
+            consumer_topic=env.str("ANALYZER_CONSUMER_TOPIC", "analyze"),
+            producer_topic=env.str("ANALYZER_PRODUCER_TOPIC", "client"),
+            consumer_group_id=env.str("ANALYZER_CONSUMER_GROUP_ID", "analyzer"),
+            analyzer_mode=env.choice("ANALYZER_MODE", "serial", ("serial", "parallel")),
+            model_mode=env.choice("MODEL_MODE", "accurate", ("accurate", "fast", "cascade")),
+            slow_down_ms=env.float("ANALYZER_SLOW_DOWN_MS", 0.0, minimum=0.0),
+        )
+
+
+@dataclass(frozen=True)
+class NotifierSettings:
+    bootstrap_servers: str
+    consumer_topic: str
+    consumer_group_id: str
+    firebase_key: str | None  # path to, or JSON of, a service-account key; secret
+    device_tokens: tuple[str, ...]
+    http_host: str
+    http_port: int
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "NotifierSettings":
+        env = _Env(environ)
+        return cls(
+            bootstrap_servers=_bootstrap(env, "CLIENT_CONSUMER_SERVERS"),
+            consumer_topic=env.str("CLIENT_CONSUMER_TOPIC", "client"),
+            consumer_group_id=env.str("CLIENT_CONSUMER_GROUP_ID", "client"),
+            firebase_key=env.str("FIREBASE_KEY", None),
+            device_tokens=env.list("DEVICE_TOKENS"),
+            http_host=env.str("NOTIFIER_HOST", "127.0.0.1"),
+            http_port=env.int("NOTIFIER_PORT", 8000, minimum=0, maximum=65535),
+        )
+
+
+@dataclass(frozen=True)
+class DiscordSettings:
+    token: str
+    bootstrap_servers: str
+    producer_topic: str
+    consumer_group_id: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "DiscordSettings":
+        env = _Env(environ)
+        return cls(
+            token=env.required("TOKEN", "the Discord bot token from the Developer Portal"),
+            bootstrap_servers=_bootstrap(env, "DISCORD_ANALYZER_SERVERS"),
+            producer_topic=env.str("DISCORD_PRODUCER_TOPIC", "analyze"),
+            consumer_group_id=env.str("DISCORD_CONSUMER_GROUP_ID", "crawler"),
+        )
+
+
+@dataclass(frozen=True)
+class LineSettings:
+    channel_secret: str
+    channel_access_token: str
+    bootstrap_servers: str
+    producer_topic: str
+    client_id: str | None
+    port: int
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "LineSettings":
+        env = _Env(environ)
+        return cls(
+            channel_secret=env.required("CHANNEL_SECRET", "the LINE channel secret verifies webhook signatures"),
+            channel_access_token=env.required("CHANNEL_ACCESS_TOKEN", "the LINE channel access token sends replies"),
+            bootstrap_servers=_bootstrap(env, "BOOTSTRAP_SERVERS"),
+            producer_topic=env.str("MOKE_PRODUCER_TOPIC", "analyze"),
+            client_id=env.str("CLIENT_ID", None),
+            port=env.int("PORT", 8080, minimum=0, maximum=65535),
+        )
+
+
+@dataclass(frozen=True)
+class ControllerSettings:
+    """The Temporal control plane (``python -m workers``): thesis master seeds."""
+
+    bootstrap_servers: str
+    temporal_address: str
+    temporal_namespace: str
+    task_queue: str
+    observer_topic: str
+    observer_group_id: str
+    deploy_delay_s: float
+    heartbeat_deploy_delay_s: float
+    z_value: float
+    window_max_second: float
+    input_output_ratio_threshold: float
+    input_output_refresh_rate_s: float
+    sleep_time_s: float
+    max_instance: int
+    min_instance: int
+    scale_in_stabilization_s: float
+    cloud_provider: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "ControllerSettings":
+        env = _Env(environ)
+        return cls(
+            bootstrap_servers=_bootstrap(env, "OBSERVER_CONSUMER_SERVERS"),
+            temporal_address=env.str("TEMPORAL_ADDRESS", DEFAULT_TEMPORAL),
+            temporal_namespace=env.str("TEMPORAL_NAMESPACE", "default"),
+            task_queue=env.str("TEMPORAL_TASK_QUEUE", "siaga-control"),
+            observer_topic=env.str("OBSERVER_CONSUMER_TOPIC", "observer", "OBSERVER_TOPIC"),
+            observer_group_id=env.str("OBSERVER_CONSUMER_GROUP_ID", "observer"),
+            deploy_delay_s=env.float("DEPLOY_DELAY", 900.0, minimum=0.0),
+            heartbeat_deploy_delay_s=env.float("HEARBEART_DEPLOY_DELAY", 120.0, minimum=1.0),
+            z_value=env.float("Z_VALUE", 2.0, minimum=0.0),
+            window_max_second=env.float("WINDOW_MAX_SECOND", 300.0, minimum=1.0),
+            input_output_ratio_threshold=env.float("INPUT_OUTPUT_RATIO_THRESHOLD", 0.7, minimum=0.0, maximum=1.0),
+            input_output_refresh_rate_s=env.float("INPUT_OUTPUT_REFRESH_RATE", 60.0, minimum=1.0),
+            sleep_time_s=env.float("SLEEP_TIME", 3.0, minimum=0.1),
+            max_instance=env.int("MAX_INSTANCE", 3, minimum=1),
+            min_instance=env.int("MIN_INSTANCE", 1, minimum=0),
+            scale_in_stabilization_s=env.float("SCALE_IN_STABILIZATION", 300.0, minimum=0.0),
+            cloud_provider=env.choice("CLOUD_PROVIDER", "LOCAL", ("LOCAL", "GOOGLE_CLOUD", "AWS")),
+        )
+
+
+def setting_names(settings_class: type) -> list[str]:
+    """Field names of a settings class (used by tests that check docs and compose files)."""
+    return [f.name for f in fields(settings_class)]

@@ -1,0 +1,41 @@
+"""``python -m workers``: the Siaga control plane.
+
+- ``python -m workers up``: bring up the whole system (embedded stack, worker, apps).
+- ``python -m workers stack``: only the embedded broker and Temporal server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from fogverse.logs import configure_logging
+from fogverse.settings import ConfigError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("up", help="bring up the whole system on this machine")
+    sub.add_parser("stack", help="start only the embedded broker and Temporal server")
+    args = parser.parse_args(argv)
+    configure_logging("siaga.workers")
+    try:
+        if args.command == "up":
+            from workers.up import run_up
+
+            return run_up()
+        if args.command == "stack":
+            from workers.up import run_up
+
+            return run_up(components=())
+        parser.print_help()
+        return 2
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""``python -m workers up``: bring up the whole system on this machine and keep it up.
+
+Starts the embedded stack (unless pointed elsewhere), creates the topics, then the control-plane
+worker and the apps, each as a child process with its log under ``$SIAGA_STATE_DIR/logs``.
+Ctrl-C or SIGTERM stops everything it started, in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import threading
+from dataclasses import dataclass
+
+from fogverse.broker import ensure_topics, probe
+from fogverse.processes import ManagedProcess, python_module
+from fogverse.settings import StackSettings
+from workers.stack import EmbeddedStack
+
+log = logging.getLogger("siaga.up")
+
+#: Topics and their initial partition counts (growth is the controller's job, where supported).
+TOPICS = {"analyze": 2, "client": 2, "observer": 1, "analyze.dlq": 1, "client.dlq": 1}
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    module: str
+    args: tuple[str, ...] = ()
+
+
+#: What ``up`` runs after the stack, in start order.
+COMPONENTS: tuple[Component, ...] = ()
+
+
+def run_up(components: tuple[Component, ...] = COMPONENTS) -> int:
+    settings = StackSettings.from_env()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stack = EmbeddedStack(settings).start()
+    children: list[ManagedProcess] = []
+    try:
+        caps = asyncio.run(probe(stack.kafka_bootstrap))
+        report = caps.report()["features"]
+        created = asyncio.run(ensure_topics(stack.kafka_bootstrap, TOPICS))
+        env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=stack.kafka_bootstrap,
+                   TEMPORAL_ADDRESS=stack.temporal_address)
+        for component in components:
+            child = ManagedProcess(component.name, python_module(component.module, *component.args),
+                                   env=env, log_path=settings.state_dir / "logs" / f"{component.name}.log")
+            children.append(child.start())
+        _print_banner(stack, report, created, children, settings)
+        while not stop.wait(1.0):
+            dead = [p for p in stack.processes if not p.alive()]
+            if dead:
+                log.error("%s exited; stopping everything\n%s", dead[0].name, dead[0].tail())
+                return 1
+            for child in children:
+                if not child.alive() and child.popen.returncode is not None and not getattr(child, "_reported", False):
+                    child._reported = True
+                    log.error("%s exited with code %s; see %s", child.name, child.popen.returncode, child.log_path)
+        return 0
+    finally:
+        for child in reversed(children):
+            child.stop()
+        stack.stop()
+        print("siaga: stopped", flush=True)
+
+
+def _print_banner(stack: EmbeddedStack, features: dict, created: list[str], children, settings) -> None:
+    lines = [
+        "siaga is up",
+        f"  kafka     {stack.kafka_bootstrap}",
+        f"  temporal  {stack.temporal_address}" + (f"   (web UI {stack.temporal_ui})" if stack.temporal_ui else ""),
+        f"  topics    {', '.join(TOPICS)}" + (f" (created {', '.join(created)})" if created else ""),
+        "  broker capabilities:",
+        *(f"    {'yes' if v['supported'] else 'NO '}  {k}" + (f"  (missing {', '.join(v['missing_apis'])})"
+          if v["missing_apis"] else "") for k, v in features.items()),
+        *(f"  {c.name:<9} pid {c.pid}, log {c.log_path}" for c in children),
+        f"  state     {settings.state_dir}",
+        "Ctrl-C stops everything.",
+    ]
+    print("\n".join(lines), flush=True)
