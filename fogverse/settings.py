@@ -250,10 +250,15 @@ class NotifierSettings:
 
 @dataclass(frozen=True)
 class DiscordSettings:
-    token: str
+    token: str  # secret
     bootstrap_servers: str
     producer_topic: str
-    consumer_group_id: str
+    consumer_group_id: str  # seed name; the incident reader reads without a group, so it only names the reader
+    channels: tuple[str, ...] = ()  # channel ids the bot reads; empty ▸ every channel it can see
+    publish_timeout_s: float = 10.0
+    incidents_topic: str = "client"
+    incidents_lookback: int = 5000  # messages per partition of the incidents topic read at start
+    incidents_shown: int = 5
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "DiscordSettings":
@@ -263,17 +268,26 @@ class DiscordSettings:
             bootstrap_servers=_bootstrap(env, "DISCORD_ANALYZER_SERVERS"),
             producer_topic=env.str("DISCORD_PRODUCER_TOPIC", "analyze"),
             consumer_group_id=env.str("DISCORD_CONSUMER_GROUP_ID", "crawler"),
+            channels=env.list("DISCORD_CHANNELS"),
+            publish_timeout_s=env.float("DISCORD_PUBLISH_TIMEOUT", 10.0, minimum=0.1),
+            incidents_topic=env.str("DISCORD_INCIDENTS_TOPIC", "client", "CLIENT_CONSUMER_TOPIC"),
+            incidents_lookback=env.int("DISCORD_INCIDENTS_LOOKBACK", 5000, minimum=0),
+            incidents_shown=env.int("DISCORD_INCIDENTS_SHOWN", 5, minimum=1, maximum=20),
         )
 
 
 @dataclass(frozen=True)
 class LineSettings:
-    channel_secret: str
-    channel_access_token: str
+    channel_secret: str  # secret
+    channel_access_token: str  # secret
     bootstrap_servers: str
     producer_topic: str
     client_id: str | None
     port: int
+    host: str = "0.0.0.0"
+    publish_timeout_s: float = 2.0  # longest a webhook call waits for the broker's ack before answering 503
+    api_host: str = "https://api.line.me"
+    dedup_size: int = 10_000  # recent webhookEventIds remembered (per process) to publish redeliveries once
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "LineSettings":
@@ -285,6 +299,10 @@ class LineSettings:
             producer_topic=env.str("MOKE_PRODUCER_TOPIC", "analyze"),
             client_id=env.str("CLIENT_ID", None),
             port=env.int("PORT", 8080, minimum=0, maximum=65535),
+            host=env.str("LINE_HOST", "0.0.0.0"),
+            publish_timeout_s=env.float("LINE_PUBLISH_TIMEOUT", 2.0, minimum=0.05, maximum=30.0),
+            api_host=env.str("LINE_API_HOST", "https://api.line.me").rstrip("/"),
+            dedup_size=env.int("LINE_DEDUP_SIZE", 10_000, minimum=1),
         )
 
 
