@@ -38,7 +38,13 @@ class LineWebhook:
         return app
 
     async def callback(self, request: web.Request) -> web.Response:
-        raw = await request.read()
+        if (request.headers.get("Content-Encoding", "").strip().lower() or "identity") != "identity":
+            # aiohttp would inflate the body, and the signature is over the bytes LINE sent (never compressed)
+            return web.json_response({"error": "compressed bodies are not accepted"}, status=415)
+        try:
+            raw = await request.read()
+        except web.RequestPayloadError:  # truncated or badly chunked body
+            return web.json_response({"error": "unreadable body"}, status=400)
         if not signature_matches(self._channel_secret, raw, request.headers.get(SIGNATURE_HEADER)):
             return web.json_response({"error": "missing or invalid X-Line-Signature"}, status=400)
         try:
