@@ -175,3 +175,59 @@ DLQ_HEADERS = {
 
 def utc_iso(ts: float | None = None) -> str:
     return datetime.fromtimestamp(time.time() if ts is None else ts, tz=timezone.utc).isoformat()
+
+
+# ─── notifier ▸ receiver (HTTP and server-sent events) ──────────────────────────────────────
+
+#: Longest text kept in an incident's sample; the full report stays in the ``client`` topic.
+MAX_SAMPLE_CHARS = 280
+#: Longest device token the notifier accepts (FCM tokens are about 160 characters).
+MAX_DEVICE_TOKEN_CHARS = 4096
+
+
+class IncidentSample(BaseModel):
+    """One report an incident was built from, cut to :data:`MAX_SAMPLE_CHARS` for display."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    report_id: str
+    text: str = Field(max_length=MAX_SAMPLE_CHARS)
+    source: Source
+    created_at: float
+    emergency_score: float = Field(ge=0.0, le=1.0)
+
+
+class Incident(_Contract):
+    """Reports of one kind, close in time and text, merged: what a person is alerted about."""
+
+    id: str
+    category: Category
+    count: int = Field(ge=1, description="reports merged into this incident")
+    first_seen: float = Field(description="earliest report's created_at (unix seconds)")
+    last_seen: float = Field(description="latest report's created_at (unix seconds)")
+    keywords: list[str] = Field(default_factory=list, description="its most frequent words, most frequent first")
+    samples: list[IncidentSample] = Field(default_factory=list, description="the latest reports, newest first")
+    max_score: float = Field(ge=0.0, le=1.0, description="highest emergency score among its reports")
+    sources: dict[str, int] = Field(default_factory=dict, description="reports per source")
+    alerted_count: int = Field(ge=0, description="count when the last alert went out")
+
+
+class IncidentEvent(_Contract):
+    """A change to an incident, as the receiver's live feed sends it.
+
+    ``alert`` is True when the change deserves a notification: the incident is new, or its
+    count just reached one of the alert thresholds (``INCIDENT_ALERT_COUNTS``).
+    """
+
+    kind: Literal["created", "updated"]
+    alert: bool
+    incident: Incident
+    sent_at: float = Field(default_factory=_now)
+
+
+class DeviceRegistration(BaseModel):
+    """``POST /api/devices``: a push token the receiver obtained for this browser or phone."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    token: str = Field(min_length=1, max_length=MAX_DEVICE_TOKEN_CHARS, pattern=r"^\S+$")

@@ -178,25 +178,43 @@ class StackSettings:
 
 @dataclass(frozen=True)
 class CrawlerSettings:
+    """The replay crawler (``python -m apps.crawler``); its command-line flags override these."""
+
     bootstrap_servers: str
     producer_topic: str
     consumer_group_id: str
-    rate: float
-    use_spam: bool
-    spam_rate: float
+    rate: float  # messages per second outside a burst
+    use_spam: bool  # the thesis's burst switch: True ▸ the burst profile
+    spam_rate: float  # burst rate as a multiple of ``rate``
     spam_duration_s: float
+    file: Path | None  # None ▸ the shipped examples
+    text_column: str
+    profile: str  # constant | ramp | burst
+    ramp_from: float  # ramp profile: starting rate, climbing linearly to ``rate``
+    ramp_duration_s: float
+    spam_start_s: float  # burst profile: seconds of normal rate before the spike
+    spam_period_s: float  # burst profile: 0 ▸ one spike; else a spike every this many seconds
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "CrawlerSettings":
         env = _Env(environ)
+        use_spam = env.bool("USE_SPAM", False)
+        file = env.str("CRAWLER_FILE", None)
         return cls(
             bootstrap_servers=_bootstrap(env, "CRAWLER_ANALYZER_SERVERS"),
             producer_topic=env.str("CRAWLER_PRODUCER_TOPIC", "analyze"),
             consumer_group_id=env.str("CRAWLER_CONSUMER_GROUP_ID", "crawler"),
             rate=env.float("CRAWLER_RATE", 20.0, minimum=0.0),
-            use_spam=env.bool("USE_SPAM", False),
+            use_spam=use_spam,
             spam_rate=env.float("SPAM_RATE", 10.0, minimum=1.0),
             spam_duration_s=env.float("SPAM_DURATION", 10.0, minimum=0.0),
+            file=Path(file) if file else None,
+            text_column=env.str("CRAWLER_TEXT_COLUMN", "text"),
+            profile=env.choice("CRAWLER_PROFILE", "burst" if use_spam else "constant", ("constant", "ramp", "burst")),
+            ramp_from=env.float("CRAWLER_RAMP_FROM", 0.0, minimum=0.0),
+            ramp_duration_s=env.float("CRAWLER_RAMP_DURATION", 60.0, minimum=0.0),
+            spam_start_s=env.float("SPAM_START", 10.0, minimum=0.0),
+            spam_period_s=env.float("SPAM_PERIOD", 0.0, minimum=0.0),
         )
 
 
@@ -226,6 +244,8 @@ class AnalyzerSettings:
 
 @dataclass(frozen=True)
 class NotifierSettings:
+    """The notifier (``python -m apps.notifier``): incidents, push, and the receiver web app."""
+
     bootstrap_servers: str
     consumer_topic: str
     consumer_group_id: str
@@ -233,6 +253,20 @@ class NotifierSettings:
     device_tokens: tuple[str, ...]
     http_host: str
     http_port: int
+    state_dir: Path  # device registrations persist in ``<state_dir>/notifier/devices.json``
+    incident_window_s: float  # reports further apart than this never merge
+    incident_similarity: float  # share of a report's keywords an incident must hold to absorb it
+    incident_alert_counts: tuple[int, ...]  # an open incident alerts again when its count reaches these
+    incident_max: int  # incidents kept in memory; the least recently seen go first
+    incident_retention_s: float  # incidents not seen for this long are forgotten
+    incident_samples: int  # sample messages kept per incident
+    firebase_web_config: dict | None  # the receiver's Firebase web config (public, not a secret)
+    fcm_endpoint: str | None  # replaces https://fcm.googleapis.com (a proxy, or a test stand-in)
+    push_max_retries: int  # per token, for 429 and 5xx answers
+    push_backoff_s: float  # first retry delay; doubles each retry
+    push_backoff_max_s: float
+    max_devices: int
+    sse_keepalive_s: float
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "NotifierSettings":
@@ -245,7 +279,49 @@ class NotifierSettings:
             device_tokens=env.list("DEVICE_TOKENS"),
             http_host=env.str("NOTIFIER_HOST", "127.0.0.1"),
             http_port=env.int("NOTIFIER_PORT", 8000, minimum=0, maximum=65535),
+            state_dir=Path(env.str("SIAGA_STATE_DIR", ".state")).resolve(),
+            incident_window_s=env.float("INCIDENT_WINDOW", 600.0, minimum=1.0),
+            incident_similarity=env.float("INCIDENT_SIMILARITY", 0.34, minimum=0.0, maximum=1.0),
+            incident_alert_counts=cls._positive_ints(env, "INCIDENT_ALERT_COUNTS", (5, 20, 100, 500, 1000, 5000)),
+            incident_max=env.int("INCIDENT_MAX", 1000, minimum=1),
+            incident_retention_s=env.float("INCIDENT_RETENTION", 86400.0, minimum=1.0),
+            incident_samples=env.int("INCIDENT_SAMPLES", 5, minimum=1, maximum=50),
+            firebase_web_config=cls._json_object(env, "FIREBASE_WEB_CONFIG"),
+            fcm_endpoint=env.str("FCM_ENDPOINT", None),
+            push_max_retries=env.int("PUSH_MAX_RETRIES", 5, minimum=0, maximum=20),
+            push_backoff_s=env.float("PUSH_BACKOFF", 1.0, minimum=0.0),
+            push_backoff_max_s=env.float("PUSH_BACKOFF_MAX", 60.0, minimum=0.0),
+            max_devices=env.int("DEVICE_MAX", 10_000, minimum=1),
+            sse_keepalive_s=env.float("SSE_KEEPALIVE", 15.0, minimum=0.1),
         )
+
+    @staticmethod
+    def _positive_ints(env: _Env, name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+        items = env.list(name)
+        if not items:
+            return default
+        try:
+            values = tuple(sorted({int(item) for item in items}))
+        except ValueError:
+            raise ConfigError(f"{name} must be comma-separated whole numbers, got {env.raw(name)!r}") from None
+        if values[0] < 2:
+            raise ConfigError(f"{name} values must be at least 2, got {values[0]}")
+        return values
+
+    @staticmethod
+    def _json_object(env: _Env, name: str) -> dict | None:
+        import json
+
+        value = env.raw(name)
+        if value is None:
+            return None
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise ConfigError(f"{name} must be a JSON object")
+        return parsed
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,89 @@
+"""The live feed of incident changes that the receiver listens to (server-sent events).
+
+Changes are coalesced: an incident that grew 300 times in a quarter second goes out once, with
+its latest state, and with ``alert`` set if any of those changes was an alert. So the feed's
+cost follows the number of incidents, not the message rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+from apps.notifier.incidents import IncidentChange, IncidentTracker
+from fogverse.contracts import IncidentEvent
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL_S = 0.25
+SUBSCRIBER_QUEUE_MAX = 1000  # events a slow browser may lag behind before it is disconnected
+
+
+class IncidentFeed:
+    def __init__(self, tracker: IncidentTracker, flush_interval_s: float = FLUSH_INTERVAL_S):
+        self._tracker = tracker
+        self._flush_interval_s = flush_interval_s
+        self._lock = threading.Lock()  # mark() runs on the pipeline's worker thread
+        self._pending: dict[str, tuple[bool, bool]] = {}  # incident id ▸ (created, alert)
+        self._subscribers: set[asyncio.Queue] = set()
+
+    def mark(self, change: IncidentChange) -> None:
+        with self._lock:
+            created, alert = self._pending.get(change.incident_id, (False, False))
+            self._pending[change.incident_id] = (created or change.created, alert or change.alert)
+
+    def subscribe(self) -> asyncio.Queue:
+        """A queue of :class:`IncidentEvent`; None in it means the feed closed this subscriber."""
+        queue: asyncio.Queue = asyncio.Queue(maxsize=SUBSCRIBER_QUEUE_MAX)
+        self._subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue) -> None:
+        self._subscribers.discard(queue)
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscribers)
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self._flush_interval_s)
+            try:
+                self.flush()
+            except Exception:  # the feed must outlive one bad flush
+                log.exception("could not flush the incident feed")
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        for incident_id, (created, alert) in pending.items():
+            incident = self._tracker.get(incident_id)
+            if incident is None:  # evicted meanwhile
+                continue
+            self._broadcast(IncidentEvent(kind="created" if created else "updated", alert=alert, incident=incident))
+
+    def close(self) -> None:
+        """End every subscriber's stream (at shutdown)."""
+        for queue in list(self._subscribers):
+            self._end(queue)
+        self._subscribers.clear()
+
+    def _broadcast(self, event: IncidentEvent) -> None:
+        for queue in list(self._subscribers):
+            try:
+                queue.put_nowait(event)
+            except asyncio.QueueFull:
+                # Too far behind: drop it; the browser reconnects and starts from a fresh snapshot.
+                log.warning("a feed subscriber fell %d events behind; disconnecting it", queue.qsize())
+                self._subscribers.discard(queue)
+                self._end(queue)
+
+    @staticmethod
+    def _end(queue: asyncio.Queue) -> None:
+        while True:
+            try:
+                queue.put_nowait(None)
+                return
+            except asyncio.QueueFull:
+                queue.get_nowait()

@@ -1,0 +1,42 @@
+"""The words of a report that say what it is about: what incident merging compares."""
+
+from __future__ import annotations
+
+import re
+
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_MENTION = re.compile(r"@\w+")
+_ENTITY = re.compile(r"&\w+;")
+_WORD = re.compile(r"[^\W_]+")
+
+# Function words in English and Indonesian (Siaga's home language), plus tweet noise.
+STOPWORDS = frozenset("""
+a about above after again against all also am an and any are around as at be been before being
+below between both but by can could did do does doing down during each even every few for from
+further get gets got had has have having he her here hers him his how i if in into is it its just
+like made make many may me more most much must my near no nor not now of off on once only or other
+our out over own really right same see seen she should so some still such than that the their them
+then there these they this those through to too under until up us very via was we were what when
+where which while who whom why will with would you your yours im ive dont cant its thats theres
+amp rt http https www com just today tonight now new news people one two lol omg pls please
+yang dan di ke dari ini itu ada untuk dengan tidak akan sudah juga atau karena pada saya kami kita
+mereka dia ya aja nih sih lagi bisa banyak sangat oleh telah masih jadi kalau
+""".split())
+
+
+def keywords(text: str) -> frozenset[str]:
+    """Lower-cased content words of three letters or more, plurals folded, numbers dropped."""
+    text = _ENTITY.sub(" ", _MENTION.sub(" ", _URL.sub(" ", text.lower())))
+    words = set()
+    for word in _WORD.findall(text):
+        if len(word) < 3 or word in STOPWORDS or word.isdigit():
+            continue
+        words.add(_singular(word))
+    return frozenset(words)
+
+
+def _singular(word: str) -> str:
+    # "fires" and "fire" must match; a full stemmer would be overkill for short reports.
+    if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word

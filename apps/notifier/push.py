@@ -1,0 +1,194 @@
+"""Push alerts to phones and browsers with firebase-admin (Firebase Cloud Messaging).
+
+One alert goes to every registered token as multicasts of at most 500 tokens (FCM's limit per
+call). Per token: UNREGISTERED, an invalid token or a sender mismatch removes it from the
+registry; 429 and 5xx answers are retried with exponential backoff (honouring Retry-After).
+firebase-admin is synchronous, so each call runs on a thread: sending never blocks the event
+loop. (firebase-admin itself already retries 500/503 a few times inside each call.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import firebase_admin
+from firebase_admin import credentials, exceptions, messaging
+
+from fogverse.contracts import Incident
+from fogverse.settings import ConfigError, NotifierSettings
+
+from apps.notifier.devices import DeviceRegistry
+
+log = logging.getLogger(__name__)
+
+MULTICAST_MAX = 500  # tokens per FCM multicast call
+FCM_ORIGIN = "https://fcm.googleapis.com"
+RETRY_AFTER_MAX_S = 300.0
+CATEGORY_TITLES = {
+    "fire": "Fire", "accident": "Accident", "natural_hazard": "Natural hazard",
+    "violence": "Violence", "hazmat": "Hazardous materials", "other": "Emergency",
+}
+
+
+def firebase_app(settings: NotifierSettings) -> firebase_admin.App | None:
+    """The Firebase app for ``FIREBASE_KEY`` (a key file's path or its JSON); None when unset."""
+    if not settings.firebase_key:
+        return None
+    key = settings.firebase_key
+    try:
+        certificate = json.loads(key) if key.lstrip().startswith("{") else str(Path(key).expanduser())
+        credential = credentials.Certificate(certificate)
+    except (OSError, ValueError) as exc:
+        # The message names the variable and the kind of problem, never the key itself.
+        raise ConfigError(f"FIREBASE_KEY is not a usable service-account key ({type(exc).__name__})") from None
+    app = firebase_admin.initialize_app(credential, name=f"siaga-notifier-{uuid.uuid4().hex[:8]}")
+    if settings.fcm_endpoint:
+        _send_to(app, settings.fcm_endpoint.rstrip("/"))
+    return app
+
+
+def _send_to(app: firebase_admin.App, origin: str) -> None:
+    """Point firebase-admin's FCM v1 calls at ``origin`` instead of Google (a proxy, a stand-in)."""
+    service = messaging._get_messaging_service(app)
+    if not hasattr(service, "_fcm_url"):
+        raise ConfigError("FCM_ENDPOINT is not supported by this firebase-admin version")
+    service._fcm_url = service._fcm_url.replace(FCM_ORIGIN, origin, 1)
+
+
+@dataclass
+class PushReport:
+    """What one alert did, over every token."""
+
+    sent: int = 0
+    removed: list[str] = field(default_factory=list)
+    failed: int = 0  # gave up: a permanent error, or retries exhausted
+    retries: int = 0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_retries: int = 5
+    backoff_s: float = 1.0
+    backoff_max_s: float = 60.0
+
+    def delay(self, attempt: int, retry_after_s: float | None) -> float:
+        backoff = min(self.backoff_max_s, self.backoff_s * (2 ** attempt))
+        return max(backoff, min(retry_after_s or 0.0, RETRY_AFTER_MAX_S))
+
+
+class FcmPush:
+    def __init__(self, app: firebase_admin.App, devices: DeviceRegistry, retry: RetryPolicy):
+        self.app = app
+        self.devices = devices
+        self.retry = retry
+
+    async def close(self) -> None:
+        # delete_app closes firebase-admin's async client with asyncio.run: not on this loop.
+        await asyncio.to_thread(firebase_admin.delete_app, self.app)
+
+    async def send(self, incident: Incident, created: bool) -> PushReport:
+        report = PushReport()
+        tokens = self.devices.tokens()
+        for start in range(0, len(tokens), MULTICAST_MAX):
+            await self._send_batch(incident, created, tokens[start:start + MULTICAST_MAX], report)
+        if report.removed:
+            await asyncio.to_thread(self.devices.remove, report.removed)
+        return report
+
+    async def _send_batch(self, incident: Incident, created: bool, tokens: list[str], report: PushReport) -> None:
+        pending = tokens
+        attempt = 0
+        while pending:
+            message = alert_message(incident, created, pending)
+            retry, retry_after = [], None
+            try:
+                response = await asyncio.to_thread(messaging.send_each_for_multicast, message, False, self.app)
+            except exceptions.FirebaseError as exc:  # the whole call failed, e.g. the OAuth token fetch
+                log.warning("push call failed: %s", exc)
+                retry = pending
+            else:
+                for token, answer in zip(pending, response.responses):
+                    if answer.success:
+                        report.sent += 1
+                    elif _token_is_gone(answer.exception):
+                        report.removed.append(token)
+                    elif _is_retryable(answer.exception):
+                        retry.append(token)
+                        retry_after = max(retry_after or 0.0, _retry_after_s(answer.exception) or 0.0) or None
+                    else:
+                        report.failed += 1
+                        log.warning("push to a device failed: %s", answer.exception)
+            if not retry:
+                return
+            if attempt >= self.retry.max_retries:
+                report.failed += len(retry)
+                log.warning("gave up on %d device(s) after %d retries", len(retry), attempt)
+                return
+            await asyncio.sleep(self.retry.delay(attempt, retry_after))
+            attempt += 1
+            report.retries += len(retry)
+            pending = retry
+
+
+def alert_message(incident: Incident, created: bool, tokens: list[str]) -> messaging.MulticastMessage:
+    title, body = alert_text(incident, created)
+    with warnings.catch_warnings():
+        # firebase-admin 7.7 steers towards installation ids, but browsers and the seeds'
+        # DEVICE_TOKENS carry registration tokens, which FCM v1 still accepts.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _multicast(tokens, title, body, incident, created)
+
+
+def _multicast(tokens: list[str], title: str, body: str, incident: Incident, created: bool):
+    return messaging.MulticastMessage(
+        tokens=tokens,
+        notification=messaging.Notification(title=title, body=body),
+        data={"incident_id": incident.id, "category": incident.category, "count": str(incident.count),
+              "kind": "created" if created else "updated"},
+        android=messaging.AndroidConfig(priority="high", collapse_key=incident.id),
+        webpush=messaging.WebpushConfig(headers={"Urgency": "high", "Topic": incident.id[:32]}),
+    )
+
+
+def alert_text(incident: Incident, created: bool) -> tuple[str, str]:
+    """Title and body of an alert: the same words the receiver shows."""
+    kind = CATEGORY_TITLES.get(incident.category, "Emergency")
+    title = f"{kind}: new incident" if created else f"{kind}: {incident.count} reports"
+    sample = incident.samples[0].text if incident.samples else ""
+    return title, sample[:160]
+
+
+def _token_is_gone(error: Exception | None) -> bool:
+    if isinstance(error, (messaging.UnregisteredError, messaging.SenderIdMismatchError)):
+        return True
+    # INVALID_ARGUMENT also covers a malformed message: only a complaint about the token removes it.
+    return isinstance(error, exceptions.InvalidArgumentError) and "token" in str(error).lower()
+
+
+def _is_retryable(error: Exception | None) -> bool:
+    if isinstance(error, (messaging.QuotaExceededError, exceptions.ResourceExhaustedError,
+                          exceptions.UnavailableError, exceptions.InternalError,
+                          exceptions.DeadlineExceededError)):
+        return True
+    status = _status(error)
+    return status is not None and (status == 429 or status >= 500)
+
+
+def _status(error: Exception | None) -> int | None:
+    response = getattr(error, "http_response", None)
+    return getattr(response, "status_code", None)
+
+
+def _retry_after_s(error: Exception | None) -> float | None:
+    response = getattr(error, "http_response", None)
+    value = response.headers.get("Retry-After") if response is not None else None
+    try:
+        return float(value) if value else None
+    except ValueError:  # an HTTP date: fall back to our own backoff
+        return None

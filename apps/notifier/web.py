@@ -1,0 +1,210 @@
+"""The notifier's HTTP side (aiohttp): the receiver web app, its JSON API, and the live feed.
+
+- ``GET /``: the receiver page; ``/sw.js``, ``/manifest.webmanifest``, ``/static/...``: its files.
+- ``GET /api/incidents[?category=fire&limit=50]``: incidents, most recently seen first.
+- ``GET /api/incidents/{id}``: one incident.
+- ``GET /api/events[?category=fire]``: server-sent events: one ``snapshot`` (every incident), then
+  an ``incident`` event per change (an :class:`IncidentEvent`), and a keep-alive comment while idle.
+- ``POST /api/devices`` ``{"token": ...}``: register a push token (201 new, 200 known);
+  ``DELETE /api/devices`` with the same body forgets it.
+- ``GET /api/config``: what the receiver needs: the Firebase web config (or null), categories.
+- ``GET /healthz``: liveness and a few counts.
+
+Every error answers JSON ``{"error": "..."}`` with a 4xx/5xx status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from aiohttp import web
+from pydantic import ValidationError
+
+import receiver
+from apps.notifier.devices import DeviceRegistry, RegistryFull
+from apps.notifier.feed import IncidentFeed
+from apps.notifier.incidents import IncidentTracker
+from fogverse.contracts import CATEGORIES, MAX_DEVICE_TOKEN_CHARS, MAX_TEXT_CHARS, DeviceRegistration
+
+log = logging.getLogger(__name__)
+
+RECEIVER_DIR = Path(receiver.__file__).resolve().parent
+MAX_BODY_BYTES = MAX_DEVICE_TOKEN_CHARS + 1024
+INCIDENTS_LIMIT_MAX = 1000
+NO_CACHE = {"Cache-Control": "no-cache"}
+
+
+@dataclass(frozen=True)
+class ReceiverApi:
+    """What the routes read and change."""
+
+    tracker: IncidentTracker
+    feed: IncidentFeed
+    devices: DeviceRegistry
+    firebase_web_config: dict | None
+    push_enabled: bool
+    alert_counts: tuple[int, ...]
+    keepalive_s: float
+    consuming: Callable[[], bool]
+
+
+def build_web_app(api: ReceiverApi) -> web.Application:
+    app = web.Application(middlewares=[_json_errors], client_max_size=MAX_BODY_BYTES)
+    handlers = _Handlers(api)
+    app.router.add_get("/", handlers.page)
+    app.router.add_get("/sw.js", handlers.service_worker)
+    app.router.add_get("/manifest.webmanifest", handlers.manifest)
+    app.router.add_static("/static/", RECEIVER_DIR / "static")
+    app.router.add_get("/api/incidents", handlers.incidents)
+    app.router.add_get("/api/incidents/{incident_id}", handlers.incident)
+    app.router.add_get("/api/events", handlers.events)
+    app.router.add_post("/api/devices", handlers.register_device)
+    app.router.add_delete("/api/devices", handlers.forget_device)
+    app.router.add_get("/api/config", handlers.config)
+    app.router.add_get("/healthz", handlers.health)
+    return app
+
+
+@web.middleware
+async def _json_errors(request: web.Request, handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return _error(exc.status, exc.reason if exc.text is None or exc.text.startswith(str(exc.status)) else exc.text)
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+class _Handlers:
+    def __init__(self, api: ReceiverApi):
+        self.api = api
+
+    async def page(self, request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(RECEIVER_DIR / "index.html", headers=NO_CACHE)
+
+    async def service_worker(self, request: web.Request) -> web.StreamResponse:
+        # Served from the root so its scope covers the whole app; no-cache so updates reach phones.
+        return web.FileResponse(RECEIVER_DIR / "sw.js", headers={**NO_CACHE, "Service-Worker-Allowed": "/",
+                                                                  "Content-Type": "text/javascript"})
+
+    async def manifest(self, request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(RECEIVER_DIR / "manifest.webmanifest",
+                                headers={"Content-Type": "application/manifest+json"})
+
+    async def incidents(self, request: web.Request) -> web.Response:
+        category = _category(request)
+        limit = _limit(request)
+        incidents = self.api.tracker.incidents(category)[:limit]
+        return web.Response(text=_json_list(incidents), content_type="application/json", headers=NO_CACHE)
+
+    async def incident(self, request: web.Request) -> web.Response:
+        incident = self.api.tracker.get(request.match_info["incident_id"])
+        if incident is None:
+            return _error(404, "no such incident")
+        return web.Response(text=incident.model_dump_json(), content_type="application/json")
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        category = _category(request)
+        response = web.StreamResponse(headers={
+            "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
+        })
+        await response.prepare(request)
+        queue = self.api.feed.subscribe()  # before the snapshot, so no change falls in between
+        try:
+            snapshot = self.api.tracker.incidents(category)
+            await response.write(b"retry: 2000\n" + _sse("snapshot", '{"incidents":' + _json_list(snapshot) + "}"))
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), self.api.keepalive_s)
+                except asyncio.TimeoutError:
+                    await response.write(b": keep-alive\n\n")
+                    continue
+                if event is None:
+                    break
+                if category is None or event.incident.category == category:
+                    await response.write(_sse("incident", event.model_dump_json()))
+        except (ConnectionResetError, ConnectionError):
+            pass  # the browser went away
+        finally:
+            self.api.feed.unsubscribe(queue)
+        return response
+
+    async def register_device(self, request: web.Request) -> web.Response:
+        registration = await _registration(request)
+        try:
+            added = await asyncio.to_thread(self.api.devices.add, registration.token)
+        except RegistryFull as exc:
+            return _error(507, str(exc))
+        return web.json_response({"registered": True, "new": added}, status=201 if added else 200)
+
+    async def forget_device(self, request: web.Request) -> web.Response:
+        registration = await _registration(request)
+        removed = await asyncio.to_thread(self.api.devices.remove, [registration.token])
+        if not removed:
+            return _error(404, "no such device")
+        return web.json_response({"registered": False})
+
+    async def config(self, request: web.Request) -> web.Response:
+        return web.json_response({
+            "firebase": self.api.firebase_web_config,
+            "push": self.api.push_enabled,
+            "categories": list(CATEGORIES),
+            "alert_counts": list(self.api.alert_counts),
+            "max_text_chars": MAX_TEXT_CHARS,
+        }, headers=NO_CACHE)
+
+    async def health(self, request: web.Request) -> web.Response:
+        tracker = self.api.tracker
+        return web.json_response({
+            "status": "ok", "consuming": self.api.consuming(), "incidents": len(tracker),
+            "ignored": tracker.ignored, "duplicates": tracker.duplicates, "devices": len(self.api.devices),
+            "push": self.api.push_enabled, "feed_subscribers": self.api.feed.subscribers,
+        })
+
+
+def _category(request: web.Request) -> str | None:
+    category = request.query.get("category") or None
+    if category is not None and category not in CATEGORIES:
+        raise web.HTTPBadRequest(text=f"category must be one of {', '.join(CATEGORIES)}")
+    return category
+
+
+def _limit(request: web.Request) -> int:
+    raw = request.query.get("limit")
+    if raw is None:
+        return INCIDENTS_LIMIT_MAX
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise web.HTTPBadRequest(text="limit must be a whole number") from None
+    if not 1 <= limit <= INCIDENTS_LIMIT_MAX:
+        raise web.HTTPBadRequest(text=f"limit must be between 1 and {INCIDENTS_LIMIT_MAX}")
+    return limit
+
+
+async def _registration(request: web.Request) -> DeviceRegistration:
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise web.HTTPBadRequest(text="the body must be JSON: {\"token\": \"...\"}") from None
+    try:
+        return DeviceRegistration.model_validate(body)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
+        raise web.HTTPBadRequest(text=problems) from None
+
+
+def _json_list(models) -> str:
+    return "[" + ",".join(m.model_dump_json() for m in models) + "]"
+
+
+def _sse(event: str, data: str) -> bytes:
+    return f"event: {event}\ndata: {data}\n\n".encode()

@@ -1,0 +1,131 @@
+"""Incident merging and alerting: a pure function of the analyses fed in."""
+
+from __future__ import annotations
+
+import random
+
+from apps.notifier.incidents import IncidentRules, IncidentTracker
+from apps.notifier.keywords import keywords
+from fogverse.contracts import MAX_SAMPLE_CHARS, Analysis, Report
+
+T0 = 1_700_000_000.0
+
+
+def analysis(text: str, at: float = T0, category: str | None = "fire", emergency: bool = True,
+             report_id: str | None = None, score: float = 0.9, source: str = "crawler") -> Analysis:
+    report = Report(text=text, source=source, created_at=at, **({"id": report_id} if report_id else {}))
+    return Analysis(report=report, emergency=emergency, emergency_score=score,
+                    category=category if emergency else None, category_score=0.8 if emergency else None,
+                    model_version="test")
+
+
+def riverside_fire_reports(n: int, seed: int = 7) -> list[str]:
+    """n different texts about one fire, as a crowd would write them."""
+    rng = random.Random(seed)
+    openings = ["Huge fire at the Riverside warehouse", "Riverside warehouse is on fire",
+                "Smoke pouring out of the Riverside warehouse", "The warehouse by Riverside bridge is burning",
+                "Flames at Riverside warehouse right now", "Firefighters at the Riverside warehouse fire"]
+    endings = ["", " stay away", " smoke everywhere", " so scary", " roads closed", " pray for the workers",
+               " can see it from downtown", " sirens everywhere"]
+    return [rng.choice(openings) + rng.choice(endings) + ("!" * rng.randint(0, 2)) for _ in range(n)]
+
+
+def test_keywords_fold_plurals_and_drop_noise():
+    assert keywords("FIRES near the @mayor's house!! https://t.co/x 2024 &amp; smoke") == {"fire", "house", "smoke"}
+    assert keywords("!!! ?? ..") == frozenset()
+
+
+def test_burst_about_one_fire_is_one_incident_with_one_alert_and_few_updates():
+    tracker = IncidentTracker(IncidentRules(alert_counts=(5, 20, 100)))
+    changes = [tracker.observe(analysis(text, at=T0 + i * 0.5)) for i, text in enumerate(riverside_fire_reports(200))]
+
+    assert len(tracker) == 1
+    (incident,) = tracker.incidents()
+    assert incident.count == 200
+    alerts = [c for c in changes if c.alert]
+    assert [c.incident.count for c in alerts] == [1, 5, 20, 100]
+    assert [c.created for c in alerts] == [True, False, False, False]
+    assert incident.alerted_count == 100
+    assert incident.first_seen == T0 and incident.last_seen == T0 + 199 * 0.5
+    assert "riverside" in incident.keywords and "warehouse" in incident.keywords
+
+
+def test_different_fires_at_the_same_time_stay_apart():
+    tracker = IncidentTracker(IncidentRules())
+    tracker.observe(analysis("Huge fire at the Riverside warehouse, smoke everywhere"))
+    tracker.observe(analysis("Kitchen fire in my neighbour's apartment on Elm street", at=T0 + 5))
+    tracker.observe(analysis("Riverside warehouse still burning", at=T0 + 10))
+    counts = sorted(i.count for i in tracker.incidents())
+    assert counts == [1, 2]
+
+
+def test_same_words_in_another_category_open_another_incident():
+    tracker = IncidentTracker(IncidentRules())
+    tracker.observe(analysis("Explosion and fire at the chemical plant on Harbor road", category="fire"))
+    change = tracker.observe(analysis("Chemical leak at the plant on Harbor road", at=T0 + 1, category="hazmat"))
+    assert change.created
+    assert {i.category for i in tracker.incidents()} == {"fire", "hazmat"}
+    assert [i.category for i in tracker.incidents(category="hazmat")] == ["hazmat"]
+
+
+def test_reports_further_apart_than_the_window_open_a_new_incident():
+    tracker = IncidentTracker(IncidentRules(window_s=600))
+    tracker.observe(analysis("Flooding on Sudirman road, cars stuck", category="natural_hazard"))
+    inside = tracker.observe(analysis("Sudirman road flooding getting worse", at=T0 + 599, category="natural_hazard"))
+    later = tracker.observe(analysis("Sudirman road flooding again", at=T0 + 599 + 601, category="natural_hazard"))
+    assert not inside.created
+    assert later.created
+    assert sorted(i.count for i in tracker.incidents()) == [1, 2]
+
+
+def test_non_emergencies_are_ignored_and_counted():
+    tracker = IncidentTracker(IncidentRules())
+    assert tracker.observe(analysis("this song is fire", emergency=False)) is None
+    assert len(tracker) == 0 and tracker.ignored == 1
+
+
+def test_a_redelivered_report_counts_once():
+    tracker = IncidentTracker(IncidentRules())
+    first = tracker.observe(analysis("Bus crashed into a tree on Jalan Merdeka", category="accident", report_id="r1"))
+    again = tracker.observe(analysis("Bus crashed into a tree on Jalan Merdeka", category="accident", report_id="r1"))
+    assert first.created and again is None
+    assert tracker.incidents()[0].count == 1 and tracker.duplicates == 1
+
+
+def test_memory_is_bounded_by_dropping_the_least_recently_seen():
+    tracker = IncidentTracker(IncidentRules(max_incidents=3))
+    texts = ["Building collapsed downtown", "Train derailed near Bogor", "Ferry capsized off Bali",
+             "Crane toppled onto a school", "Bridge gave way under a truck"]
+    for i, text in enumerate(texts):
+        tracker.observe(analysis(text, at=T0 + i, category="accident"))
+    assert len(tracker) == 3
+    assert [i.samples[0].text for i in tracker.incidents()] == texts[:1:-1]
+
+
+def test_incidents_not_seen_for_the_retention_are_forgotten():
+    tracker = IncidentTracker(IncidentRules(retention_s=3600))
+    tracker.observe(analysis("Landslide blocks the mountain pass road", category="natural_hazard"))
+    tracker.observe(analysis("Armed robbery at the central market", at=T0 + 3601, category="violence"))
+    assert [i.category for i in tracker.incidents()] == ["violence"]
+
+
+def test_samples_are_the_newest_few_and_long_texts_are_shortened():
+    tracker = IncidentTracker(IncidentRules(samples=3))
+    long_text = "Gas leak at Riverside factory " + "evacuate now " * 100
+    for i in range(5):
+        tracker.observe(analysis(f"Gas leak at Riverside factory report {i}", at=T0 + i, category="hazmat",
+                                 score=0.5 + i / 10))
+    tracker.observe(analysis(long_text, at=T0 + 10, category="hazmat", score=0.6, source="line"))
+    (incident,) = tracker.incidents()
+    assert len(incident.samples) == 3
+    assert incident.samples[0].text.endswith("…") and len(incident.samples[0].text) == MAX_SAMPLE_CHARS
+    assert [s.text for s in incident.samples[1:]] == ["Gas leak at Riverside factory report 4",
+                                                      "Gas leak at Riverside factory report 3"]
+    assert incident.max_score == 0.9
+    assert incident.sources == {"crawler": 5, "line": 1}
+
+
+def test_an_emergency_without_a_category_counts_as_other():
+    tracker = IncidentTracker(IncidentRules())
+    tracker.observe(analysis("Help! Something terrible happened at the stadium", category=None))
+    assert tracker.incidents()[0].category == "other"
