@@ -54,12 +54,12 @@ class _OpenIncident:
     last_seen: float
     count: int = 0
     words: Counter = field(default_factory=Counter)
-    samples: deque = field(default_factory=deque)
+    samples: deque = field(default_factory=deque)  # the latest arrivals; shown newest report first
     max_score: float = 0.0
     sources: Counter = field(default_factory=Counter)
     alerted_count: int = 0
 
-    def absorb(self, analysis: Analysis, words: frozenset[str]) -> None:
+    def absorb(self, analysis: Analysis, words: tuple[str, ...]) -> None:
         report = analysis.report
         self.count += 1
         self.first_seen = min(self.first_seen, report.created_at)
@@ -78,7 +78,7 @@ class _OpenIncident:
         return Incident(
             id=self.id, category=self.category, count=self.count, first_seen=self.first_seen,
             last_seen=self.last_seen, keywords=[w for w, _ in self.words.most_common(KEYWORDS_SHOWN)],
-            samples=list(self.samples), max_score=self.max_score, sources=dict(self.sources),
+            samples=sorted(self.samples, key=lambda s: s.created_at, reverse=True), max_score=self.max_score, sources=dict(self.sources),
             alerted_count=self.alerted_count,
         )
 
@@ -140,7 +140,7 @@ class IncidentTracker:
     def __len__(self) -> int:
         return len(self._incidents)
 
-    def _best_match(self, category: str, words: frozenset[str], at: float) -> _OpenIncident | None:
+    def _best_match(self, category: str, words: tuple[str, ...], at: float) -> _OpenIncident | None:
         best, best_share = None, -1.0
         for incident in reversed(self._incidents.values()):  # most recently touched first
             if incident.category != category:

@@ -24,15 +24,18 @@ mereka dia ya aja nih sih lagi bisa banyak sangat oleh telah masih jadi kalau
 """.split())
 
 
-def keywords(text: str) -> frozenset[str]:
-    """Lower-cased content words of three letters or more, plurals folded, numbers dropped."""
+def keywords(text: str) -> tuple[str, ...]:
+    """Lower-cased content words of three letters or more, plurals folded, numbers dropped.
+
+    Each word once, in the order the text uses them (so equally frequent words show in reading order).
+    """
     text = _ENTITY.sub(" ", _MENTION.sub(" ", _URL.sub(" ", text.lower())))
-    words = set()
+    words: dict[str, None] = {}
     for word in _WORD.findall(text):
         if len(word) < 3 or word in STOPWORDS or word.isdigit():
             continue
-        words.add(_singular(word))
-    return frozenset(words)
+        words[_singular(word)] = None
+    return tuple(words)
 
 
 def _singular(word: str) -> str:
