@@ -383,6 +383,65 @@ class LineSettings:
 
 
 @dataclass(frozen=True)
+class ProviderSettings:
+    """Where and how the controller deploys instances: LOCAL processes, Google Compute, AWS EC2."""
+
+    state_dir: Path  # LOCAL: ``<state_dir>/instances`` holds each instance's pid file and log
+    local_service_modules: dict[str, str]  # LOCAL: service ▸ python module (default ``apps.<service>``)
+    instance_bootstrap_servers: str  # the broker address deployed instances are given
+    instance_env: tuple[str, ...]  # controller variables copied into cloud instances' containers
+    image_name: str  # container image; ``{service}`` is replaced by the service name
+    cloud_zone: str
+    project_name: str
+    service_account: str | None
+    gce_machine_type: str
+    gce_source_image: str  # a Container-Optimized OS image, as ``create-with-container`` uses
+    gce_api_endpoint: str | None  # set ▸ talk to this Compute endpoint with anonymous credentials
+    aws_region: str
+    aws_ami_id: str | None
+    aws_instance_type: str
+    aws_subnet_id: str | None
+    aws_security_group_ids: tuple[str, ...]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "ProviderSettings":
+        env = _Env(environ)
+        machine_type = env.str("MACHINE_TYPE", "e2-standard-2")
+        if machine_type.upper() in ("CPU", "GPU"):  # the apps' deploy class, not a Compute machine type
+            machine_type = "e2-standard-2"
+        return cls(
+            state_dir=Path(env.str("SIAGA_STATE_DIR", ".state")).resolve(),
+            local_service_modules=cls._mapping(env, "LOCAL_SERVICE_MODULES"),
+            instance_bootstrap_servers=_bootstrap(env, "INSTANCE_KAFKA_BOOTSTRAP_SERVERS"),
+            instance_env=env.list("INSTANCE_ENV", ("OBSERVER_TOPIC", "METRICS_INTERVAL", "BATCH_SIZE", "MODEL_MODE",
+                                                   "ANALYZER_MODE", "WORKER_THREADS", "LOG_LEVEL")),
+            image_name=env.str("IMAGE_NAME", "ghcr.io/siaga/siaga:latest"),
+            cloud_zone=env.str("CLOUD_ZONE", "asia-southeast2-a"),
+            project_name=env.str("PROJECT_NAME", "siaga"),
+            service_account=env.str("SERVICE_ACCOUNT", None),
+            gce_machine_type=machine_type,
+            gce_source_image=env.str("GCE_SOURCE_IMAGE", "projects/cos-cloud/global/images/family/cos-stable"),
+            gce_api_endpoint=env.str("GCE_API_ENDPOINT", None),
+            aws_region=env.str("AWS_REGION", "ap-southeast-3", "AWS_DEFAULT_REGION"),
+            aws_ami_id=env.str("AWS_AMI_ID", None),
+            aws_instance_type=env.str("AWS_INSTANCE_TYPE", "t3.medium"),
+            aws_subnet_id=env.str("AWS_SUBNET_ID", None),
+            aws_security_group_ids=env.list("AWS_SECURITY_GROUP_IDS"),
+        )
+
+    @staticmethod
+    def _mapping(env: _Env, name: str) -> dict[str, str]:
+        """``a=x,b=y`` ▸ ``{"a": "x", "b": "y"}``."""
+        mapping = {}
+        for item in env.list(name):
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip() or not value.strip():
+                raise ConfigError(f"{name} must be service=module pairs separated by commas, got {item!r}")
+            mapping[key.strip()] = value.strip()
+        return mapping
+
+
+@dataclass(frozen=True)
 class ControllerSettings:
     """The Temporal control plane (``python -m workers``): thesis master seeds."""
 
@@ -403,6 +462,13 @@ class ControllerSettings:
     min_instance: int
     scale_in_stabilization_s: float
     cloud_provider: str
+    scale_in_utilization: float  # scale in only if the others would run at most this busy
+    backlog_near_zero: int  # consumer lag (messages) that still counts as "keeping up"
+    spike_tolerance: float  # std floor as a share of the mean, so a flat history is not all spikes
+    heartbeat_timeout_s: float  # an instance silent this long is dead
+    reconcile_interval_s: float
+    max_partitions: int  # partition growth never goes past this
+    providers: ProviderSettings = field(default_factory=ProviderSettings.from_env)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "ControllerSettings":
@@ -425,6 +491,13 @@ class ControllerSettings:
             min_instance=env.int("MIN_INSTANCE", 1, minimum=0),
             scale_in_stabilization_s=env.float("SCALE_IN_STABILIZATION", 300.0, minimum=0.0),
             cloud_provider=env.choice("CLOUD_PROVIDER", "LOCAL", ("LOCAL", "GOOGLE_CLOUD", "AWS")),
+            scale_in_utilization=env.float("SCALE_IN_UTILIZATION", 0.6, minimum=0.0, maximum=1.0),
+            backlog_near_zero=env.int("BACKLOG_NEAR_ZERO", 50, minimum=0),
+            spike_tolerance=env.float("SPIKE_TOLERANCE", 0.1, minimum=0.0),
+            heartbeat_timeout_s=env.float("HEARTBEAT_TIMEOUT", 30.0, minimum=1.0),
+            reconcile_interval_s=env.float("RECONCILE_INTERVAL", 60.0, minimum=1.0),
+            max_partitions=env.int("MAX_PARTITIONS", 12, minimum=1),
+            providers=ProviderSettings.from_env(environ),
         )
 
 

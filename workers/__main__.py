@@ -1,5 +1,6 @@
 """``python -m workers``: the Siaga control plane.
 
+- ``python -m workers`` (or ``python -m workers worker``): the Temporal worker and its schedules.
 - ``python -m workers up``: bring up the whole system (embedded stack, worker, apps).
 - ``python -m workers stack``: only the embedded broker and Temporal server.
 """
@@ -17,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
+    sub.add_parser("worker", help="run the control plane: Temporal worker and schedules (the default)")
     sub.add_parser("up", help="bring up the whole system on this machine")
     sub.add_parser("stack", help="start only the embedded broker and Temporal server")
     args = parser.parse_args(argv)
@@ -30,8 +32,9 @@ def main(argv: list[str] | None = None) -> int:
             from workers.up import run_up
 
             return run_up(components=())
-        parser.print_help()
-        return 2
+        from workers.worker import main as run_worker
+
+        return run_worker()
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2

@@ -7,7 +7,8 @@ one more instance, remove one, or hold, and always says why with the numbers beh
   ``INPUT_OUTPUT_RATIO_THRESHOLD``) while a backlog exists, and the input rate is not a spike
   (``z = (rate − mean) / std`` over the last ``WINDOW_MAX_SECOND`` stays below ``Z_VALUE``);
   never without traffic, never above the maximum, never within ``DEPLOY_DELAY`` of a deploy,
-  never while a deploy is still waiting for its first heartbeat.
+  never while a deploy is still waiting for its first heartbeat, never while no live instance is
+  producing anything (they are starting or rebalancing: more instances would only add to that).
 - **scale in** when output keeps up, the backlog is near zero and the instances left would be
   at most ``SCALE_IN_UTILIZATION`` busy, continuously for ``SCALE_IN_STABILIZATION`` seconds;
   one instance at a time, never below the minimum, only instances the controller deployed.
@@ -55,6 +56,7 @@ class Observation:
     capacity_per_instance: float | None  # msgs/s one instance was seen doing while saturated
     last_deploy_at: float | None  # unix seconds
     low_load_since: float | None  # unix seconds; when the scale-in conditions started holding
+    consuming: int | None = None  # live instances that produced output in the window; None: unknown
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ def decide(obs: Observation, policy: ScalingPolicy, now: float) -> Decision:
         "z": None if z is None else (round(z, 3) if math.isfinite(z) else "inf"),
         "lag": obs.lag, "instances": obs.instances, "deploying": obs.deploying,
         "capacity_per_instance": None if obs.capacity_per_instance is None else round(obs.capacity_per_instance, 3),
-        "history_windows": len(obs.input_history),
+        "history_windows": len(obs.input_history), "consuming": obs.consuming,
     }
 
     def hold(reason: str, detail: str, low_load_since: float | None = None) -> Decision:
@@ -108,6 +110,9 @@ def decide(obs: Observation, policy: ScalingPolicy, now: float) -> Decision:
     if ratio is not None and ratio < policy.ratio_threshold:
         if not backlog:
             return hold("no_backlog", f"ratio {ratio:.2f} is low but lag {obs.lag} is near zero")
+        if obs.consuming == 0 and obs.instances > 0:
+            return hold("not_consuming", f"{obs.instances} instance(s) alive but none produced output in the "
+                                         "window: starting or rebalancing, not slow")
         if z >= policy.z_value:
             return hold("input_spike", f"input {obs.input_rate:.1f}/s is a spike (z {numbers['z']} "
                                        f"≥ {policy.z_value}); waiting to see if it lasts")

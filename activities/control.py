@@ -1,0 +1,203 @@
+"""The control plane's activities: every place a workflow touches the world goes through here.
+
+One object holds what the activities share for the life of the worker (the observer feed, the lag
+reader, the providers, the Temporal client for signal-with-start) and exposes each activity as a
+method. Failures a retry cannot fix become non-retryable ``ApplicationError``s with a type the
+workflows can tell apart (``UnsupportedByBroker``, ``ProviderRefused``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Awaitable, TypeVar
+
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+
+from activities.lag import ConsumerLagReader
+from activities.observer import ObserverFeed
+from activities.partitions import PartitionAdmin
+from activities.providers import InstanceSpec, ProviderRefused, Providers, instance_env
+from fogverse.broker import UnsupportedByBroker
+from fogverse.contracts import ConsumerJoined, ServicePair
+from fogverse.settings import ControllerSettings
+from workflows.decision import ScalingPolicy
+from workflows.messages import (AWAIT_FIRST_HEARTBEAT, CREATE_INSTANCE, DELETE_INSTANCE, DISPATCH_TICK, GROW_PARTITIONS,
+                                LAST_HEARTBEATS, LIST_INSTANCES, MEASURE_SERVICE, PARTITION_WORKFLOW, SCALER_WORKFLOW,
+                                DeleteResult, EvaluateRequest, Heartbeats, HeartbeatSeen, HeartbeatsRequest,
+                                HeartbeatWait, InstanceInfo, InstanceList, InstanceRequest, ListInstancesRequest,
+                                MeasureRequest, PartitionGrowth, PartitionRequest, ReconcileRequest,
+                                ServiceMeasurement, ServiceSpec, TickRequest, TickResult, partition_workflow_id,
+                                scaler_workflow_id)
+from workflows.state import PartitionInput, ScalerInput
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+CATCH_UP_TIMEOUT_S = 20.0
+
+
+def policy_from(settings: ControllerSettings) -> ScalingPolicy:
+    return ScalingPolicy(
+        ratio_threshold=settings.input_output_ratio_threshold, z_value=settings.z_value,
+        deploy_delay_s=settings.deploy_delay_s, max_instances=settings.max_instance,
+        min_instances=settings.min_instance, stabilization_s=settings.scale_in_stabilization_s,
+        scale_in_utilization=settings.scale_in_utilization, backlog_near_zero=settings.backlog_near_zero,
+        spike_tolerance=settings.spike_tolerance)
+
+
+def spec_from(pair: ServicePair) -> ServiceSpec:
+    return ServiceSpec(service=pair.service, source_topic=pair.source_topic, target_topic=pair.target_topic,
+                       consumer_group=pair.consumer_group, cloud_provider=pair.deploy_configs.cloud_provider,
+                       max_instances=pair.deploy_configs.max_instance, machine_type=pair.deploy_configs.machine_type)
+
+
+class ControlActivities:
+    def __init__(self, settings: ControllerSettings, client: Client, feed: ObserverFeed, lag: ConsumerLagReader,
+                 providers: Providers, partitions: PartitionAdmin):
+        self.settings = settings
+        self.client = client
+        self.feed = feed
+        self.lag_reader = lag
+        self.providers = providers
+        self.partitions = partitions
+
+    def all(self) -> list:
+        return [self.measure_service, self.last_heartbeats, self.await_first_heartbeat, self.create_instance,
+                self.delete_instance, self.list_instances, self.grow_partitions, self.dispatch_tick]
+
+    # ── measure ────────────────────────────────────────────────────────────────────────────
+
+    @activity.defn(name=MEASURE_SERVICE)
+    async def measure_service(self, request: MeasureRequest) -> ServiceMeasurement:
+        await self._caught_up()
+        spec, ledger, now = request.spec, self.feed.ledger, time.time()
+        start = now - request.window_s
+        lag = await self.lag_reader.lag(spec.consumer_group, spec.source_topic)
+        outputs = ledger.instance_outputs(spec.target_topic, spec.service, start, now)
+        # a dead-lettered input was handled too: without this, poison messages would look like overload
+        dead_letters = ledger.rate(spec.source_topic + ".dlq", start, now, service=spec.service) or 0.0
+        live = ledger.live_instances(spec.service, now, request.heartbeat_timeout_s)
+        return ServiceMeasurement(
+            input_rate=ledger.rate(spec.source_topic, start, now) or 0.0,
+            output_rate=sum(outputs.values()) + dead_letters,
+            input_history=ledger.history(spec.source_topic, now, request.window_s, request.history_s),
+            lag=lag, live_instances=live,
+            consuming_instances=len([i for i, rate in outputs.items() if rate > 0 and i in live]),
+            measured_at=now)
+
+    @activity.defn(name=LAST_HEARTBEATS)
+    async def last_heartbeats(self, request: HeartbeatsRequest) -> Heartbeats:
+        await self._caught_up()
+        return Heartbeats(self.feed.ledger.last_heartbeats(request.service), time.time(), self.feed.watching_since)
+
+    @activity.defn(name=AWAIT_FIRST_HEARTBEAT)
+    async def await_first_heartbeat(self, request: HeartbeatWait) -> HeartbeatSeen:
+        seen = await self._heartbeating(self.feed.wait_for_heartbeat(request.service, request.instance,
+                                                                     request.timeout_s))
+        return HeartbeatSeen(seen is not None, seen)
+
+    # ── act ────────────────────────────────────────────────────────────────────────────────
+
+    @activity.defn(name=CREATE_INSTANCE)
+    async def create_instance(self, request: InstanceRequest) -> InstanceInfo:
+        provider = self._provider(request.provider)
+        env = instance_env(self.settings.providers, request.service, request.name, request.provider)
+        try:
+            info = await self._heartbeating(provider.create(InstanceSpec(request.name, request.service, env,
+                                                                         request.machine_type)))
+        except ProviderRefused as exc:
+            raise ApplicationError(str(exc), type="ProviderRefused", non_retryable=True) from None
+        log.info("instance %s of %s is %s on %s", request.name, request.service, info.state, request.provider)
+        return info
+
+    @activity.defn(name=DELETE_INSTANCE)
+    async def delete_instance(self, request: InstanceRequest) -> DeleteResult:
+        deleted = await self._heartbeating(self._provider(request.provider).delete(request.name, request.service))
+        log.info("instance %s of %s %s", request.name, request.service, "deleted" if deleted else "was already gone")
+        return DeleteResult(request.name, deleted)
+
+    @activity.defn(name=LIST_INSTANCES)
+    async def list_instances(self, request: ListInstancesRequest) -> InstanceList:
+        return InstanceList(await self._heartbeating(self._provider(request.provider).list(request.service)))
+
+    @activity.defn(name=GROW_PARTITIONS)
+    async def grow_partitions(self, request: PartitionRequest) -> PartitionGrowth:
+        try:
+            return await self.partitions.grow(request)
+        except UnsupportedByBroker as exc:
+            raise ApplicationError(str(exc), type="UnsupportedByBroker", non_retryable=True) from None
+
+    # ── ticks: the schedules' way to reach every service's workflow ─────────────────────────
+
+    @activity.defn(name=DISPATCH_TICK)
+    async def dispatch_tick(self, request: TickRequest) -> TickResult:
+        await self._caught_up()
+        s = self.settings
+        result = TickResult()
+        for pair in self.feed.ledger.pairs():
+            spec = spec_from(pair)
+            if request.kind == "evaluate":
+                signal, argument = "evaluate", EvaluateRequest(
+                    spec, policy_from(s), window_s=s.input_output_refresh_rate_s, history_s=s.window_max_second,
+                    heartbeat_timeout_s=s.heartbeat_timeout_s, heartbeat_deploy_delay_s=s.heartbeat_deploy_delay_s)
+            else:
+                signal, argument = "reconcile", ReconcileRequest(spec, s.heartbeat_timeout_s)
+            await self.client.start_workflow(
+                SCALER_WORKFLOW, ScalerInput(service=spec.service), id=scaler_workflow_id(spec.service),
+                task_queue=s.task_queue, start_signal=signal, start_signal_args=[argument])
+            result.services.append(spec.service)
+            if request.kind == "reconcile" and await self._short_of_partitions(spec):
+                await self.check_partitions(spec.source_topic, spec.consumer_group, "reconcile")
+                result.partition_checks.append(spec.source_topic)
+        return result
+
+    async def _short_of_partitions(self, spec: ServiceSpec) -> bool:
+        try:
+            members, partitions = await self.partitions.sizes(spec.source_topic, spec.consumer_group)
+        except Exception as exc:
+            log.warning("could not compare %s's partitions with %s's members: %r", spec.source_topic,
+                        spec.consumer_group, exc)
+            return False
+        return partitions < min(members, self.settings.max_partitions)
+
+    async def on_consumer_joined(self, joined: ConsumerJoined) -> None:
+        """The observer feed calls this when an app says a consumer joined a group."""
+        await self.check_partitions(joined.topic, joined.group_id, f"{joined.instance_id} joined")
+
+    async def check_partitions(self, topic: str, group_id: str, reason: str) -> None:
+        s = self.settings
+        await self.client.start_workflow(
+            PARTITION_WORKFLOW, PartitionInput(topic=topic), id=partition_workflow_id(topic), task_queue=s.task_queue,
+            start_signal="consumer_joined",
+            start_signal_args=[PartitionRequest(topic, group_id, s.max_partitions, s.sleep_time_s, reason)])
+
+    # ── helpers ────────────────────────────────────────────────────────────────────────────
+
+    def _provider(self, name: str):
+        try:
+            return self.providers.get(name)
+        except ProviderRefused as exc:
+            raise ApplicationError(str(exc), type="ProviderRefused", non_retryable=True) from None
+
+    async def _caught_up(self) -> None:
+        if not await self.feed.wait_caught_up(CATCH_UP_TIMEOUT_S):
+            raise ApplicationError("the observer feed is still reading back the observer topic")
+
+    @staticmethod
+    async def _heartbeating(work: Awaitable[T], every_s: float = 2.0) -> T:
+        """Await ``work`` while heartbeating, so a worker that dies mid-way is noticed within the timeout."""
+        task = asyncio.ensure_future(work)
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=every_s)
+                if done:
+                    return task.result()
+                if activity.in_activity():
+                    activity.heartbeat()
+        finally:
+            if not task.done():
+                task.cancel()

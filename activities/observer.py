@@ -1,0 +1,171 @@
+"""The controller's ear on the observer topic: one consumer feeding a :class:`ThroughputLedger`.
+
+It runs for the life of the worker, so activities answer from memory instead of re-reading the
+topic each time. At start it reads back ``WINDOW_MAX_SECOND`` (by timestamp where the broker can
+look one up, else from the beginning, which tansu needs) and reports itself caught up once it has
+reached the end offsets it saw at start; measurements wait for that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from typing import Awaitable, Callable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import ValidationError
+
+from activities.throughput import ThroughputLedger
+from fogverse.broker import ensure_topics
+from fogverse.contracts import ConsumerJoined, Heartbeat, ServicePair, ThroughputReport, parse_observer_message
+
+log = logging.getLogger(__name__)
+
+OnConsumerJoined = Callable[[ConsumerJoined], Awaitable[None]]
+PRUNE_EVERY_S = 10.0
+
+
+class ObserverFeed:
+    def __init__(self, bootstrap: str, topic: str, keep_s: float,
+                 on_consumer_joined: OnConsumerJoined | None = None):
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.ledger = ThroughputLedger(keep_s)
+        self.keep_s = keep_s
+        self.watching_since = time.time()  # heartbeats are complete from here on
+        self.caught_up = asyncio.Event()
+        self._on_consumer_joined = on_consumer_joined
+        self._started_at = time.time()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task | None = None
+        self._waiters: dict[tuple[str, str], list[asyncio.Future]] = defaultdict(list)
+        self._callbacks: set[asyncio.Task] = set()
+
+    async def start(self) -> None:
+        await ensure_topics(self.bootstrap, {self.topic: 1})
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
+                                          auto_offset_reset="earliest", client_id="siaga-controller-observer")
+        await self._consumer.start()
+        await self._consumer.topics()  # refresh metadata so the topic's partitions are known
+        partitions = self._consumer.partitions_for_topic(self.topic) or {0}
+        tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+        self._consumer.assign(tps)
+        self._started_at = time.time()
+        self.watching_since = await self._seek_back(tps, self._started_at - self.keep_s)
+        self._end_at_start = await self._consumer.end_offsets(tps)
+        self._task = asyncio.create_task(self._run(), name="observer-feed")
+        log.info("observer feed reading %s from %s", self.topic, time.strftime("%H:%M:%S",
+                                                                               time.localtime(self.watching_since)))
+
+    async def _seek_back(self, tps: list[TopicPartition], since: float) -> float:
+        """Position at ``since``; returns from when on the feed has seen everything."""
+        found = await self._consumer.offsets_for_times({tp: int(since * 1000) for tp in tps})
+        if all(f is not None and f.timestamp >= 0 for f in found.values()):
+            for tp, f in found.items():
+                self._consumer.seek(tp, f.offset)
+            return since
+        # tansu answers timestamp -1: read everything there is (memory storage keeps it small)
+        await self._consumer.seek_to_beginning(*tps)
+        return 0.0
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        for task in list(self._callbacks):
+            task.cancel()
+        if self._consumer:
+            await self._consumer.stop()
+
+    async def __aenter__(self) -> "ObserverFeed":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
+
+    async def wait_caught_up(self, timeout_s: float) -> bool:
+        try:
+            await asyncio.wait_for(self.caught_up.wait(), timeout_s)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    async def wait_for_heartbeat(self, service: str, instance: str, timeout_s: float) -> float | None:
+        """The time of the instance's latest sign of life; waits up to ``timeout_s`` for a first one."""
+        seen = self.ledger.last_heartbeats(service).get(instance)
+        if seen is not None:
+            return seen
+        future = asyncio.get_running_loop().create_future()
+        self._waiters[(service, instance)].append(future)
+        try:
+            return await asyncio.wait_for(future, timeout_s)
+        except asyncio.TimeoutError:
+            return None
+        finally:
+            waiters = self._waiters.get((service, instance), [])
+            if future in waiters:
+                waiters.remove(future)
+            if not waiters:
+                self._waiters.pop((service, instance), None)
+
+    async def _run(self) -> None:
+        last_prune = time.monotonic()
+        while True:
+            try:
+                batch = await self._consumer.getmany(timeout_ms=1000, max_records=2000)
+            except Exception:
+                log.exception("observer feed could not fetch; retrying")
+                await asyncio.sleep(1.0)
+                continue
+            for records in batch.values():
+                for record in records:
+                    self._take(record.value)
+            if not self.caught_up.is_set() and await self._reached_start_end():
+                self.caught_up.set()
+                log.info("observer feed caught up: %d service(s) known", len(self.ledger.pairs()))
+            if time.monotonic() - last_prune > PRUNE_EVERY_S:
+                self.ledger.prune(time.time())
+                last_prune = time.monotonic()
+
+    async def _reached_start_end(self) -> bool:
+        for tp, end in self._end_at_start.items():
+            if await self._consumer.position(tp) < end:
+                return False
+        return True
+
+    def _take(self, raw: bytes | None) -> None:
+        if not raw:
+            return
+        try:
+            message = parse_observer_message(raw)
+        except (ValidationError, ValueError):
+            log.debug("ignoring an observer message that is not a known contract")
+            return
+        if isinstance(message, ThroughputReport):
+            self.ledger.add_report(message)
+            self._wake(message.service, message.instance_id, message.timestamp)
+        elif isinstance(message, Heartbeat):
+            self.ledger.add_heartbeat(message)
+            self._wake(message.service, message.instance_id, message.timestamp)
+        elif isinstance(message, ServicePair):
+            self.ledger.add_pair(message)
+            self._wake(message.service, message.instance_id, message.timestamp)
+        elif isinstance(message, ConsumerJoined) and self._on_consumer_joined is not None:
+            if message.timestamp >= self._started_at - 5:  # old joins read back at start were handled then
+                task = asyncio.create_task(self._consumer_joined(message))
+                self._callbacks.add(task)
+                task.add_done_callback(self._callbacks.discard)
+
+    def _wake(self, service: str, instance: str, timestamp: float) -> None:
+        for future in self._waiters.pop((service, instance), []):
+            if not future.done():
+                future.set_result(timestamp)
+
+    async def _consumer_joined(self, message: ConsumerJoined) -> None:
+        try:
+            await self._on_consumer_joined(message)
+        except Exception:
+            log.exception("could not act on %s joining %s", message.instance_id, message.topic)

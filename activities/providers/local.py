@@ -1,0 +1,160 @@
+"""LOCAL: each instance is a ``python -m <module>`` process on this machine.
+
+Instances must outlive the worker that started them (a restarted worker finds and manages them),
+so they are not tied to the worker's life, and they are found again by a mark in their own
+environment (``SIAGA_LOCAL_STATE`` = this provider's directory, ``SIAGA_INSTANCE`` = the name):
+the kernel keeps that for the life of the process, unlike a pid file that a crash can leave
+half-written or a recycled pid can make lie. ``<state_dir>/instances/<name>.log`` keeps each log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Mapping
+
+from activities.providers import InstanceSpec
+from fogverse.processes import ManagedProcess, python_module
+from workflows.messages import InstanceInfo
+
+STATE_MARK = "SIAGA_LOCAL_STATE"
+NAME_MARK = "SIAGA_INSTANCE"
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _boot_time() -> float:
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith("btime "):
+            return float(line.split()[1])
+    return 0.0
+
+
+class LocalProcessProvider:
+    name = "LOCAL"
+
+    def __init__(self, state_dir: Path, modules: Mapping[str, str] | None = None,
+                 base_env: Mapping[str, str] | None = None, stop_timeout_s: float = 20.0):
+        self.directory = (Path(state_dir) / "instances").resolve()
+        self.modules = dict(modules or {})
+        self.base_env = dict(os.environ if base_env is None else base_env)
+        self.stop_timeout_s = stop_timeout_s
+        self._children: dict[str, ManagedProcess] = {}  # started here: reaped here, so no zombies
+        self._boot = _boot_time()
+
+    def module_for(self, service: str) -> str:
+        return self.modules.get(service, f"apps.{service}")
+
+    async def create(self, spec: InstanceSpec) -> InstanceInfo:
+        return await asyncio.to_thread(self._create, spec)
+
+    async def delete(self, name: str, service: str = "") -> bool:
+        return await asyncio.to_thread(self._delete, name)
+
+    async def list(self, service: str) -> list[InstanceInfo]:
+        return await asyncio.to_thread(self._list, service)
+
+    # ── the work, on a thread: it reads /proc and waits for processes ──────────────────────
+
+    def _create(self, spec: InstanceSpec) -> InstanceInfo:
+        found = self._scan().get(spec.name)
+        if found is not None:
+            return found[1]
+        self.directory.mkdir(parents=True, exist_ok=True)
+        env = {**self.base_env, **spec.env, STATE_MARK: str(self.directory), NAME_MARK: spec.name,
+               "SERVICE_NAME": spec.service}
+        process = ManagedProcess(spec.name, python_module(self.module_for(spec.service)), env=env,
+                                 log_path=self.directory / f"{spec.name}.log", die_with_parent=False).start()
+        self._children[spec.name] = process
+        return InstanceInfo(spec.name, spec.service, self.name, "running", time.time())
+
+    def _delete(self, name: str) -> bool:
+        self._reap()
+        found = self._scan().get(name)
+        if found is None:
+            return False
+        pid = found[0]
+        _signal_group(pid, signal.SIGTERM)  # the app drains its in-flight batches and commits
+        deadline = time.monotonic() + self.stop_timeout_s
+        while time.monotonic() < deadline and self._alive(name, pid):
+            time.sleep(0.1)
+        if self._alive(name, pid):
+            _signal_group(pid, signal.SIGKILL)
+            while self._alive(name, pid):
+                time.sleep(0.05)
+        self._children.pop(name, None)
+        return True
+
+    def _list(self, service: str) -> list[InstanceInfo]:
+        self._reap()
+        return sorted((info for _, info in self._scan().values() if info.service == service), key=lambda i: i.name)
+
+    def _alive(self, name: str, pid: int) -> bool:
+        child = self._children.get(name)
+        if child is not None and child.pid == pid:
+            return child.popen.poll() is None  # also reaps it once it exits
+        return _mark_of(pid, str(self.directory)) is not None
+
+    def _reap(self) -> None:
+        for name, child in list(self._children.items()):
+            if child.popen.poll() is not None:
+                del self._children[name]
+
+    def _scan(self) -> dict[str, tuple[int, InstanceInfo]]:
+        """Every live process that carries this provider's mark: name ▸ (group leader pid, info)."""
+        found: dict[str, tuple[int, InstanceInfo]] = {}
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            pid = int(entry.name)
+            mark = _mark_of(pid, str(self.directory))
+            if mark is None:
+                continue
+            name, service = mark
+            leader = _group_leader(pid)
+            if name in found and found[name][0] == leader:
+                continue
+            info = InstanceInfo(name, service, self.name, "running", self._started_at(leader))
+            if name not in found or pid == leader:
+                found[name] = (leader, info)
+        return found
+
+    def _started_at(self, pid: int) -> float | None:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return self._boot + int(fields[19]) / _CLOCK_TICKS
+        except (OSError, IndexError, ValueError):
+            return None
+
+
+def _mark_of(pid: int, directory: str) -> tuple[str, str] | None:
+    """(instance name, service) if process ``pid`` is alive and was started by this provider."""
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()  # empty for zombies, unreadable for others' processes
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+    if state in ("Z", "X") or not raw:
+        return None
+    env = dict(item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
+    if env.get(STATE_MARK.encode()) != directory.encode():
+        return None
+    return env.get(NAME_MARK.encode(), b"").decode(), env.get(b"SERVICE_NAME", b"").decode()
+
+
+def _group_leader(pid: int) -> int:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return pid
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)  # ManagedProcess starts each instance in its own process group
+    except ProcessLookupError:
+        pass
+    except PermissionError:
+        os.kill(pid, sig)

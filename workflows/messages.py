@@ -1,0 +1,222 @@
+"""Inputs and outputs of the control plane's workflows, signals, updates and activities.
+
+Small dataclasses, never loose arguments, so each can gain a field without breaking running
+workflows. Activities are called by the names below (the workflows never import the modules that
+touch the world, which keeps the sandbox clean).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from workflows.decision import ScalingPolicy
+
+# ─── names ──────────────────────────────────────────────────────────────────────────────────
+
+SCALER_WORKFLOW = "ServiceScaler"
+DEPLOY_WORKFLOW = "DeployInstance"
+PARTITION_WORKFLOW = "PartitionGrowth"
+TICK_WORKFLOW = "ControlTick"
+
+MEASURE_SERVICE = "measure_service"
+LAST_HEARTBEATS = "last_heartbeats"
+AWAIT_FIRST_HEARTBEAT = "await_first_heartbeat"
+CREATE_INSTANCE = "create_instance"
+DELETE_INSTANCE = "delete_instance"
+LIST_INSTANCES = "list_instances"
+GROW_PARTITIONS = "grow_partitions"
+DISPATCH_TICK = "dispatch_tick"
+
+
+def scaler_workflow_id(service: str) -> str:
+    return f"scaler/{service}"
+
+
+def deploy_workflow_id(instance: str) -> str:
+    return f"deploy/{instance}"
+
+
+def partition_workflow_id(topic: str) -> str:
+    return f"partitions/{topic}"
+
+
+# ─── services and instances ─────────────────────────────────────────────────────────────────
+
+
+@dataclass
+class ServiceSpec:
+    """A scalable service, as its instances announce it (``ServicePair``)."""
+
+    service: str
+    source_topic: str
+    target_topic: str
+    consumer_group: str
+    cloud_provider: str = "LOCAL"
+    max_instances: int = 3  # the service's own MAX_INSTANCE, capped by the controller's
+    machine_type: str = "CPU"
+
+
+@dataclass
+class InstanceRequest:
+    """One instance to create or delete; ``name`` is deterministic, which makes both idempotent."""
+
+    name: str
+    service: str
+    provider: str
+    machine_type: str = "CPU"
+
+
+@dataclass
+class InstanceInfo:
+    name: str
+    service: str
+    provider: str
+    state: str  # running | pending | stopping (as the provider says)
+    created_at: float | None = None
+
+
+@dataclass
+class ListInstancesRequest:
+    service: str
+    provider: str
+
+
+@dataclass
+class InstanceList:
+    instances: list[InstanceInfo] = field(default_factory=list)
+
+
+@dataclass
+class DeleteResult:
+    name: str
+    deleted: bool  # False: there was nothing to delete
+
+
+# ─── measuring ──────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass
+class MeasureRequest:
+    spec: ServiceSpec
+    window_s: float  # the rate window (INPUT_OUTPUT_REFRESH_RATE)
+    history_s: float  # the spike window (WINDOW_MAX_SECOND)
+    heartbeat_timeout_s: float
+
+
+@dataclass
+class ServiceMeasurement:
+    input_rate: float
+    output_rate: float
+    input_history: list[float]
+    lag: int | None
+    live_instances: list[str]  # heartbeating within the timeout
+    consuming_instances: int  # live instances that reported output in the window
+    measured_at: float
+
+
+@dataclass
+class HeartbeatsRequest:
+    service: str
+
+
+@dataclass
+class Heartbeats:
+    last_seen: dict[str, float] = field(default_factory=dict)  # instance ▸ unix seconds
+    now: float = 0.0
+    watching_since: float = 0.0  # the feed's heartbeats are complete from this time on
+
+
+@dataclass
+class HeartbeatWait:
+    service: str
+    instance: str
+    timeout_s: float
+
+
+@dataclass
+class HeartbeatSeen:
+    seen: bool
+    at: float | None = None
+
+
+# ─── the service workflow ───────────────────────────────────────────────────────────────────
+
+
+@dataclass
+class EvaluateRequest:
+    """Signal from the evaluate schedule: measure, decide, act."""
+
+    spec: ServiceSpec
+    policy: ScalingPolicy
+    window_s: float
+    history_s: float
+    heartbeat_timeout_s: float
+    heartbeat_deploy_delay_s: float
+
+
+@dataclass
+class ReconcileRequest:
+    """Signal from the reconcile schedule: match the registry against the provider and heartbeats."""
+
+    spec: ServiceSpec
+    heartbeat_timeout_s: float
+
+
+@dataclass
+class ManualDeploy:
+    """Update from a person (Temporal UI / CLI): deploy one instance now, within the maximum."""
+
+    reason: str = "requested by an operator"
+    heartbeat_deploy_delay_s: float | None = None  # None: the last evaluation's setting
+
+
+@dataclass
+class DeployRequest:
+    instance: InstanceRequest
+    heartbeat_deadline_s: float
+    reason: str = ""
+
+
+@dataclass
+class DeployOutcome:
+    instance: str
+    ok: bool
+    reason: str
+    heartbeat_after_s: float | None = None
+
+
+# ─── ticks and partitions ───────────────────────────────────────────────────────────────────
+
+
+@dataclass
+class TickRequest:
+    kind: str  # evaluate | reconcile
+
+
+@dataclass
+class TickResult:
+    services: list[str] = field(default_factory=list)
+    partition_checks: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PartitionRequest:
+    topic: str
+    group_id: str
+    max_partitions: int
+    sleep_time_s: float
+    reason: str = ""
+
+
+@dataclass
+class PartitionGrowth:
+    topic: str
+    group_id: str
+    members: int
+    partitions_before: int
+    partitions_after: int
+    capped: bool = False
+
+    @property
+    def grew(self) -> bool:
+        return self.partitions_after > self.partitions_before

@@ -1,0 +1,93 @@
+"""The state each long-lived workflow carries, in one dataclass so continue-as-new passes it whole."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from workflows.decision import Decision, ScalingPolicy
+from workflows.messages import EvaluateRequest, PartitionGrowth, PartitionRequest, ReconcileRequest, ServiceSpec
+
+#: How much recent history the state keeps for people reading it in the Temporal UI.
+KEEP_DECISIONS = 20
+KEEP_EVENTS = 50
+KEEP_FAILURES = 20
+
+DEPLOYING = "deploying"
+RUNNING = "running"
+REMOVING = "removing"
+
+
+@dataclass
+class InstanceRecord:
+    """An instance this controller deployed (the service's first instances are not in here)."""
+
+    name: str
+    provider: str
+    status: str  # deploying | running | removing
+    requested_at: float
+    reason: str = ""
+    running_since: float | None = None
+
+
+@dataclass
+class ScaleEvent:
+    at: float
+    action: str  # deployed | deploy_failed | removed | vanished | adopted | dead
+    instance: str
+    reason: str
+
+
+@dataclass
+class ScalerState:
+    service: str
+    spec: ServiceSpec | None = None
+    policy: ScalingPolicy | None = None
+    heartbeat_deploy_delay_s: float = 120.0
+    instances: dict[str, InstanceRecord] = field(default_factory=dict)
+    next_instance_number: int = 1
+    last_deploy_at: float | None = None
+    low_load_since: float | None = None
+    capacity_per_instance: float | None = None
+    live_instances: list[str] = field(default_factory=list)
+    last_decision: Decision | None = None
+    decisions: list[Decision] = field(default_factory=list)
+    events: list[ScaleEvent] = field(default_factory=list)
+    failures: list[ScaleEvent] = field(default_factory=list)
+    evaluations: int = 0
+    reconciliations: int = 0
+    runs: int = 1  # 1 + how many times the workflow continued as new
+
+    def managed(self, *statuses: str) -> list[InstanceRecord]:
+        return [r for r in self.instances.values() if not statuses or r.status in statuses]
+
+    def record(self, event: ScaleEvent, failure: bool = False) -> None:
+        self.events = (self.events + [event])[-KEEP_EVENTS:]
+        if failure:
+            self.failures = (self.failures + [event])[-KEEP_FAILURES:]
+
+    def remember(self, decision: Decision) -> None:
+        self.last_decision = decision
+        self.decisions = (self.decisions + [decision])[-KEEP_DECISIONS:]
+
+
+@dataclass
+class ScalerInput:
+    service: str
+    state: ScalerState | None = None
+    pending_evaluate: EvaluateRequest | None = None
+    pending_reconcile: ReconcileRequest | None = None
+    history_limit: int = 4000  # continue as new past this many events (or when Temporal suggests it)
+
+
+@dataclass
+class PartitionState:
+    topic: str
+    growths: list[PartitionGrowth] = field(default_factory=list)
+    checks: int = 0
+
+
+@dataclass
+class PartitionInput:
+    topic: str
+    state: PartitionState | None = None
+    pending: list[PartitionRequest] = field(default_factory=list)

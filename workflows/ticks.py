@@ -1,0 +1,24 @@
+"""What the Temporal Schedules start: one short workflow per tick that signals every service.
+
+A schedule can only start new workflows, while each service has one long-lived workflow; so the
+tick's activity signal-with-starts ``scaler/<service>`` for every service the apps announced.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.messages import DISPATCH_TICK, TICK_WORKFLOW, TickRequest, TickResult
+
+
+@workflow.defn(name=TICK_WORKFLOW)
+class ControlTickWorkflow:
+    @workflow.run
+    async def run(self, request: TickRequest) -> TickResult:
+        return await workflow.execute_activity(
+            DISPATCH_TICK, request, result_type=TickResult, start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3))
