@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import collections
 import csv
-import json
 from pathlib import Path
 
 from apps.crawler.texts import EXAMPLES

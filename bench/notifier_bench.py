@@ -1,0 +1,137 @@
+"""Throughput of the crawler and the notifier on this machine.
+
+    python -m bench.notifier_bench [--messages 50000]
+
+Prints msgs/s for:
+- the incident tracker alone (merging reports in memory, one thread);
+- the notifier process end to end: ``client`` topic ▸ decode ▸ incidents (a sink), on the broker;
+- the crawler's replay at an unreachable target rate (its ceiling).
+
+Starts its own tansu broker unless KAFKA_BOOTSTRAP_SERVERS is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import tempfile
+import time
+import uuid
+
+from aiokafka import AIOKafkaProducer
+
+from apps.crawler.profiles import LoadProfile
+from apps.crawler.replay import Replay
+from apps.crawler.texts import EXAMPLES, TextFile
+from apps.notifier.app import SERVICE, Notifier
+from apps.notifier.incidents import IncidentRules, IncidentTracker
+from fogverse.codec import JsonModelCodec
+from fogverse.contracts import CATEGORIES, Analysis, Report
+from fogverse.processes import free_port, wait_for_port
+from fogverse.publisher import Publisher
+from fogverse.settings import NotifierSettings, RuntimeSettings
+from workers.stack import tansu_process
+
+PLACES = ["Riverside", "Sudirman", "Cianjur", "Pasar Baru", "Bekasi", "Garut", "Merak", "Slipi", "Bogor", "Depok"]
+WHAT = {"fire": "fire burning smoke", "accident": "crash bus injured", "natural_hazard": "flood water rising",
+        "violence": "shots robbery police", "hazmat": "gas leak chemical", "other": "collapse trapped help"}
+
+
+def analyses(n: int, seed: int = 1) -> list[Analysis]:
+    """n analyses: 70 % emergencies about a few hundred events, 30 % ordinary chatter."""
+    rng = random.Random(seed)
+    start = time.time()
+    out = []
+    for i in range(n):
+        at = start + i * 0.01
+        if rng.random() < 0.3:
+            out.append(Analysis(report=Report(text=f"this song is fire {i}", source="crawler", created_at=at),
+                                emergency=False, emergency_score=0.1, model_version="bench"))
+            continue
+        category = rng.choice(CATEGORIES)
+        place = rng.choice(PLACES)
+        words = WHAT[category].split()
+        text = f"{rng.choice(words)} near {place} street {rng.choice(words)} please send help {rng.randint(0, 9)}"
+        out.append(Analysis(report=Report(text=text, source="crawler", created_at=at), emergency=True,
+                            emergency_score=0.9, category=category, category_score=0.8, model_version="bench"))
+    return out
+
+
+def tracker_rate(items: list[Analysis]) -> float:
+    tracker = IncidentTracker(IncidentRules())
+    started = time.perf_counter()
+    for analysis in items:
+        tracker.observe(analysis)
+    return len(items) / (time.perf_counter() - started)
+
+
+async def notifier_rate(bootstrap: str, items: list[Analysis]) -> float:
+    topic = f"bench-client-{uuid.uuid4().hex[:8]}"
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20)
+    await producer.start()
+    try:
+        acks = [await producer.send(topic, a.model_dump_json().encode()) for a in items]
+        await asyncio.gather(*acks)
+    finally:
+        await producer.stop()
+    with tempfile.TemporaryDirectory() as state:
+        env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "CLIENT_CONSUMER_TOPIC": topic,
+               "CLIENT_CONSUMER_GROUP_ID": f"bench-{topic}", "NOTIFIER_PORT": str(free_port()),
+               "SIAGA_STATE_DIR": state, "OBSERVER_TOPIC": f"{topic}.observer", "LOG_LEVEL": "WARNING"}
+        notifier = Notifier(NotifierSettings.from_env(env), RuntimeSettings.from_env(env, service_name=SERVICE))
+        task = asyncio.create_task(notifier.run())
+        tracker = notifier.tracker
+
+        def processed() -> int:
+            return tracker.ignored + tracker.duplicates + sum(i.count for i in tracker.incidents())
+
+        while processed() == 0:  # group join and first fetch are not throughput
+            await asyncio.sleep(0.01)
+        first, started = processed(), time.perf_counter()
+        while processed() < len(items):
+            await asyncio.sleep(0.05)
+        rate = (len(items) - first) / (time.perf_counter() - started)
+        notifier.request_stop()
+        await task
+        return rate
+
+
+async def crawler_rate(bootstrap: str, n: int) -> float:
+    topic = f"bench-analyze-{uuid.uuid4().hex[:8]}"
+    settings = RuntimeSettings.from_env({"KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+                                         "OBSERVER_TOPIC": f"{topic}.observer"}, service_name="crawler")
+    publisher = Publisher(service="crawler", topic=topic, codec=JsonModelCodec(Report), settings=settings)
+    replay = Replay(publisher, TextFile(EXAMPLES), LoadProfile("constant", rate=1e9), count=n, loop=True)
+    totals = await replay.run()
+    return totals.acked / totals.elapsed_s
+
+
+async def main_async(n: int) -> None:
+    items = analyses(n)
+    print(f"incident tracker alone      {tracker_rate(items):>10,.0f} msgs/s  ({n:,} analyses, 1 thread)")
+    given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    broker = None
+    if not given:
+        port = free_port()
+        broker = tansu_process("127.0.0.1", port, None).start()
+        wait_for_port("127.0.0.1", port, 30, broker)
+    bootstrap = given or f"127.0.0.1:{port}"
+    try:
+        print(f"notifier process, end to end {await notifier_rate(bootstrap, items):>9,.0f} msgs/s  "
+              f"(client topic ▸ incidents, BATCH_SIZE={RuntimeSettings.from_env({}).batch_size})")
+        print(f"crawler replay ceiling      {await crawler_rate(bootstrap, n):>10,.0f} msgs/s  (acked by the broker)")
+    finally:
+        if broker:
+            broker.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=50_000)
+    asyncio.run(main_async(parser.parse_args().messages))
+
+
+if __name__ == "__main__":
+    main()
