@@ -344,12 +344,20 @@ class DiscordSettings:
             bootstrap_servers=_bootstrap(env, "DISCORD_ANALYZER_SERVERS"),
             producer_topic=env.str("DISCORD_PRODUCER_TOPIC", "analyze"),
             consumer_group_id=env.str("DISCORD_CONSUMER_GROUP_ID", "crawler"),
-            channels=env.list("DISCORD_CHANNELS"),
+            channels=_snowflakes(env, "DISCORD_CHANNELS"),
             publish_timeout_s=env.float("DISCORD_PUBLISH_TIMEOUT", 10.0, minimum=0.1),
             incidents_topic=env.str("DISCORD_INCIDENTS_TOPIC", "client", "CLIENT_CONSUMER_TOPIC"),
             incidents_lookback=env.int("DISCORD_INCIDENTS_LOOKBACK", 5000, minimum=0),
             incidents_shown=env.int("DISCORD_INCIDENTS_SHOWN", 5, minimum=1, maximum=20),
         )
+
+
+def _snowflakes(env: _Env, name: str) -> tuple[str, ...]:
+    ids = env.list(name)
+    for value in ids:
+        if not value.isdigit():
+            raise ConfigError(f"{name} must list Discord ids (numbers), got {value!r}")
+    return ids
 
 
 @dataclass(frozen=True)

@@ -65,4 +65,4 @@ class LineBot:
             await runner.cleanup()  # stop taking requests first
             await ledger.drain(DRAIN_TIMEOUT_S)
             await replies.stop()
-            await link.stop()
+            await link.stop(DRAIN_TIMEOUT_S)  # what is still unacked here was answered 503

@@ -40,12 +40,16 @@ class BrokerLink:
         assert self._publisher is not None
         return self._publisher
 
-    async def stop(self) -> None:
+    async def stop(self, timeout_s: float) -> None:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        if self._publisher is not None:
-            await self._publisher.stop()  # flushes what is still buffered
+        if self._publisher is None:
+            return
+        try:  # flushes what is still buffered; bounded, since with the broker gone the flush never ends
+            await asyncio.wait_for(self._publisher.stop(), timeout_s)
+        except (asyncio.TimeoutError, KafkaError, OSError) as exc:
+            log.warning("the publisher did not stop cleanly within %.0f s (%s)", timeout_s, type(exc).__name__)
 
     async def _connect(self) -> None:
         attempt = 0
