@@ -24,10 +24,12 @@ def from_people(message: discord.Message, me: discord.abc.User | None) -> bool:
 
 def report_from_message(message: discord.Message) -> Report | None:
     """The report for a message, or None when it has no text (attachments or stickers only)."""
-    text = message.clean_content  # mentions as names: "<@1234>" means nothing to the models
+    # mentions as names ("<@1234>" means nothing to the models); clean_content's zero-width
+    # spaces against pings are dropped again, since the text is never posted back as it is
+    full_text = message.clean_content.replace("@\u200b", "@")
+    text, truncated = full_text[:MAX_TEXT_CHARS], len(full_text) > MAX_TEXT_CHARS
     if not text.strip():
         return None
-    truncated = len(text) > MAX_TEXT_CHARS
     metadata = {
         "message_id": str(message.id),
         "author_name": message.author.display_name,
@@ -41,7 +43,7 @@ def report_from_message(message: discord.Message) -> Report | None:
     if truncated:
         metadata["truncated"] = "true"  # keep the start and say so: a cut text may read differently
     return Report(
-        id=f"discord-{message.id}", text=text[:MAX_TEXT_CHARS], source="discord",
+        id=f"discord-{message.id}", text=text, source="discord",
         author_id=str(message.author.id), channel_id=str(message.channel.id), metadata=metadata,
         created_at=message.created_at.timestamp(),
     )

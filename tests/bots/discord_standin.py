@@ -86,14 +86,15 @@ class DiscordStandIn:
     # ─── what a test does ───────────────────────────────────────────────────────────────────
 
     async def post(self, channel: str, content: str, *, author: dict | None = None, moderator: bool = False,
-                   in_guild: bool = True, attachments: list[dict] | None = None, message_type: int = 0) -> int:
+                   in_guild: bool = True, attachments: list[dict] | None = None, message_type: int = 0,
+                   mentions: list[dict] | None = None) -> int:
         """A person (or ``author``) posts in ``channel``; returns the message id."""
         author = author or user(snowflake(), "warga")
         message_id = snowflake()
         data = {
             "id": str(message_id), "channel_id": str(self.channels[channel]) if in_guild else str(snowflake()),
             "author": author, "content": content, "timestamp": _iso_now(), "edited_timestamp": None,
-            "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [],
+            "tts": False, "mention_everyone": False, "mentions": mentions or [], "mention_roles": [],
             "attachments": attachments or [], "embeds": [], "pinned": False, "type": message_type,
         }
         if in_guild:

@@ -27,7 +27,7 @@ from kafka_helpers import produce, read_until
 from workers.stack import tansu_process
 
 from bot_processes import app_env
-from discord_standin import DiscordStandIn, user
+from discord_standin import DiscordStandIn, snowflake, user
 
 TOKEN = "test-bot-token"
 MESSAGE_CONTENT_INTENT = 1 << 15
@@ -158,6 +158,14 @@ async def test_bots_itself_unwatched_channels_and_textless_messages_are_not_publ
     ids = {r.id for r in reports}
     assert f"discord-{published}" in ids
     assert not ids & {f"discord-{m}" for m in skipped}
+
+
+async def test_mentions_reach_the_models_as_names_not_ids(watched):
+    neighbour = user(snowflake(), "pak_rt")
+    message_id = await watched.standin.post("reports", f"<@{neighbour['id']}> @everyone rumah di gang 5 roboh",
+                                            mentions=[neighbour])
+    reports = await watched.reports_until(lambda rs: any(r.id == f"discord-{message_id}" for r in rs))
+    assert next(r for r in reports if r.id == f"discord-{message_id}").text == "@pak_rt @everyone rumah di gang 5 roboh"
 
 
 async def test_long_message_is_truncated_and_flagged(watched):
