@@ -281,7 +281,7 @@ class NotifierSettings:
             http_port=env.int("NOTIFIER_PORT", 8000, minimum=0, maximum=65535),
             state_dir=Path(env.str("SIAGA_STATE_DIR", ".state")).resolve(),
             incident_window_s=env.float("INCIDENT_WINDOW", 600.0, minimum=1.0),
-            incident_similarity=env.float("INCIDENT_SIMILARITY", 0.34, minimum=0.0, maximum=1.0),
+            incident_similarity=env.float("INCIDENT_SIMILARITY", 0.25, minimum=0.0, maximum=1.0),
             incident_alert_counts=cls._positive_ints(env, "INCIDENT_ALERT_COUNTS", (5, 20, 100, 500, 1000, 5000)),
             incident_max=env.int("INCIDENT_MAX", 1000, minimum=1),
             incident_retention_s=env.float("INCIDENT_RETENTION", 86400.0, minimum=1.0),

@@ -29,7 +29,7 @@ SEEN_REPORTS_MAX = 100_000  # report ids remembered to ignore re-deliveries (the
 @dataclass(frozen=True)
 class IncidentRules:
     window_s: float = 600.0
-    similarity: float = 0.34
+    similarity: float = 0.25
     alert_counts: tuple[int, ...] = (5, 20, 100, 500, 1000, 5000)
     max_incidents: int = 1000
     retention_s: float = 86400.0

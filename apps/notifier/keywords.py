@@ -25,7 +25,7 @@ mereka dia ya aja nih sih lagi bisa banyak sangat oleh telah masih jadi kalau
 
 
 def keywords(text: str) -> tuple[str, ...]:
-    """Lower-cased content words of three letters or more, plurals folded, numbers dropped.
+    """Lower-cased content words of three letters or more, crudely stemmed, numbers dropped.
 
     Each word once, in the order the text uses them (so equally frequent words show in reading order).
     """
@@ -34,12 +34,15 @@ def keywords(text: str) -> tuple[str, ...]:
     for word in _WORD.findall(text):
         if len(word) < 3 or word in STOPWORDS or word.isdigit():
             continue
-        words[_singular(word)] = None
+        words[_stem(word)] = None
     return tuple(words)
 
 
-def _singular(word: str) -> str:
-    # "fires" and "fire" must match; a full stemmer would be overkill for short reports.
+def _stem(word: str) -> str:
+    # "flooded", "flooding" and "floods" must match "flood"; a full stemmer is overkill here.
+    for suffix in ("ing", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[:-len(suffix)]
     if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
         return word[:-1]
     return word

@@ -50,6 +50,16 @@ def test_burst_about_one_fire_is_one_incident_with_one_alert_and_few_updates():
     assert "riverside" in incident.keywords and "warehouse" in incident.keywords
 
 
+def test_reports_worded_differently_about_one_flood_merge():
+    tracker = IncidentTracker(IncidentRules())
+    for i, text in enumerate(["Flood water up to our knees on Jalan Sudirman, cars stuck",
+                              "Jalan Sudirman completely flooded now, the water keeps rising",
+                              "Flooding on Sudirman getting worse, people moving to the mosque upstairs"]):
+        tracker.observe(analysis(text, at=T0 + i, category="natural_hazard"))
+    assert [i.count for i in tracker.incidents()] == [3]
+    assert keywords("flooded flooding floods") == ("flood",)
+
+
 def test_different_fires_at_the_same_time_stay_apart():
     tracker = IncidentTracker(IncidentRules())
     tracker.observe(analysis("Huge fire at the Riverside warehouse, smoke everywhere"))
