@@ -44,14 +44,6 @@ ProcessBatch = Callable[[list[Any]], Sequence[Any]]
 MAX_REASON_CHARS = 1000
 
 
-@dataclass(frozen=True)
-class _Outcome:
-    record: ConsumerRecord
-    output: bytes | None = None
-    stage: str | None = None  # set ▸ failed at this stage
-    error: BaseException | None = None
-
-
 @dataclass
 class _InflightBatch:
     acks: list[asyncio.Future]
@@ -130,10 +122,10 @@ class PipelineApp(Generic[In, Out]):
                     fetch.cancel()
                     await asyncio.gather(fetch, return_exceptions=True)
                     continue
-                records = [r for batch in fetch.result().values() for r in batch]
-                if records:
+                fetched = fetch.result()
+                if fetched:
                     async with self._batch_lock:
-                        await self._handle(records, pool)
+                        await self._handle(fetched, pool)
             await self._drain()
         finally:
             if committer:
@@ -145,7 +137,8 @@ class PipelineApp(Generic[In, Out]):
             pool.shutdown(wait=True)
             log.info("%s stopped", self.service)
 
-    async def _handle(self, records: list[ConsumerRecord], pool: ThreadPoolExecutor) -> None:
+    async def _handle(self, fetched: dict[TopicPartition, list[ConsumerRecord]], pool: ThreadPoolExecutor) -> None:
+        records = [r for part in fetched.values() for r in part]
         loop = asyncio.get_running_loop()
         size = -(-len(records) // self._threads)
         chunks = [records[i:i + size] for i in range(0, len(records), size)]
@@ -153,44 +146,39 @@ class PipelineApp(Generic[In, Out]):
         acks: list[asyncio.Future] = []
         outputs = dead = 0
         await self._send_slots.acquire()  # released by the committer once this batch is committed
-        for outcome in (o for chunk in results for o in chunk):
-            if outcome.error is not None:
-                acks.append(await self._dead_letter(outcome))
+        for record, result in zip(records, (r for chunk in results for r in chunk)):
+            if type(result) is _Failure:
+                acks.append(await self._dead_letter(record, result))
                 dead += 1
-            elif outcome.output is not None and self.target_topic:
-                acks.append(await self.producer.send(self.target_topic, outcome.output, key=outcome.record.key))
-                outputs += 1
             elif self.target_topic is None:
                 outputs += 1
-        offsets: dict[TopicPartition, int] = {}
-        for r in records:
-            tp = TopicPartition(r.topic, r.partition)
-            offsets[tp] = max(offsets.get(tp, 0), r.offset + 1)
+            elif result is not None:
+                acks.append(await self.producer.send(self.target_topic, result, key=record.key))
+                outputs += 1
+        offsets = {tp: part[-1].offset + 1 for tp, part in fetched.items() if part}
         await self._inflight.put(_InflightBatch(acks, offsets, outputs, dead))
 
-    def _handle_chunk(self, records: list[ConsumerRecord]) -> list[_Outcome]:
-        """Runs on a worker thread: decode, process, encode; failures become outcomes."""
-        decoded: list[tuple[ConsumerRecord, Any]] = []
-        failed: dict[int, _Outcome] = {}
+    def _handle_chunk(self, records: list[ConsumerRecord]) -> list[Any]:
+        """Runs on a worker thread: decode, process, encode. One result per record: the encoded
+        output, None (no output), or a :class:`_Failure` saying at which stage it failed."""
+        results: list[Any] = [None] * len(records)
+        values, positions = [], []
         for i, record in enumerate(records):
             try:
-                decoded.append((record, self._input_codec.decode(record.value)))
+                values.append(self._input_codec.decode(record.value))
+                positions.append(i)
             except Exception as exc:
-                failed[i] = _Outcome(record, stage="decode", error=exc)
-        outputs = self._process_isolating_failures([value for _, value in decoded])
-        by_record: dict[int, _Outcome] = {}
-        for (record, _), result in zip(decoded, outputs):
-            if isinstance(result, _Failure):
-                by_record[id(record)] = _Outcome(record, stage="process", error=result.error)
-                continue
-            if result is None or self._output_codec is None:
-                by_record[id(record)] = _Outcome(record)
+                results[i] = _Failure("decode", exc)
+        encode = self._output_codec.encode if self._output_codec is not None else None
+        for i, output in zip(positions, self._process_isolating_failures(values)):
+            if output is None or type(output) is _Failure or encode is None:
+                results[i] = output
                 continue
             try:
-                by_record[id(record)] = _Outcome(record, output=self._output_codec.encode(result))
+                results[i] = encode(output)
             except Exception as exc:
-                by_record[id(record)] = _Outcome(record, stage="encode", error=exc)
-        return [failed[i] if i in failed else by_record[id(r)] for i, r in enumerate(records)]
+                results[i] = _Failure("encode", exc)
+        return results
 
     def _process_isolating_failures(self, values: list[Any]) -> list[Any]:
         if not values:
@@ -202,7 +190,7 @@ class PipelineApp(Generic[In, Out]):
             return outputs
         except Exception as exc:
             if len(values) == 1:
-                return [_Failure(exc)]
+                return [_Failure("process", exc)]
         # One bad input must not sink its batch: retry one by one to find it.
         results = []
         for value in values:
@@ -210,17 +198,16 @@ class PipelineApp(Generic[In, Out]):
                 (output,) = self._process([value])
                 results.append(output)
             except Exception as exc:
-                results.append(_Failure(exc))
+                results.append(_Failure("process", exc))
         return results
 
-    async def _dead_letter(self, outcome: _Outcome) -> asyncio.Future:
-        r = outcome.record
-        reason = f"{type(outcome.error).__name__}: {outcome.error}"[:MAX_REASON_CHARS]
-        log.warning("dead letter %s[%d]@%d at %s: %s", r.topic, r.partition, r.offset, outcome.stage, reason)
+    async def _dead_letter(self, r: ConsumerRecord, failure: "_Failure") -> asyncio.Future:
+        reason = f"{type(failure.error).__name__}: {failure.error}"[:MAX_REASON_CHARS]
+        log.warning("dead letter %s[%d]@%d at %s: %s", r.topic, r.partition, r.offset, failure.stage, reason)
         headers = [
             (DLQ_HEADERS["reason"], reason.encode()),
-            (DLQ_HEADERS["error_type"], type(outcome.error).__name__.encode()),
-            (DLQ_HEADERS["stage"], outcome.stage.encode()),
+            (DLQ_HEADERS["error_type"], type(failure.error).__name__.encode()),
+            (DLQ_HEADERS["stage"], failure.stage.encode()),
             (DLQ_HEADERS["origin_topic"], r.topic.encode()),
             (DLQ_HEADERS["origin_partition"], str(r.partition).encode()),
             (DLQ_HEADERS["origin_offset"], str(r.offset).encode()),
@@ -257,6 +244,7 @@ class PipelineApp(Generic[In, Out]):
 
 @dataclass(frozen=True)
 class _Failure:
+    stage: str  # decode | process | encode
     error: BaseException
 
 

@@ -1,0 +1,65 @@
+"""Throughput of each analyzer mode next to its eval F1, measured side by side in one run.
+
+    python bench/analyzer_bench.py [--data DIR] [--texts 2048] [--modes fast,accurate,cascade]
+
+msgs/s are measured on unlabeled.csv texts, for several batch sizes, serial (one caller) and
+parallel (a ThreadPoolExecutor with 2 threads, each predicting one batch at a time).
+F1 is the emergency F1 on the eval split (rows of labeled.csv with id divisible by 5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from apps.analyzer.dataset import load_split, load_unlabeled, resolve_data_dir  # noqa: E402
+from apps.analyzer.evaluation import evaluate  # noqa: E402
+from apps.analyzer.model import MODES, EmergencyModel  # noqa: E402
+
+BATCH_SIZES = (1, 32, 128)
+
+
+def throughput(model: EmergencyModel, texts: list[str], batch_size: int, workers: int) -> float:
+    batches = [texts[i : i + batch_size] for i in range(0, len(texts), batch_size)]
+    model.predict(texts[:batch_size])  # warm-up: first calls allocate
+    started = time.perf_counter()
+    if workers == 1:
+        for batch in batches:
+            model.predict(batch)
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(model.predict, batches))
+    return len(texts) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", help="disaster-tweets directory")
+    parser.add_argument("--texts", type=int, default=2048, help="unlabeled texts per measurement")
+    parser.add_argument("--modes", default=",".join(MODES))
+    args = parser.parse_args()
+
+    data_dir = resolve_data_dir(args.data)
+    texts = [t.text for t in load_unlabeled(data_dir)][: args.texts]
+    eval_tweets = load_split(data_dir, "eval")
+    print(f"{len(texts)} unlabeled texts per measurement; F1 on {len(eval_tweets)} eval tweets\n")
+    header = f"{'mode':<9} {'eval F1':>7}  " + "  ".join(
+        f"{f'b={b} ' + kind:>15}" for b in BATCH_SIZES for kind in ("serial", "par×2")
+    )
+    print(header + "   (msgs/s)")
+    for mode in args.modes.split(","):
+        model = EmergencyModel.load(mode)
+        f1 = evaluate(model, eval_tweets)["emergency"]["f1"]
+        cells = [
+            f"{throughput(model, texts, batch, workers):>15,.0f}" for batch in BATCH_SIZES for workers in (1, 2)
+        ]
+        print(f"{mode:<9} {f1:>7.4f}  " + "  ".join(cells), flush=True)
+
+
+if __name__ == "__main__":
+    main()
