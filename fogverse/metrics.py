@@ -42,7 +42,11 @@ class MetricsEmitter:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
-        await self.flush()  # the last partial interval still counts
+        try:
+            # the last partial interval still counts, but a dead broker must not hold up a stop
+            await asyncio.wait_for(self.flush(), self._settings.metrics_interval_s * 5 + 2)
+        except (asyncio.TimeoutError, Exception) as exc:
+            log.warning("final metrics not sent: %r", exc)
 
     async def announce(self, source_topic: str, target_topic: str, consumer_group: str) -> None:
         await self._send(ServicePair(
