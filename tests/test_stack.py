@@ -1,0 +1,173 @@
+"""The supervisor (`python -m workers up` / `stack`), the broker probe, and settings errors."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fogverse.broker import BrokerUnavailable, UnsupportedByBroker, probe
+from fogverse.processes import free_port
+from fogverse.settings import AnalyzerSettings, ConfigError, ControllerSettings, RuntimeSettings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def start_supervisor(tmp_path: Path, command: str = "stack") -> tuple[subprocess.Popen, dict]:
+    ports = {"KAFKA_PORT": free_port(), "TEMPORAL_PORT": free_port(), "TEMPORAL_UI_PORT": free_port()}
+    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "TEMPORAL_ADDRESS")}
+    env.update({k: str(v) for k, v in ports.items()}, SIAGA_STATE_DIR=str(tmp_path / "state"), PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "workers", command], env=env, cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return proc, ports
+
+
+def read_until_banner(proc: subprocess.Popen, timeout_s: float = 120) -> str:
+    lines = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith("Ctrl-C stops everything"):
+            return "".join(lines)
+    proc.kill()
+    raise AssertionError("the supervisor never said it was up:\n" + "".join(lines))
+
+
+def test_supervisor_brings_up_broker_and_temporal_and_leaves_no_processes_on_sigterm(tmp_path):
+    proc, ports = start_supervisor(tmp_path)
+    try:
+        banner = read_until_banner(proc)
+        children = descendants(proc.pid)
+        assert len(children) >= 2, "tansu and the Temporal server run as children"
+        assert f"127.0.0.1:{ports['KAFKA_PORT']}" in banner
+        assert f"127.0.0.1:{ports['TEMPORAL_PORT']}" in banner
+        assert f"http://127.0.0.1:{ports['TEMPORAL_UI_PORT']}" in banner
+        assert re.search(r"NO\s+partition growth \(CreatePartitions\)\s+\(missing CreatePartitions \(API key 37\)\)", banner)
+        # the Temporal UI answers over real HTTP
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports['TEMPORAL_UI_PORT']}/", timeout=10) as response:
+            assert response.status == 200
+        assert (tmp_path / "state" / "temporal.db").exists(), "Temporal keeps its state on disk"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    assert "siaga: stopped" in out
+    time.sleep(0.5)
+    assert not [pid for pid in children if alive(pid)], "no process may outlive the supervisor"
+
+
+def test_children_die_with_a_supervisor_killed_by_sigkill(tmp_path):
+    proc, _ = start_supervisor(tmp_path)
+    read_until_banner(proc)
+    children = descendants(proc.pid)
+    assert children
+    proc.kill()
+    proc.wait(10)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and [pid for pid in children if alive(pid)]:
+        time.sleep(0.2)
+    assert not [pid for pid in children if alive(pid)], "children must not be orphaned"
+
+
+def test_supervisor_uses_given_servers_and_starts_none(tmp_path, kafka_bootstrap, temporal_address):
+    env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, TEMPORAL_ADDRESS=temporal_address,
+               SIAGA_STATE_DIR=str(tmp_path / "state"), PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "workers", "stack"], env=env, cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        banner = read_until_banner(proc)
+        assert f"kafka     {kafka_bootstrap}" in banner
+        assert f"temporal  {temporal_address}" in banner
+        assert not descendants(proc.pid), "nothing is started when addresses are given"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+
+
+def test_bad_setting_stops_the_supervisor_naming_the_variable(tmp_path):
+    env = dict(os.environ, KAFKA_PORT="ninety", SIAGA_STATE_DIR=str(tmp_path), PYTHONPATH=str(REPO))
+    result = subprocess.run([sys.executable, "-m", "workers", "stack"], env=env, cwd=REPO,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "KAFKA_PORT must be an integer, got 'ninety'" in result.stderr
+
+
+async def test_probe_reports_what_tansu_can_and_cannot_do(kafka_bootstrap):
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        pytest.skip("this checks the embedded tansu broker; KAFKA_BOOTSTRAP_SERVERS points elsewhere")
+    caps = await probe(kafka_bootstrap)
+    assert caps.supports("Produce") and caps.supports("Fetch") and caps.supports("DescribeGroups")
+    assert not caps.supports("CreatePartitions")
+    caps.require("pipeline (produce, consume, commit)")
+    with pytest.raises(UnsupportedByBroker, match=r"CreatePartitions \(Kafka API key 37\)"):
+        caps.require("partition growth (CreatePartitions)")
+    report = caps.report()
+    assert report["features"]["partition growth (CreatePartitions)"]["supported"] is False
+
+
+async def test_probe_of_a_closed_port_says_no_broker_answered():
+    with pytest.raises(BrokerUnavailable, match="no Kafka broker answered"):
+        await probe(f"127.0.0.1:{free_port()}", timeout_s=2)
+
+
+@pytest.mark.parametrize("settings_class, env, message", [
+    (RuntimeSettings, {"BATCH_SIZE": "lots"}, "BATCH_SIZE must be an integer, got 'lots'"),
+    (RuntimeSettings, {"BATCH_SIZE": "0"}, "BATCH_SIZE must be at least 1, got 0"),
+    (RuntimeSettings, {"CLOUD_PROVIDER": "AZURE"}, "CLOUD_PROVIDER must be one of LOCAL, GOOGLE_CLOUD, AWS"),
+    (AnalyzerSettings, {"ANALYZER_MODE": "turbo"}, "ANALYZER_MODE must be one of serial, parallel"),
+    (ControllerSettings, {"INPUT_OUTPUT_RATIO_THRESHOLD": "1.5"}, "INPUT_OUTPUT_RATIO_THRESHOLD must be at most 1.0"),
+    (ControllerSettings, {"Z_VALUE": "two"}, "Z_VALUE must be a number, got 'two'"),
+])
+def test_bad_values_fail_naming_the_variable(settings_class, env, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        settings_class.from_env(env)
+
+
+def test_seed_names_and_defaults():
+    analyzer = AnalyzerSettings.from_env({})
+    assert (analyzer.consumer_topic, analyzer.producer_topic, analyzer.consumer_group_id) == ("analyze", "client", "analyzer")
+    controller = ControllerSettings.from_env({})
+    assert controller.input_output_ratio_threshold == 0.7 and controller.z_value == 2.0
+    assert controller.window_max_second == 300 and controller.observer_topic == "observer"
+    seed_specific = AnalyzerSettings.from_env({"ANALYZER_CONSUMER_SERVERS": "a:1", "KAFKA_BOOTSTRAP_SERVERS": "b:2"})
+    assert seed_specific.bootstrap_servers == "a:1", "a seed's own variable wins over the shared one"
+    assert AnalyzerSettings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b:2"}).bootstrap_servers == "b:2"
