@@ -54,7 +54,7 @@ class _OpenIncident:
     last_seen: float
     count: int = 0
     words: Counter = field(default_factory=Counter)
-    samples: deque = field(default_factory=deque)  # the latest arrivals; shown newest report first
+    samples: deque = field(default_factory=deque)  # the latest distinct texts; shown newest first
     max_score: float = 0.0
     sources: Counter = field(default_factory=Counter)
     alerted_count: int = 0
@@ -67,8 +67,11 @@ class _OpenIncident:
         self.words.update(words)
         if len(self.words) > VOCABULARY_MAX:
             self.words = Counter(dict(self.words.most_common(VOCABULARY_KEEP)))
+        text = _shorten(report.text)
+        for same in [s for s in self.samples if s.text == text]:
+            self.samples.remove(same)  # a repost shows once, as its latest copy
         self.samples.appendleft(IncidentSample(
-            report_id=report.id, text=_shorten(report.text), source=report.source,
+            report_id=report.id, text=text, source=report.source,
             created_at=report.created_at, emergency_score=analysis.emergency_score,
         ))
         self.max_score = max(self.max_score, analysis.emergency_score)

@@ -11,7 +11,7 @@ const SHOWN_MAX = 200; // a phone does not need more on one screen
 const incidents = new Map(); // id ▸ incident, as the notifier last described it
 const cards = new Map(); // id ▸ <li>
 let filter = categoryFromHash();
-const fresh = new Set(); // ids changed since the last render: their cards flash
+const fresh = new Set(); // ids of new or alerting incidents since the last render: their cards flash
 let renderQueued = false;
 
 const $ = (selector) => document.querySelector(selector);
@@ -40,7 +40,7 @@ function connect() {
     const known = incidents.get(event.incident.id);
     if (known && known.count > event.incident.count) return; // an older state, arriving late
     incidents.set(event.incident.id, event.incident);
-    queueRender(event.incident.id);
+    queueRender(event.kind === "created" || event.alert ? event.incident.id : null); // only news flashes
     if (event.alert) notify(event, LABELS);
   });
 }

@@ -135,6 +135,17 @@ def test_samples_are_the_newest_few_and_long_texts_are_shortened():
     assert incident.sources == {"crawler": 5, "line": 1}
 
 
+def test_reposts_of_one_text_show_once_among_the_samples():
+    tracker = IncidentTracker(IncidentRules(samples=3))
+    for i, text in enumerate(["Ferry sinking off Merak", "Ferry sinking off Merak harbour now",
+                              "Ferry sinking off Merak", "Ferry sinking off Merak"]):
+        tracker.observe(analysis(text, at=T0 + i, category="accident"))
+    (incident,) = tracker.incidents()
+    assert incident.count == 4
+    assert [s.text for s in incident.samples] == ["Ferry sinking off Merak", "Ferry sinking off Merak harbour now"]
+    assert incident.samples[0].created_at == T0 + 3
+
+
 def test_an_emergency_without_a_category_counts_as_other():
     tracker = IncidentTracker(IncidentRules())
     tracker.observe(analysis("Help! Something terrible happened at the stadium", category=None))
