@@ -2,7 +2,8 @@
 
 Needs only numpy, onnxruntime and tokenizers. Modes (see ``artifacts/<mode>/manifest.json``):
 - ``fast``: word and character TF-IDF with linear heads, all inside one ONNX graph.
-- ``accurate``: MiniLM-L6 fine-tuned on the tweets, int8, tokenized with the shipped tokenizer.
+- ``accurate``: MiniLM-L6 fine-tuned on the tweets (int8, tokenized with the shipped tokenizer),
+  its emergency score blended with ``fast``'s.
 - ``cascade``: ``fast`` decides the texts it is sure of, ``accurate`` decides the others.
 """
 
@@ -106,17 +107,16 @@ class LinearScorer:
 
 
 class TransformerScorer:
-    """The accurate model: fine-tuned MiniLM with an emergency head and a category head."""
+    """Fine-tuned MiniLM: ``emergency_score`` [n] and ``category_scores`` [n, 6] straight from ONNX."""
 
-    def __init__(self, mode_dir: Path, threshold: float, max_tokens: int, threads: int) -> None:
+    def __init__(self, mode_dir: Path, max_tokens: int, threads: int) -> None:
         self._session = _session(mode_dir / MODEL_FILE, threads)
         tokenizer_path = mode_dir / TOKENIZER_FILE
         if not tokenizer_path.is_file():
             raise FileNotFoundError(f"model artifact missing: {tokenizer_path}")
         self._tokenizer = configure_tokenizer(Tokenizer.from_file(str(tokenizer_path)), max_tokens)
-        self.threshold = threshold
 
-    def score(self, texts: list[str]) -> Scores:
+    def raw_scores(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         emergency_score = np.zeros(len(texts), dtype=np.float32)
         category_scores = np.zeros((len(texts), len(CATEGORIES)), dtype=np.float32)
         token_ids = [e.ids for e in self._tokenizer.encode_batch([normalize_for_transformer(t) for t in texts])]
@@ -126,13 +126,35 @@ class TransformerScorer:
             chunk = order[start : start + TRANSFORMER_BATCH]
             feed = pad_batch([token_ids[i] for i in chunk])
             emergency_score[chunk], category_scores[chunk] = self._session.run(None, feed)
-        return Scores(emergency_score >= self.threshold, emergency_score, category_scores)
+        return emergency_score, category_scores
+
+
+class AccurateScorer:
+    """The transformer's emergency score blended with the fast model's; categories from the
+    head that did better on the validation split (both choices are in the manifest)."""
+
+    def __init__(
+        self, transformer: TransformerScorer, fast: LinearScorer, fast_weight: float, category_from: str,
+        threshold: float,
+    ) -> None:
+        self._transformer = transformer
+        self._fast = fast
+        self.fast_weight = fast_weight
+        self.category_from = category_from
+        self.threshold = threshold
+
+    def score(self, texts: list[str]) -> Scores:
+        transformer_emergency, transformer_categories = self._transformer.raw_scores(texts)
+        fast = self._fast.score(texts)
+        emergency_score = (1 - self.fast_weight) * transformer_emergency + self.fast_weight * fast.emergency_score
+        categories = fast.category_scores if self.category_from == "fast" else transformer_categories
+        return Scores(emergency_score >= self.threshold, emergency_score.astype(np.float32), categories)
 
 
 class CascadeScorer:
     """``fast`` answers when its score lies outside the band; ``accurate`` answers the rest."""
 
-    def __init__(self, fast: LinearScorer, accurate: TransformerScorer, band: tuple[float, float]) -> None:
+    def __init__(self, fast: LinearScorer, accurate: AccurateScorer, band: tuple[float, float]) -> None:
         self._fast = fast
         self._accurate = accurate
         self.band = band
@@ -153,24 +175,32 @@ def _default_threads() -> int:
     return min(2, os.cpu_count() or 1)
 
 
-def _load_scorer(mode: str, artifacts_dir: Path, threads: int) -> tuple[str, LinearScorer | TransformerScorer | CascadeScorer]:
+Scorer = LinearScorer | AccurateScorer | CascadeScorer
+
+
+def _load_scorer(mode: str, artifacts_dir: Path, threads: int) -> tuple[str, Scorer]:
     manifest = read_manifest(artifacts_dir / mode)
+    fast_manifest = manifest if mode == "fast" else read_manifest(artifacts_dir / "fast")
+    fast = LinearScorer(artifacts_dir / "fast", fast_manifest["emergency_threshold"])
     if mode == "fast":
-        return manifest["version"], LinearScorer(artifacts_dir / mode, manifest["emergency_threshold"])
+        return manifest["version"], fast
+    accurate_manifest = manifest if mode == "accurate" else read_manifest(artifacts_dir / "accurate")
+    accurate = AccurateScorer(
+        TransformerScorer(artifacts_dir / "accurate", accurate_manifest["max_tokens"], threads),
+        fast,
+        accurate_manifest["fast_weight"],
+        accurate_manifest["category_from"],
+        accurate_manifest["emergency_threshold"],
+    )
     if mode == "accurate":
-        scorer = TransformerScorer(
-            artifacts_dir / mode, manifest["emergency_threshold"], manifest["max_tokens"], threads
-        )
-        return manifest["version"], scorer
-    _, fast = _load_scorer("fast", artifacts_dir, threads)
-    _, accurate = _load_scorer("accurate", artifacts_dir, threads)
+        return manifest["version"], accurate
     return manifest["version"], CascadeScorer(fast, accurate, tuple(manifest["band"]))
 
 
 class EmergencyModel:
     """Scores messages for emergencies; thread-safe (onnxruntime runs without the GIL)."""
 
-    def __init__(self, version: str, scorer: LinearScorer | TransformerScorer | CascadeScorer) -> None:
+    def __init__(self, version: str, scorer: Scorer) -> None:
         self.version = version
         self._scorer = scorer
 
@@ -187,7 +217,9 @@ class EmergencyModel:
         if not texts:
             empty = np.zeros(0, dtype=np.float32)
             return Scores(empty.astype(bool), empty, np.zeros((0, len(CATEGORIES)), dtype=np.float32))
-        return self._scorer.score([text[:MAX_TEXT_CHARS] for text in texts])
+        # Lone surrogates (possible in decoded JSON) cannot reach onnxruntime as UTF-8.
+        clean = [text[:MAX_TEXT_CHARS].encode("utf-8", "replace").decode("utf-8") for text in texts]
+        return self._scorer.score(clean)
 
     def predict(self, texts: list[str]) -> list[Prediction]:
         scores = self.scores(texts)

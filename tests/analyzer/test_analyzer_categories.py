@@ -1,0 +1,27 @@
+import pytest
+
+from apps.analyzer.categories import KEYWORD_CATEGORY, category_for_keyword
+from apps.analyzer.dataset import load_split
+from fogverse.contracts import CATEGORIES
+
+
+def test_every_training_keyword_has_a_category(data_dir):
+    tweets = load_split(data_dir, "fit") + load_split(data_dir, "validation")  # loading maps every keyword
+    used = {t.category for t in tweets if t.category}
+    assert used == set(CATEGORIES), "each category should be learnt from some keyword"
+    assert sum(t.category is None for t in tweets) < 0.02 * len(tweets)
+
+
+def test_table_names_only_contract_categories():
+    assert set(KEYWORD_CATEGORY.values()) == set(CATEGORIES)
+
+
+def test_keywords_are_url_decoded():
+    assert category_for_keyword("airplane%20accident") == "accident"
+    assert category_for_keyword("bush%20fires") == "fire"
+    assert category_for_keyword("") is None
+
+
+def test_unknown_keyword_is_refused_not_guessed():
+    with pytest.raises(KeyError, match="picnic"):
+        category_for_keyword("picnic")
