@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from fogverse.broker import ensure_topics, probe
 from fogverse.processes import ManagedProcess, python_module
-from fogverse.settings import StackSettings
+from fogverse.settings import NotifierSettings, StackSettings
 from workers.stack import EmbeddedStack
 
 log = logging.getLogger("siaga.up")
@@ -31,10 +31,20 @@ class Component:
     name: str
     module: str
     args: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()  # environment variables without which it is not started (secrets)
+
+    def wanted(self, environ) -> bool:
+        return all(environ.get(name) for name in self.needs)
 
 
 #: What ``up`` runs after the stack, in start order.
-COMPONENTS: tuple[Component, ...] = ()
+COMPONENTS: tuple[Component, ...] = (
+    Component("analyzer", "apps.analyzer"),
+    Component("notifier", "apps.notifier"),
+    Component("crawler", "apps.crawler", ("--loop", "--rate", "2", "--quiet")),
+    Component("discord", "apps.discord_bot", needs=("TOKEN",)),
+    Component("line", "apps.line_bot", needs=("CHANNEL_SECRET", "CHANNEL_ACCESS_TOKEN")),
+)
 
 
 def run_up(components: tuple[Component, ...] = COMPONENTS) -> int:
@@ -50,19 +60,21 @@ def run_up(components: tuple[Component, ...] = COMPONENTS) -> int:
         created = asyncio.run(ensure_topics(stack.kafka_bootstrap, TOPICS))
         env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=stack.kafka_bootstrap,
                    TEMPORAL_ADDRESS=stack.temporal_address)
-        for component in components:
+        skipped = [c for c in components if not c.wanted(env)]
+        for component in (c for c in components if c.wanted(env)):
             child = ManagedProcess(component.name, python_module(component.module, *component.args),
                                    env=env, log_path=settings.state_dir / "logs" / f"{component.name}.log")
             children.append(child.start())
-        _print_banner(stack, report, created, children, settings)
+        _print_banner(stack, report, created, children, skipped, settings)
+        reported: set[str] = set()
         while not stop.wait(1.0):
-            dead = [p for p in stack.processes if not p.alive()]
+            dead = stack.dead()
             if dead:
                 log.error("%s exited; stopping everything\n%s", dead[0].name, dead[0].tail())
                 return 1
             for child in children:
-                if not child.alive() and child.popen.returncode is not None and not getattr(child, "_reported", False):
-                    child._reported = True
+                if not child.alive() and child.name not in reported:
+                    reported.add(child.name)
                     log.error("%s exited with code %s; see %s", child.name, child.popen.returncode, child.log_path)
         return 0
     finally:
@@ -72,16 +84,19 @@ def run_up(components: tuple[Component, ...] = COMPONENTS) -> int:
         print("siaga: stopped", flush=True)
 
 
-def _print_banner(stack: EmbeddedStack, features: dict, created: list[str], children, settings) -> None:
+def _print_banner(stack: EmbeddedStack, features: dict, created: list[str], children, skipped, settings) -> None:
+    notifier = NotifierSettings.from_env()
     lines = [
         "siaga is up",
         f"  kafka     {stack.kafka_bootstrap}",
         f"  temporal  {stack.temporal_address}" + (f"   (web UI {stack.temporal_ui})" if stack.temporal_ui else ""),
+        f"  receiver  http://{notifier.http_host}:{notifier.http_port}   (live incidents)",
         f"  topics    {', '.join(TOPICS)}" + (f" (created {', '.join(created)})" if created else ""),
         "  broker capabilities:",
         *(f"    {'yes' if v['supported'] else 'NO '}  {k}" + (f"  (missing {', '.join(v['missing_apis'])})"
           if v["missing_apis"] else "") for k, v in features.items()),
         *(f"  {c.name:<9} pid {c.pid}, log {c.log_path}" for c in children),
+        *(f"  {c.name:<9} not started: set {' and '.join(c.needs)}" for c in skipped),
         f"  state     {settings.state_dir}",
         "Ctrl-C stops everything.",
     ]
