@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from code_facts import variables_the_code_reads
 from fogverse.settings import (AnalyzerSettings, ControllerSettings, NotifierSettings, RuntimeSettings,
                                StackSettings)
 
@@ -17,20 +18,6 @@ REPO = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 APP_SERVICES = {name: s for name, s in SERVICES.items() if s.get("build")}
-
-
-def variables_the_code_reads() -> set[str]:
-    """Environment variable names read anywhere in Siaga's packages."""
-    names: set[str] = set()
-    pattern = re.compile(r"""(?:env\.\w+\(|\w+\(env,|environ(?:\.get)?[\[(]|getenv\()\s*["']([A-Z][A-Z0-9_]+)["']""")
-    fallbacks = re.compile(r"""env\.str\([^)]*\)""")
-    for package in ("fogverse", "apps", "workers", "workflows", "activities"):
-        for path in (REPO / package).rglob("*.py"):
-            text = path.read_text()
-            names.update(pattern.findall(text))
-            for call in fallbacks.findall(text):  # env.str("A", default, "FALLBACK")
-                names.update(re.findall(r'"([A-Z][A-Z0-9_]+)"', call))
-    return names
 
 
 def resolved_env(service: dict) -> dict[str, str]:
