@@ -92,7 +92,8 @@ class ControlActivities:
     @activity.defn(name=LAST_HEARTBEATS)
     async def last_heartbeats(self, request: HeartbeatsRequest) -> Heartbeats:
         await self._caught_up()
-        return Heartbeats(self.feed.ledger.last_heartbeats(request.service), time.time(), self.feed.watching_since)
+        ledger = self.feed.ledger
+        return Heartbeats(ledger.last_heartbeats(request.service), time.time(), self.feed.watching_since, ledger.newest)
 
     @activity.defn(name=AWAIT_FIRST_HEARTBEAT)
     async def await_first_heartbeat(self, request: HeartbeatWait) -> HeartbeatSeen:

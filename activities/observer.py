@@ -153,8 +153,10 @@ class ObserverFeed:
         elif isinstance(message, ServicePair):
             self.ledger.add_pair(message)
             self._wake(message.service, message.instance_id, message.timestamp)
-        elif isinstance(message, ConsumerJoined) and self._on_consumer_joined is not None:
-            if message.timestamp >= self._started_at - 5:  # old joins read back at start were handled then
+        elif isinstance(message, ConsumerJoined):
+            self.ledger.add_heartbeat_at(message.service, message.instance_id, message.timestamp)
+            self._wake(message.service, message.instance_id, message.timestamp)
+            if self._on_consumer_joined is not None and message.timestamp >= self._started_at - 5:  # old joins read back at start were handled then
                 task = asyncio.create_task(self._consumer_joined(message))
                 self._callbacks.add(task)
                 task.add_done_callback(self._callbacks.discard)

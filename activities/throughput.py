@@ -59,6 +59,7 @@ class ThroughputLedger:
         self._series: dict[str, dict[tuple[str, str], _Series]] = defaultdict(dict)  # topic ▸ (service, instance)
         self._heartbeats: dict[str, dict[str, float]] = defaultdict(dict)  # service ▸ instance ▸ last seen
         self._pairs: dict[str, ServicePair] = {}
+        self.newest: float = 0.0  # the latest timestamp heard from anyone: is the feed itself current?
 
     # ── recording ──────────────────────────────────────────────────────────────────────────
 
@@ -73,8 +74,10 @@ class ThroughputLedger:
     def add_heartbeat_at(self, service: str, instance: str, timestamp: float) -> None:
         seen = self._heartbeats[service]
         seen[instance] = max(seen.get(instance, timestamp), timestamp)
+        self.newest = max(self.newest, timestamp)
 
     def add_pair(self, pair: ServicePair) -> None:
+        self.add_heartbeat_at(pair.service, pair.instance_id, pair.timestamp)
         known = self._pairs.get(pair.service)
         if known is None or pair.timestamp >= known.timestamp:
             self._pairs[pair.service] = pair

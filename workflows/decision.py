@@ -5,7 +5,8 @@ one more instance, remove one, or hold, and always says why with the numbers beh
 
 - **scale out** when the service's output falls behind its input (``output / input`` below
   ``INPUT_OUTPUT_RATIO_THRESHOLD``) while a backlog exists, and the input rate is not a spike
-  (``z = (rate − mean) / std`` over the last ``WINDOW_MAX_SECOND`` stays below ``Z_VALUE``);
+  (``z = (rate − mean) / std`` over the last ``WINDOW_MAX_SECOND`` stays below ``Z_VALUE``, for
+  this window and the one before it, since a burst can straddle two windows and leave a tail);
   never without traffic, never above the maximum, never within ``DEPLOY_DELAY`` of a deploy,
   never while a deploy is still waiting for its first heartbeat, never while no live instance is
   producing anything (they are starting or rebalancing: more instances would only add to that).
@@ -91,10 +92,12 @@ def spike_z(rate: float, history: list[float], tolerance: float) -> float:
 def decide(obs: Observation, policy: ScalingPolicy, now: float) -> Decision:
     ratio = obs.output_rate / obs.input_rate if obs.input_rate > 0 else None
     z = spike_z(obs.input_rate, obs.input_history, policy.spike_tolerance) if obs.input_rate > 0 else None
+    history = obs.input_history
+    z_previous = spike_z(history[-1], history[:-1], policy.spike_tolerance) if len(history) >= 2 else None
     numbers = {
         "input_rate": round(obs.input_rate, 3), "output_rate": round(obs.output_rate, 3),
         "ratio": None if ratio is None else round(ratio, 3),
-        "z": None if z is None else (round(z, 3) if math.isfinite(z) else "inf"),
+        "z": _rounded(z), "z_previous": _rounded(z_previous),
         "lag": obs.lag, "instances": obs.instances, "deploying": obs.deploying,
         "capacity_per_instance": None if obs.capacity_per_instance is None else round(obs.capacity_per_instance, 3),
         "history_windows": len(obs.input_history), "consuming": obs.consuming,
@@ -116,6 +119,9 @@ def decide(obs: Observation, policy: ScalingPolicy, now: float) -> Decision:
         if z >= policy.z_value:
             return hold("input_spike", f"input {obs.input_rate:.1f}/s is a spike (z {numbers['z']} "
                                        f"≥ {policy.z_value}); waiting to see if it lasts")
+        if z_previous is not None and z_previous >= policy.z_value:
+            return hold("spike_tail", f"the window before was a spike (z {numbers['z_previous']} ≥ "
+                                      f"{policy.z_value}); this may be its tail")
         if obs.instances >= policy.max_instances:
             return hold("at_max_instances", f"ratio {ratio:.2f} but already {obs.instances} of "
                                             f"{policy.max_instances} instances")
@@ -142,6 +148,12 @@ def decide(obs: Observation, policy: ScalingPolicy, now: float) -> Decision:
     if ratio is None:
         return hold("no_traffic", "no input: nothing to scale for")
     return hold("keeping_up", f"output/input {ratio:.2f} ≥ {policy.ratio_threshold}")
+
+
+def _rounded(value: float | None) -> float | str | None:
+    if value is None:
+        return None
+    return round(value, 3) if math.isfinite(value) else "inf"
 
 
 def _under_used(obs: Observation, policy: ScalingPolicy) -> bool:

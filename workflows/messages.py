@@ -124,6 +124,7 @@ class Heartbeats:
     last_seen: dict[str, float] = field(default_factory=dict)  # instance ▸ unix seconds
     now: float = 0.0
     watching_since: float = 0.0  # the feed's heartbeats are complete from this time on
+    newest: float = 0.0  # the latest message the feed heard from anyone
 
 
 @dataclass

@@ -26,7 +26,8 @@ with workflow.unsafe.imports_passed_through():
                                     EvaluateRequest, Heartbeats, HeartbeatsRequest, InstanceList, InstanceRequest,
                                     ListInstancesRequest, ManualDeploy, MeasureRequest, ReconcileRequest,
                                     ServiceMeasurement, deploy_workflow_id)
-    from workflows.state import DEPLOYING, REMOVING, RUNNING, InstanceRecord, ScaleEvent, ScalerInput, ScalerState
+    from workflows.state import (DEPLOYING, KEEP_EVENTS, REMOVING, RUNNING, InstanceRecord, ScaleEvent, ScalerInput,
+                                 ScalerState)
 
 SERVICE_KEY = SearchAttributeKey.for_keyword("SiagaService")
 INSTANCES_KEY = SearchAttributeKey.for_int("SiagaInstances")
@@ -132,10 +133,10 @@ class ServiceScalerWorkflow:
             now = workflow.now().timestamp()
             policy = replace(request.policy, max_instances=min(request.policy.max_instances,
                                                                request.spec.max_instances))
-            s.live_instances = sorted(measured.live_instances)
+            s.live_instances = sorted(set(measured.live_instances) - set(s.gone))
             s.capacity_per_instance = estimate_capacity(s.capacity_per_instance, measured.output_rate,
                                                         measured.consuming_instances, measured.lag, policy)
-            live = set(measured.live_instances)
+            live = set(s.live_instances)
             removable = [r for r in s.managed(RUNNING) if r.name in live]
             decision = decide(Observation(
                 input_rate=measured.input_rate, output_rate=measured.output_rate,
@@ -215,6 +216,7 @@ class ServiceScalerWorkflow:
             return False
         s.instances.pop(record.name, None)
         s.live_instances = [n for n in s.live_instances if n != record.name]
+        s.gone = (s.gone + [record.name])[-KEEP_EVENTS:]
         s.record(ScaleEvent(workflow.now().timestamp(), event, record.name, reason), failure=failure)
         return True
 
@@ -235,8 +237,8 @@ class ServiceScalerWorkflow:
             workflow.logger.warning("could not reconcile %s: %s", s.service, err.cause or err)
             return
         timeout = request.heartbeat_timeout_s
-        if beats.now - beats.watching_since < timeout:
-            return  # the observer feed has not watched long enough to call anything dead
+        if beats.now - beats.watching_since < timeout or beats.now - beats.newest > timeout / 2:
+            return  # the feed has not watched long enough, or hears no one: the silence may be ours
 
         def silent_for(name: str) -> float:
             return beats.now - beats.last_seen.get(name, float("-inf"))
@@ -249,10 +251,10 @@ class ServiceScalerWorkflow:
                     s.instances.pop(record.name, None)
                     s.record(ScaleEvent(beats.now, "vanished", record.name, f"{provider} no longer lists it"),
                              failure=True)
-                elif silent_for(record.name) > timeout:
+                elif silent_for(record.name) > timeout and beats.now - (record.running_since or 0) > timeout:
                     await self._remove(record, "dead", f"no heartbeat for more than {timeout:.0f} s", failure=True)
             for name, info in present.items():
-                if name in s.instances:
+                if name in s.instances or name in s.gone:
                     continue
                 s.next_instance_number = max(s.next_instance_number, _number(name) + 1)
                 if silent_for(name) <= timeout:

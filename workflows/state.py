@@ -49,6 +49,7 @@ class ScalerState:
     low_load_since: float | None = None
     capacity_per_instance: float | None = None
     live_instances: list[str] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)  # deleted here: their last heartbeats no longer count
     last_decision: Decision | None = None
     decisions: list[Decision] = field(default_factory=list)
     events: list[ScaleEvent] = field(default_factory=list)

@@ -169,6 +169,18 @@ class _DictCodec:
         return json.loads(raw)
 
 
+async def connect_temporal(address: str, timeout_s: float = 60.0) -> Client:
+    """A client, once the dev server's frontend is healthy (its port opens a little before that)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return await Client.connect(address)
+        except RuntimeError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
 async def scaler_state(client: Client, sut: ServiceUnderTest) -> ScalerState | None:
     try:
         return await client.get_workflow_handle(sut.workflow_id).query("state", result_type=ScalerState)
@@ -212,6 +224,14 @@ async def close_out(client: Client, sut: ServiceUnderTest, processes: list[Manag
             await client.get_workflow_handle(execution.id, run_id=execution.run_id).terminate("test finished")
         except RPCError:
             pass
+    if os.environ.get("DEBUG_DUMP_OBSERVER"):
+        from kafka_helpers import read_until
+        from fogverse.contracts import parse_observer_message
+        recs = await read_until(sut.kafka_bootstrap, sut.observer, lambda r: False, timeout_s=3)
+        with open(sut.state_dir / "observer_dump.txt", "w") as f:
+            for r in recs:
+                m = parse_observer_message(r.value)
+                f.write(f"{r.timestamp/1000:.2f} {m.timestamp:.2f} {m.kind} {m.instance_id}\n")
     for process in processes:
         process.stop(timeout_s=10)
     provider = sut.provider()

@@ -7,8 +7,9 @@ import asyncio
 import pytest
 from temporalio.client import Client
 
-from controller_harness import (ServiceUnderTest, Traffic, actions, close_out, start_control_plane,
-                                start_first_instance, wait_for_state)
+from controller_harness import (FAST_SETTINGS, ServiceUnderTest, Traffic, actions, close_out, connect_temporal,
+                                start_control_plane, start_first_instance, wait_for_state)
+from workflows.messages import ManualDeploy
 
 pytestmark = pytest.mark.slow
 
@@ -18,7 +19,7 @@ SLOW = {"SLOW_DOWN_MS": "100"}
 
 @pytest.fixture
 async def temporal(temporal_address) -> Client:
-    return await Client.connect(temporal_address)
+    return await connect_temporal(temporal_address)
 
 
 @pytest.fixture
@@ -61,5 +62,71 @@ async def test_overload_deploys_one_instance_then_low_load_removes_it(sut, tempo
                                          and s.last_decision.numbers["instances"] == 1, 30, "one instance left")
             assert len(actions(state, "scale_in")) == 1
             assert len(actions(state, "scale_out")) == 1
+    finally:
+        await close_out(temporal, sut, [plane, first])
+
+
+async def test_spike_and_stopped_traffic_do_not_deploy(sut, temporal):
+    """A short burst far above a steady input is a spike: no deploy while the backlog drains. Then the
+    traffic stops: 0/0 is no traffic, not a low ratio, so still no deploy."""
+    first = start_first_instance(sut)
+    plane = start_control_plane(sut)
+    try:
+        async with Traffic(sut) as traffic:
+            traffic.rate = 3.0
+            await wait_for_state(temporal, sut, lambda s: s.last_decision is not None
+                                 and s.last_decision.reason == "keeping_up"
+                                 and s.last_decision.numbers["history_windows"] >= 8, 60,
+                                 "steady traffic with some history", watch=[first, plane])
+            await traffic.burst(150)  # 15 s of work for the one instance, arriving at once
+            state = await wait_for_state(temporal, sut, lambda s: any(d.reason == "input_spike" for d in s.decisions),
+                                         20, "the burst to be judged a spike", watch=[first, plane])
+            spike = next(d for d in state.decisions if d.reason == "input_spike")
+            assert spike.numbers["ratio"] < 0.7 and spike.numbers["lag"] > 10, \
+                "the burst must look like overload for this test to mean anything"
+            state = await wait_for_state(temporal, sut, lambda s: s.last_decision.numbers["lag"] is not None
+                                         and s.last_decision.numbers["lag"] <= 10, 60, "the backlog to drain",
+                                         watch=[first, plane])
+            assert state.next_instance_number == 1, f"a deploy was started: {state.events}"
+
+            traffic.rate = 0.0
+            seen = state.evaluations
+            state = await wait_for_state(temporal, sut, lambda s: s.evaluations >= seen + 5
+                                         and all(d.reason == "no_traffic" for d in s.decisions[-3:]), 40,
+                                         "evaluations without traffic", watch=[first, plane])
+            assert state.next_instance_number == 1, f"a deploy was started: {state.events}"
+            assert await sut.managed_instances() == []
+    finally:
+        await close_out(temporal, sut, [plane, first])
+
+
+async def test_low_load_removes_one_instance_at_a_time_never_below_the_minimum(sut, temporal):
+    """Three instances, no traffic, MIN_INSTANCE=2: after the stabilization window the newest deployed
+    instance goes; the other deployed one stays, however long the load stays low."""
+    first = start_first_instance(sut, SLOW_DOWN_MS="0")
+    plane = start_control_plane(sut, MIN_INSTANCE="2")
+    try:
+        await wait_for_state(temporal, sut, lambda s: s.evaluations >= 1, 60, "a first evaluation",
+                             watch=[first, plane])
+        handle = temporal.get_workflow_handle(sut.workflow_id)
+        names = [await handle.execute_update("request_deploy", ManualDeploy("test: two extra instances"),
+                                             result_type=str) for _ in range(2)]
+        state = await wait_for_state(temporal, sut, lambda s: sum(e.action == "deployed" for e in s.events) == 2,
+                                     60, "both deploys to heartbeat", watch=[first, plane])
+        assert sorted(await sut.managed_instances()) == sorted(names)
+
+        state = await wait_for_state(temporal, sut, lambda s: any(e.action == "removed" for e in s.events), 60,
+                                     "an instance to be removed", watch=[first, plane])
+        removed_at = next(e.at for e in state.events if e.action == "removed")
+        assert [e.instance for e in state.events if e.action == "removed"] == [names[1]], "the newest goes first"
+
+        # keep watching for three more stabilization windows: the minimum holds
+        stabilization = float(FAST_SETTINGS["SCALE_IN_STABILIZATION"])
+        state = await wait_for_state(temporal, sut, lambda s: s.last_decision.at > removed_at + 3 * stabilization,
+                                     60, "three more stabilization windows", watch=[first, plane])
+        assert [e.instance for e in state.events if e.action == "removed"] == [names[1]]
+        assert list(state.instances) == [names[0]]
+        assert await sut.managed_instances() == [names[0]]
+        assert state.last_decision.numbers["instances"] == 2
     finally:
         await close_out(temporal, sut, [plane, first])
