@@ -12,11 +12,12 @@ def variables_the_code_reads() -> set[str]:
     """Environment variable names read anywhere in Siaga's packages."""
     names: set[str] = set()
     pattern = re.compile(r"""(?:env\.\w+\(|\w+\(env,|environ(?:\.get)?[\[(]|getenv\()\s*["']([A-Z][A-Z0-9_]+)["']""")
-    fallbacks = re.compile(r"""env\.str\([^)]*\)""")
+    # env.str("A", default, "FALLBACK", ...): names after the default are read too
+    fallbacks = re.compile(r"""env\.str\(\s*"[A-Z0-9_]+"\s*,\s*[^,()]+,((?:\s*"[A-Z0-9_]+"\s*,?)+)\)""")
     for package in ("fogverse", "apps", "workers", "workflows", "activities"):
         for path in (REPO / package).rglob("*.py"):
             text = path.read_text()
             names.update(pattern.findall(text))
-            for call in fallbacks.findall(text):  # env.str("A", default, "FALLBACK")
-                names.update(re.findall(r'"([A-Z][A-Z0-9_]+)"', call))
+            for names_after_default in fallbacks.findall(text):
+                names.update(re.findall(r'"([A-Z][A-Z0-9_]+)"', names_after_default))
     return names
