@@ -68,6 +68,9 @@ class LocalProcessProvider:
         process = ManagedProcess(spec.name, python_module(self.module_for(spec.service)), env=env,
                                  log_path=self.directory / f"{spec.name}.log", die_with_parent=False).start()
         self._children[spec.name] = process
+        deadline = time.monotonic() + 5.0
+        while spec.name not in self._scan() and process.alive() and time.monotonic() < deadline:
+            time.sleep(0.01)  # /proc shows the new environment a moment after exec returns
         return InstanceInfo(spec.name, spec.service, self.name, "running", time.time())
 
     def _delete(self, name: str) -> bool:
@@ -95,7 +98,7 @@ class LocalProcessProvider:
         child = self._children.get(name)
         if child is not None and child.pid == pid:
             return child.popen.poll() is None  # also reaps it once it exits
-        return _mark_of(pid, str(self.directory)) is not None
+        return _exiting_or_ours(pid, str(self.directory))
 
     def _reap(self) -> None:
         for name, child in list(self._children.items()):
@@ -142,6 +145,18 @@ def _mark_of(pid: int, directory: str) -> tuple[str, str] | None:
     if env.get(STATE_MARK.encode()) != directory.encode():
         return None
     return env.get(NAME_MARK.encode(), b"").decode(), env.get(b"SERVICE_NAME", b"").decode()
+
+
+def _exiting_or_ours(pid: int, directory: str) -> bool:
+    """Not yet gone: running with our mark, or on its way out (environment already released)."""
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    if state in ("Z", "X"):
+        return False
+    return not raw or _mark_of(pid, directory) is not None
 
 
 def _group_leader(pid: int) -> int:

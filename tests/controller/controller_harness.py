@@ -224,14 +224,6 @@ async def close_out(client: Client, sut: ServiceUnderTest, processes: list[Manag
             await client.get_workflow_handle(execution.id, run_id=execution.run_id).terminate("test finished")
         except RPCError:
             pass
-    if os.environ.get("DEBUG_DUMP_OBSERVER"):
-        from kafka_helpers import read_until
-        from fogverse.contracts import parse_observer_message
-        recs = await read_until(sut.kafka_bootstrap, sut.observer, lambda r: False, timeout_s=3)
-        with open(sut.state_dir / "observer_dump.txt", "w") as f:
-            for r in recs:
-                m = parse_observer_message(r.value)
-                f.write(f"{r.timestamp/1000:.2f} {m.timestamp:.2f} {m.kind} {m.instance_id}\n")
     for process in processes:
         process.stop(timeout_s=10)
     provider = sut.provider()
