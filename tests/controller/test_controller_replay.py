@@ -1,0 +1,30 @@
+"""Recorded histories replay against today's workflow code, so a change that breaks determinism fails here.
+
+The histories in ``histories/`` were recorded from the end-to-end tests (``SIAGA_RECORD_HISTORIES=1``).
+A workflow change that must change the commands it issues needs ``workflow.patched`` (or a new
+workflow name) and freshly recorded histories next to the old ones, never instead of them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from workflows import WORKFLOWS
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def test_there_are_histories_of_every_workflow():
+    kinds = {path.name.split("-")[0] for path in HISTORIES}
+    assert {"scaler", "deploy", "partitions", "tick"} <= kinds
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_history_replays_deterministically(path):
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    result = await Replayer(workflows=WORKFLOWS).replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, f"{path.name}: {result.replay_failure!r}"
