@@ -1,0 +1,116 @@
+"""AWS: each instance is an EC2 instance whose user-data starts the service's container.
+
+Instances carry tags (``Name`` = the instance name, ``siaga-service``, ``siaga-managed``) and are
+listed by them. ``RunInstances`` gets the instance name as its ``ClientToken``, EC2's own
+idempotency key, so a retried create returns the instance the first attempt made; a create also
+looks by tag first, for attempts older than EC2 remembers tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shlex
+
+import boto3
+from botocore.exceptions import ClientError
+
+from activities.providers import InstanceSpec, ProviderRefused
+from fogverse.settings import ProviderSettings
+from workflows.messages import InstanceInfo
+
+log = logging.getLogger(__name__)
+
+SERVICE_TAG = "siaga-service"
+MANAGED_TAG = "siaga-managed"
+ALIVE_STATES = ["pending", "running"]
+
+
+def user_data(name: str, image: str, env: dict[str, str]) -> str:
+    """A cloud-init shell script: install Docker if missing, then run the container, restarted on failure."""
+    for key, value in env.items():
+        if "\n" in value or "\n" in key:
+            raise ProviderRefused(f"environment variable {key} holds a newline, which an env file cannot carry")
+    env_file = "\n".join(f"{key}={value}" for key, value in sorted(env.items()))
+    return "\n".join([
+        "#!/bin/bash",
+        "set -euo pipefail",
+        "command -v docker >/dev/null || (dnf install -y docker || yum install -y docker || apt-get install -y docker.io)",
+        "systemctl enable --now docker",
+        "install -d -m 700 /etc/siaga",
+        f"cat > /etc/siaga/{name}.env <<'SIAGA_ENV'",
+        env_file,
+        "SIAGA_ENV",
+        f"docker run -d --restart=always --name {shlex.quote(name)} --network host "
+        f"--env-file /etc/siaga/{name}.env {shlex.quote(image)}",
+        "",
+    ])
+
+
+class Ec2Provider:
+    name = "AWS"
+
+    def __init__(self, settings: ProviderSettings, ec2=None):
+        self.settings = settings
+        self.ec2 = ec2 or boto3.client("ec2", region_name=settings.aws_region)
+
+    async def create(self, spec: InstanceSpec) -> InstanceInfo:
+        return await asyncio.to_thread(self._create, spec)
+
+    async def delete(self, name: str, service: str = "") -> bool:
+        return await asyncio.to_thread(self._delete, name)
+
+    async def list(self, service: str) -> list[InstanceInfo]:
+        return await asyncio.to_thread(self._list, service)
+
+    def _create(self, spec: InstanceSpec) -> InstanceInfo:
+        existing = self._describe([{"Name": "tag:Name", "Values": [spec.name]}])
+        if existing:
+            return self._info(existing[0])
+        s = self.settings
+        if not s.aws_ami_id:
+            raise ProviderRefused("AWS_AMI_ID is not set: the image EC2 instances boot from")
+        tags = [{"Key": "Name", "Value": spec.name}, {"Key": SERVICE_TAG, "Value": spec.service},
+                {"Key": MANAGED_TAG, "Value": "true"}]
+        request = dict(
+            ImageId=s.aws_ami_id, InstanceType=s.aws_instance_type, MinCount=1, MaxCount=1,
+            ClientToken=spec.name[:64],
+            UserData=user_data(spec.name, s.image_name.replace("{service}", spec.service), spec.env),
+            TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
+        )
+        if s.aws_subnet_id:
+            request["SubnetId"] = s.aws_subnet_id
+        if s.aws_security_group_ids:
+            request["SecurityGroupIds"] = list(s.aws_security_group_ids)
+        try:
+            (instance,) = self.ec2.run_instances(**request)["Instances"]
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code.startswith(("InvalidAMIID", "InvalidSubnet", "InvalidGroup", "InvalidParameter", "Unsupported",
+                                "UnauthorizedOperation")):
+                raise ProviderRefused(f"EC2 refused {spec.name}: {code}") from None
+            raise
+        return self._info(instance)
+
+    def _delete(self, name: str) -> bool:
+        found = self._describe([{"Name": "tag:Name", "Values": [name]}], states=ALIVE_STATES + ["stopping", "stopped"])
+        if not found:
+            return False
+        self.ec2.terminate_instances(InstanceIds=[i["InstanceId"] for i in found])
+        return True
+
+    def _list(self, service: str) -> list[InstanceInfo]:
+        found = self._describe([{"Name": f"tag:{SERVICE_TAG}", "Values": [service]},
+                                {"Name": f"tag:{MANAGED_TAG}", "Values": ["true"]}])
+        return sorted((self._info(i) for i in found), key=lambda i: i.name)
+
+    def _describe(self, filters: list[dict], states: list[str] = ALIVE_STATES) -> list[dict]:
+        filters = filters + [{"Name": "instance-state-name", "Values": states}]
+        pages = self.ec2.get_paginator("describe_instances").paginate(Filters=filters)
+        return [i for page in pages for reservation in page["Reservations"] for i in reservation["Instances"]]
+
+    def _info(self, instance: dict) -> InstanceInfo:
+        tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
+        launched = instance.get("LaunchTime")
+        return InstanceInfo(tags.get("Name", instance["InstanceId"]), tags.get(SERVICE_TAG, ""), self.name,
+                            instance["State"]["Name"], launched.timestamp() if launched else None)

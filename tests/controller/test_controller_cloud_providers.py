@@ -1,0 +1,129 @@
+"""The cloud providers, each driving its real client library against a stand-in of the cloud's API:
+google-cloud-compute against a local HTTP stand-in of the Compute REST API, boto3 against moto."""
+
+from __future__ import annotations
+
+import base64
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from activities.providers import InstanceSpec, ProviderRefused, instance_env
+from activities.providers.aws import Ec2Provider
+from activities.providers.google_cloud import ComputeEngineProvider
+from controller_gce_standin import ComputeStandIn
+from fogverse.settings import ProviderSettings
+
+ENV = {"INSTANCE_ID": "analyzer-1", "SERVICE_NAME": "analyzer", "KAFKA_BOOTSTRAP_SERVERS": "10.0.0.5:9092",
+       "MODEL_MODE": "fast"}
+
+
+def settings(**env: str) -> ProviderSettings:
+    return ProviderSettings.from_env({"PROJECT_NAME": "siaga-test", "CLOUD_ZONE": "asia-southeast2-a",
+                                      "IMAGE_NAME": "ghcr.io/siaga/{service}:1.0", "MACHINE_TYPE": "e2-small",
+                                      "SERVICE_ACCOUNT": "scaler@siaga-test.iam.gserviceaccount.com", **env})
+
+
+# ─── Google Compute Engine ─────────────────────────────────────────────────────────────────
+
+
+@pytest.fixture
+async def compute():
+    standin = await ComputeStandIn().start()
+    yield standin
+    await standin.stop()
+
+
+@pytest.fixture
+def gce(compute) -> ComputeEngineProvider:
+    return ComputeEngineProvider(settings(GCE_API_ENDPOINT=compute.endpoint))
+
+
+async def test_gce_creates_a_container_vm_like_create_with_container(gce, compute):
+    info = await gce.create(InstanceSpec("analyzer-1", "analyzer", ENV))
+    assert (info.name, info.state) == ("analyzer-1", "running")
+    (sent,) = [body for kind, _, body in compute.requests if kind == "insert"]
+    assert sent["machineType"] == "zones/asia-southeast2-a/machineTypes/e2-small"
+    assert sent["disks"][0]["initializeParams"]["sourceImage"] == "projects/cos-cloud/global/images/family/cos-stable"
+    assert sent["labels"] == {"siaga-service": "analyzer", "siaga-managed": "true", "container-vm": "cos-stable"}
+    assert sent["serviceAccounts"][0]["email"] == "scaler@siaga-test.iam.gserviceaccount.com"
+    metadata = {item["key"]: item["value"] for item in sent["metadata"]["items"]}
+    declaration = metadata["gce-container-declaration"]
+    assert 'image: "ghcr.io/siaga/analyzer:1.0"' in declaration
+    assert '- name: "KAFKA_BOOTSTRAP_SERVERS"\n      value: "10.0.0.5:9092"' in declaration
+    assert "restartPolicy: Always" in declaration
+
+
+async def test_gce_create_and_delete_are_idempotent_and_list_is_by_label(gce, compute):
+    await gce.create(InstanceSpec("analyzer-1", "analyzer", ENV))
+    await gce.create(InstanceSpec("analyzer-1", "analyzer", ENV))  # a retried create: 409, kept
+    await gce.create(InstanceSpec("notifier-1", "notifier", ENV))
+    assert len(compute.instances) == 2
+    assert [i.name for i in await gce.list("analyzer")] == ["analyzer-1"]
+    assert await gce.delete("analyzer-1") is True
+    assert await gce.delete("analyzer-1") is False
+    assert await gce.list("analyzer") == []
+    assert list(compute.instances) == ["notifier-1"]
+
+
+async def test_gce_refusal_is_not_retried(gce):
+    with pytest.raises(ProviderRefused, match="Compute Engine refused"):
+        await gce.create(InstanceSpec("Not_A_Valid_Name", "analyzer", ENV))
+
+
+# ─── AWS EC2 ───────────────────────────────────────────────────────────────────────────────
+
+
+@pytest.fixture
+def ec2():
+    with mock_aws():
+        client = boto3.client("ec2", region_name="ap-southeast-3")
+        ami = client.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        yield client, ami
+
+
+def test_aws_runs_an_instance_that_starts_the_container(ec2):
+    client, ami = ec2
+    provider = Ec2Provider(settings(AWS_AMI_ID=ami, AWS_INSTANCE_TYPE="t3.small"), client)
+    info = provider._create(InstanceSpec("analyzer-1", "analyzer", ENV))
+    assert info.name == "analyzer-1" and info.service == "analyzer"
+    (reservation,) = client.describe_instances()["Reservations"]
+    (instance,) = reservation["Instances"]
+    assert instance["InstanceType"] == "t3.small" and instance["ImageId"] == ami
+    tags = {t["Key"]: t["Value"] for t in instance["Tags"]}
+    assert tags == {"Name": "analyzer-1", "siaga-service": "analyzer", "siaga-managed": "true"}
+    raw = client.describe_instance_attribute(InstanceId=instance["InstanceId"], Attribute="userData")
+    script = base64.b64decode(raw["UserData"]["Value"]).decode()
+    assert "docker run -d --restart=always --name analyzer-1" in script
+    assert "ghcr.io/siaga/analyzer:1.0" in script and "KAFKA_BOOTSTRAP_SERVERS=10.0.0.5:9092" in script
+
+
+def test_aws_create_and_delete_are_idempotent_and_list_is_by_tag(ec2):
+    client, ami = ec2
+    provider = Ec2Provider(settings(AWS_AMI_ID=ami), client)
+    first = provider._create(InstanceSpec("analyzer-1", "analyzer", ENV))
+    again = provider._create(InstanceSpec("analyzer-1", "analyzer", ENV))
+    provider._create(InstanceSpec("notifier-1", "notifier", ENV))
+    assert first.name == again.name
+    assert [i.name for i in provider._list("analyzer")] == ["analyzer-1"]
+    running = [i for r in client.describe_instances()["Reservations"] for i in r["Instances"]]
+    assert len(running) == 2, "a retried create must not make a second machine"
+    assert provider._delete("analyzer-1") is True
+    assert provider._delete("analyzer-1") is False
+    assert provider._list("analyzer") == []
+    assert [i.name for i in provider._list("notifier")] == ["notifier-1"]
+
+
+def test_aws_without_an_ami_is_refused(ec2):
+    client, _ = ec2
+    with pytest.raises(ProviderRefused, match="AWS_AMI_ID"):
+        Ec2Provider(settings(), client)._create(InstanceSpec("analyzer-1", "analyzer", ENV))
+
+
+def test_cloud_instances_get_only_the_listed_variables():
+    environ = {"MODEL_MODE": "fast", "FIREBASE_KEY": "secret", "OBSERVER_TOPIC": "observer"}
+    env = instance_env(settings(INSTANCE_KAFKA_BOOTSTRAP_SERVERS="10.0.0.5:9092"), "analyzer", "analyzer-1", "AWS",
+                       environ)
+    assert env == {"MODEL_MODE": "fast", "OBSERVER_TOPIC": "observer", "INSTANCE_ID": "analyzer-1",
+                   "SERVICE_NAME": "analyzer", "CLOUD_PROVIDER": "AWS", "KAFKA_BOOTSTRAP_SERVERS": "10.0.0.5:9092"}
