@@ -7,7 +7,7 @@ from fogverse.contracts import CATEGORIES, MAX_TEXT_CHARS
 
 TEXTS = [
     "Forest fire near La Ronge Sask. Canada",
-    "Huge earthquake just hit the city, buildings collapsed, people trapped",
+    "Magnitude 6.1 earthquake shakes the coast, tsunami warning issued",
     "I love fruits",
     "this new album is fire lol",
     "",
