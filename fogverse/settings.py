@@ -500,7 +500,7 @@ class ControllerSettings:
             scale_in_stabilization_s=env.float("SCALE_IN_STABILIZATION", 300.0, minimum=0.0),
             cloud_provider=env.choice("CLOUD_PROVIDER", "LOCAL", ("LOCAL", "GOOGLE_CLOUD", "AWS")),
             scale_in_utilization=env.float("SCALE_IN_UTILIZATION", 0.6, minimum=0.0, maximum=1.0),
-            backlog_near_zero=env.int("BACKLOG_NEAR_ZERO", 50, minimum=0),
+            backlog_near_zero=env.int("BACKLOG_NEAR_ZERO", 10, minimum=0),
             spike_tolerance=env.float("SPIKE_TOLERANCE", 0.1, minimum=0.0),
             heartbeat_timeout_s=env.float("HEARTBEAT_TIMEOUT", 30.0, minimum=1.0),
             reconcile_interval_s=env.float("RECONCILE_INTERVAL", 60.0, minimum=1.0),

@@ -39,7 +39,7 @@ class ScalingPolicy:
     min_instances: int = 1  # MIN_INSTANCE
     stabilization_s: float = 300.0  # SCALE_IN_STABILIZATION (the HPA's default)
     scale_in_utilization: float = 0.6  # SCALE_IN_UTILIZATION
-    backlog_near_zero: int = 50  # BACKLOG_NEAR_ZERO: messages of lag that still count as none
+    backlog_near_zero: int = 10  # BACKLOG_NEAR_ZERO: messages of lag that still count as none
     spike_tolerance: float = 0.1  # SPIKE_TOLERANCE: std floor as a share of the mean
 
 

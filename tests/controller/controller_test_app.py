@@ -1,7 +1,9 @@
 """A scalable service for the controller's end-to-end tests: JSON in, JSON out, deliberately slow.
 
 Like the analyzer, it takes ``SERVICE_NAME`` as its service name and costs ``SLOW_DOWN_MS`` per
-message, so one instance can be overloaded on purpose; topics and group come from ``TEST_*``.
+message, so one instance can be overloaded on purpose; a message's own ``cost_ms`` adds to that (heavier
+messages at the same rate: the service slows down while its input does not change). Topics and group
+come from ``TEST_*``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from fogverse.settings import RuntimeSettings
 
 class Item(BaseModel):
     id: str
+    cost_ms: float = 0.0
 
 
 class Done(BaseModel):
@@ -32,7 +35,7 @@ def build_app(environ=None) -> PipelineApp:
     slow_s = float(env.get("SLOW_DOWN_MS", "0")) / 1000
 
     def process(items: list[Item]) -> list[Done]:
-        time.sleep(slow_s * len(items))
+        time.sleep(slow_s * len(items) + sum(item.cost_ms for item in items) / 1000)
         return [Done(id=item.id, by=settings.instance_id) for item in items]
 
     return PipelineApp(

@@ -13,6 +13,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from workers.worker import sandbox_runner
 from workflows import WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -26,5 +27,6 @@ def test_there_are_histories_of_every_workflow():
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays_deterministically(path):
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    result = await Replayer(workflows=WORKFLOWS).replay_workflow(history, raise_on_replay_failure=False)
+    replayer = Replayer(workflows=WORKFLOWS, workflow_runner=sandbox_runner())  # as the worker runs them
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure!r}"
