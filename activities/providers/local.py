@@ -56,6 +56,13 @@ class LocalProcessProvider:
     async def list(self, service: str) -> list[InstanceInfo]:
         return await asyncio.to_thread(self._list, service)
 
+    async def delete_all(self) -> list[str]:
+        """Stop every instance of this state directory (``make up`` shutting the whole system down)."""
+        names = sorted(self._scan())
+        for name in names:
+            await self.delete(name)
+        return names
+
     # ── the work, on a thread: it reads /proc and waits for processes ──────────────────────
 
     def _create(self, spec: InstanceSpec) -> InstanceInfo:
@@ -80,6 +87,7 @@ class LocalProcessProvider:
             return False
         pid = found[0]
         _signal_group(pid, signal.SIGTERM)  # the app drains its in-flight batches and commits
+        _signal_group(pid, signal.SIGCONT)  # a stopped (SIGSTOP) process only acts on SIGTERM once continued
         deadline = time.monotonic() + self.stop_timeout_s
         while time.monotonic() < deadline and self._alive(name, pid):
             time.sleep(0.1)

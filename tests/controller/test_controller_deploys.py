@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -11,11 +12,12 @@ import pytest
 from temporalio.client import Client
 
 from activities.providers.local import NAME_MARK, STATE_MARK
-from controller_harness import (ServiceUnderTest, close_out, connect_temporal, start_control_plane,
+from controller_harness import (FAST_SETTINGS, ServiceUnderTest, close_out, connect_temporal, start_control_plane,
                                 start_first_instance, wait_for_state)
 from fogverse.processes import free_port, wait_for_port
 from workers.stack import temporal_process
-from workflows.messages import DeployOutcome, ManualDeploy, deploy_workflow_id
+from workflows.messages import SCALER_WORKFLOW, DeployOutcome, ManualDeploy, deploy_workflow_id
+from workflows.state import ScalerInput
 
 pytestmark = pytest.mark.slow
 
@@ -110,6 +112,33 @@ async def test_worker_killed_mid_deploy_leaves_exactly_one_instance(sut, tempora
         await close_out(temporal, sut, [plane, first])
 
 
+async def test_instance_that_stops_heartbeating_is_reconciled_away(sut, temporal):
+    sut.extra["SCALE_IN_STABILIZATION"] = "600"  # only the reconcile may remove it here
+    first = start_first_instance(sut)
+    plane = start_control_plane(sut)
+    try:
+        await wait_for_state(temporal, sut, lambda s: s.evaluations >= 1, 60, "a first evaluation",
+                             watch=[first, plane])
+        name = await temporal.get_workflow_handle(sut.workflow_id).execute_update(
+            "request_deploy", ManualDeploy("test: an instance that will hang"), result_type=str)
+        await wait_for_state(temporal, sut, lambda s: any(e.action == "deployed" for e in s.events), 60,
+                             "the deploy to heartbeat", watch=[first, plane])
+        (pid,) = marked_processes(sut.provider().directory, name)
+        os.killpg(pid, signal.SIGSTOP)  # hung: alive to the provider, silent to the observer topic
+        stopped = time.monotonic()
+        state = await wait_for_state(temporal, sut, lambda s: any(e.action == "dead" for e in s.events), 60,
+                                     "the silent instance to be reconciled away", watch=[first, plane])
+        took = time.monotonic() - stopped
+        timeout = float(FAST_SETTINGS["HEARTBEAT_TIMEOUT"]) + float(FAST_SETTINGS["RECONCILE_INTERVAL"])
+        assert took < timeout + 20, f"took {took:.0f} s"
+        assert state.instances == {} and [e.instance for e in state.failures if e.action == "dead"] == [name]
+        assert marked_processes(sut.provider().directory, name) == []
+        assert await sut.managed_instances() == []
+        assert first.alive()
+    finally:
+        await close_out(temporal, sut, [plane, first])
+
+
 @pytest.fixture
 def own_temporal(tmp_path):
     """A Temporal dev server of this test's own, so it can be restarted on the same database file."""
@@ -134,19 +163,27 @@ def own_temporal(tmp_path):
     server.stop()
 
 
-async def test_service_workflow_resumes_with_its_state_after_a_temporal_restart(kafka_bootstrap, tmp_path,
-                                                                                own_temporal):
+async def test_service_workflow_keeps_its_state_across_continue_as_new_and_a_temporal_restart(
+        kafka_bootstrap, tmp_path, own_temporal):
     sut = ServiceUnderTest(kafka_bootstrap, own_temporal.address, tmp_path, extra={"SCALE_IN_STABILIZATION": "600"})
     temporal = await connect_temporal(own_temporal.address)
+    # started ahead of the schedules with a tiny history limit, so it continues as new within seconds
+    await temporal.start_workflow(SCALER_WORKFLOW, ScalerInput(service=sut.service, history_limit=80),
+                                  id=sut.workflow_id, task_queue=sut.task_queue)
     first = start_first_instance(sut)
     plane = start_control_plane(sut)
     try:
         await wait_for_state(temporal, sut, lambda s: s.evaluations >= 1, 60, "a first evaluation",
                              watch=[first, plane])
         name = await temporal.get_workflow_handle(sut.workflow_id).execute_update(
-            "request_deploy", ManualDeploy("test: state to survive a restart"), result_type=str)
-        before = await wait_for_state(temporal, sut, lambda s: any(e.action == "deployed" for e in s.events), 60,
-                                      "the deploy to heartbeat", watch=[first, plane])
+            "request_deploy", ManualDeploy("test: state to survive"), result_type=str)
+        deployed = await wait_for_state(temporal, sut, lambda s: any(e.action == "deployed" for e in s.events), 60,
+                                        "the deploy to heartbeat", watch=[first, plane])
+        before = await wait_for_state(temporal, sut, lambda s: s.runs >= deployed.runs + 1, 90,
+                                      "a continue-as-new after the deploy", watch=[first, plane])
+        assert list(before.instances) == [name], "continue-as-new carries the registry"
+        assert before.events[:len(deployed.events)] == deployed.events
+        assert before.evaluations > deployed.evaluations
 
         own_temporal.stop()
         await asyncio.sleep(2)
@@ -159,6 +196,7 @@ async def test_service_workflow_resumes_with_its_state_after_a_temporal_restart(
         assert after.next_instance_number == before.next_instance_number
         assert after.events[:len(before.events)] == before.events
         assert after.last_deploy_at == before.last_deploy_at
+        assert after.runs >= before.runs
         assert plane.alive(), "the worker rides out the server restart"
     finally:
         await close_out(temporal, sut, [plane, first])

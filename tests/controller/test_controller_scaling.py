@@ -44,6 +44,22 @@ async def test_overload_deploys_one_instance_then_low_load_removes_it(sut, tempo
             assert scale_out.numbers["instances"] == 1
             assert await sut.managed_instances() == [deployed[0].instance]
 
+            # what the Temporal UI shows: search attributes to filter on, memo with the reason
+            described = await temporal.get_workflow_handle(sut.workflow_id).describe()
+            attributes = {key.name: value for key, value in
+                          ((p.key, p.value) for p in described.typed_search_attributes)}
+            assert attributes["SiagaService"] == sut.service
+            assert attributes["SiagaLastDecision"] in ("scale_out: overloaded", "hold: cooldown",
+                                                       "hold: deploy_in_progress", "hold: keeping_up")
+            memo = await described.memo()
+            assert deployed[0].instance in memo["instances"] and memo["reason"]
+            for _ in range(50):  # visibility is eventually consistent
+                found = [w.id async for w in temporal.list_workflows(f"SiagaService = '{sut.service}'")]
+                if found:
+                    break
+                await asyncio.sleep(0.2)
+            assert found == [sut.workflow_id]
+
             # the ratio recovers with two instances, and whatever happens meanwhile, no third deploy
             state = await wait_for_state(
                 temporal, sut, lambda s: s.last_decision.reason == "keeping_up" and
