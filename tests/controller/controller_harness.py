@@ -49,15 +49,33 @@ FAST_SETTINGS = {
 }
 
 
+ANALYZER_READY = (REPO / "apps" / "analyzer" / "app.py").exists() and \
+    (REPO / "apps" / "analyzer" / "artifacts" / "fast" / "manifest.json").exists()
+
+
 @dataclass
 class ServiceUnderTest:
-    """One test service: its names, topics and the environment every process of it shares."""
+    """One test service: its names, topics and the environment every process of it shares.
+
+    ``app`` is ``controller_test_app`` (JSON items, ``SLOW_DOWN_MS``) or ``analyzer`` (the real
+    ``python -m apps.analyzer`` on Reports, slowed with ``ANALYZER_SLOW_DOWN_MS``, fast model).
+    """
 
     kafka_bootstrap: str
     temporal_address: str
     state_dir: Path
     extra: dict[str, str] = field(default_factory=dict)
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    app: str = "controller_test_app"
+
+    @property
+    def module(self) -> str:
+        return "apps.analyzer" if self.app == "analyzer" else self.app
+
+    def message(self, i: int) -> dict:
+        if self.app == "analyzer":
+            return {"id": f"m{i}", "text": f"smoke and fire seen near the market, report {i}", "source": "crawler"}
+        return {"id": f"m{i}"}
 
     @property
     def service(self) -> str:
@@ -93,9 +111,14 @@ class ServiceUnderTest:
         env.update(
             KAFKA_BOOTSTRAP_SERVERS=self.kafka_bootstrap, TEMPORAL_ADDRESS=self.temporal_address,
             TEMPORAL_TASK_QUEUE=self.task_queue, OBSERVER_TOPIC=self.observer, SIAGA_STATE_DIR=str(self.state_dir),
-            LOCAL_SERVICE_MODULES=f"{self.service}=controller_test_app", TEST_SOURCE_TOPIC=self.source,
+            LOCAL_SERVICE_MODULES=f"{self.service}={self.module}", TEST_SOURCE_TOPIC=self.source,
             TEST_TARGET_TOPIC=self.target, TEST_GROUP_ID=self.group, SERVICE_NAME=self.service,
             PYTHONPATH=f"{REPO}:{HERE}", PYTHONUNBUFFERED="1")
+        if self.app == "analyzer":
+            env.update(ANALYZER_CONSUMER_TOPIC=self.source, ANALYZER_PRODUCER_TOPIC=self.target,
+                       ANALYZER_CONSUMER_GROUP_ID=self.group, MODEL_MODE="fast", WORKER_THREADS="1")
+            if "SLOW_DOWN_MS" in self.extra:
+                env["ANALYZER_SLOW_DOWN_MS"] = self.extra["SLOW_DOWN_MS"]
         env.update(self.extra)
         env.update(overrides)
         return env
@@ -115,8 +138,8 @@ def start_control_plane(sut: ServiceUnderTest, log_name: str = "worker", **overr
 def start_first_instance(sut: ServiceUnderTest, **overrides: str) -> ManagedProcess:
     """The service's first instance, started by hand the way ``make up`` starts it (not by the controller)."""
     env = sut.env(INSTANCE_ID=f"{sut.service}-first", **overrides)
-    return ManagedProcess(f"{sut.service}-first", python_module(env.get("FIRST_INSTANCE_MODULE", "controller_test_app")),
-                          env=env, log_path=sut.state_dir / "logs" / "first-instance.log", cwd=REPO).start()
+    return ManagedProcess(f"{sut.service}-first", python_module(sut.module), env=env,
+                          log_path=sut.state_dir / "logs" / "first-instance.log", cwd=REPO).start()
 
 
 class Traffic:
@@ -124,7 +147,7 @@ class Traffic:
 
     def __init__(self, sut: ServiceUnderTest, message=None):
         settings = RuntimeSettings.from_env(sut.env(INSTANCE_ID=f"feeder-{sut.tag}"), service_name=f"feeder-{sut.tag}")
-        self._message = message or (lambda i: {"id": f"m{i}"})
+        self._message = message or sut.message
         self.publisher = Publisher(service=f"feeder-{sut.tag}", topic=sut.source, codec=_DictCodec(),
                                    settings=settings)
         self.rate = 0.0
