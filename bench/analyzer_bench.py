@@ -1,6 +1,6 @@
 """Throughput of each analyzer mode next to its eval F1, measured side by side in one run.
 
-    python bench/analyzer_bench.py [--data DIR] [--texts 2048] [--modes fast,accurate,cascade]
+    python bench/analyzer_bench.py [--data DIR] [--texts 2048] [--modes fast,accurate,cascade] [--threads N]
 
 msgs/s are measured on unlabeled.csv texts, for several batch sizes, serial (one caller) and
 parallel (a ThreadPoolExecutor with 2 threads, each predicting one batch at a time).
@@ -42,6 +42,7 @@ def main() -> None:
     parser.add_argument("--data", help="disaster-tweets directory")
     parser.add_argument("--texts", type=int, default=2048, help="unlabeled texts per measurement")
     parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--threads", type=int, help="onnxruntime intra-op threads (default: the model's)")
     args = parser.parse_args()
 
     data_dir = resolve_data_dir(args.data)
@@ -53,7 +54,7 @@ def main() -> None:
     )
     print(header + "   (msgs/s)")
     for mode in args.modes.split(","):
-        model = EmergencyModel.load(mode)
+        model = EmergencyModel.load(mode, threads=args.threads)
         f1 = evaluate(model, eval_tweets)["emergency"]["f1"]
         cells = [
             f"{throughput(model, texts, batch, workers):>15,.0f}" for batch in BATCH_SIZES for workers in (1, 2)

@@ -22,7 +22,10 @@ def _train(args: argparse.Namespace) -> int:
     from apps.analyzer.dataset import resolve_data_dir
     from apps.analyzer.training import train
 
-    train(args.mode, resolve_data_dir(args.data), Path(args.out), log=lambda m: print(m, file=sys.stderr, flush=True))
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    train(args.mode, resolve_data_dir(args.data), Path(args.out), log=log)
     return 0
 
 
@@ -65,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "evaluate":
             command.add_argument("--data", help=data_help)
         command.add_argument("--mode", choices=MODES, default=DEFAULT_MODE)
-        command.add_argument("--artifacts", type=Path, default=None, help="artifacts directory (default: the shipped one)")
+        command.add_argument(
+            "--artifacts", type=Path, default=None, help="artifacts directory (default: the shipped one)"
+        )
         command.set_defaults(handler=handler)
     return parser
 

@@ -27,7 +27,6 @@ DEFAULT_MODE = "accurate"
 MANIFEST_FILE = "manifest.json"
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
-TRANSFORMER_BATCH = 16  # texts per onnxruntime call; larger batches ran no faster on 2 cores
 _URL = re.compile(r"https?://\S+")
 
 
@@ -119,13 +118,12 @@ class TransformerScorer:
     def raw_scores(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         emergency_score = np.zeros(len(texts), dtype=np.float32)
         category_scores = np.zeros((len(texts), len(CATEGORIES)), dtype=np.float32)
-        token_ids = [e.ids for e in self._tokenizer.encode_batch([normalize_for_transformer(t) for t in texts])]
-        # Texts of similar length share a call, so padding costs little.
-        order = sorted(range(len(texts)), key=lambda i: len(token_ids[i]))
-        for start in range(0, len(order), TRANSFORMER_BATCH):
-            chunk = order[start : start + TRANSFORMER_BATCH]
-            feed = pad_batch([token_ids[i] for i in chunk])
-            emergency_score[chunk], category_scores[chunk] = self._session.run(None, feed)
+        encodings = self._tokenizer.encode_batch([normalize_for_transformer(t) for t in texts])
+        # One text per call: int8 activations are scaled per call, so a batch would make a text's
+        # score depend on its neighbours; and on 2 cores batches of 8-64 ran no faster.
+        for row, encoding in enumerate(encodings):
+            emergency, categories = self._session.run(None, pad_batch([encoding.ids]))
+            emergency_score[row], category_scores[row] = emergency[0], categories[0]
         return emergency_score, category_scores
 
 
@@ -146,7 +144,8 @@ class AccurateScorer:
     def score(self, texts: list[str]) -> Scores:
         transformer_emergency, transformer_categories = self._transformer.raw_scores(texts)
         fast = self._fast.score(texts)
-        emergency_score = (1 - self.fast_weight) * transformer_emergency + self.fast_weight * fast.emergency_score
+        blended = (1 - self.fast_weight) * transformer_emergency + self.fast_weight * fast.emergency_score
+        emergency_score = np.clip(blended, 0.0, 1.0)  # rounding must not step outside the contract's 0..1
         categories = fast.category_scores if self.category_from == "fast" else transformer_categories
         return Scores(emergency_score >= self.threshold, emergency_score.astype(np.float32), categories)
 

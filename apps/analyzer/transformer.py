@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from apps.analyzer.dataset import Tweet
-from apps.analyzer.model import MODEL_FILE, TOKENIZER_FILE, configure_tokenizer, normalize_for_transformer, pad_batch
+from apps.analyzer.model import (
+    MODEL_FILE, TOKENIZER_FILE, configure_tokenizer, normalize_for_transformer, pad_batch,
+)
 from fogverse.contracts import CATEGORIES
 
 
@@ -100,9 +102,12 @@ def fine_tune(tweets: list[Tweet], settings: FineTuneSettings, out_dir: Path, lo
     optimizer = torch.optim.AdamW(
         network.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
     )
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min((step + 1) / max(warmup, 1), max(0.0, (total_steps - step) / (total_steps - warmup)))
-    )
+
+    def learning_rate_factor(step: int) -> float:
+        """Linear warm-up, then linear decay to zero."""
+        return min((step + 1) / max(warmup, 1), max(0.0, (total_steps - step) / (total_steps - warmup)))
+
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, learning_rate_factor)
     order_generator = torch.Generator().manual_seed(settings.seed)
 
     network.train()

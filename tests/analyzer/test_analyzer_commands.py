@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from fogverse.contracts import CATEGORIES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,6 +29,21 @@ def test_classify_turns_stdin_lines_into_json_lines():
         assert (verdict["category"] in CATEGORIES) == verdict["emergency"]
     assert verdicts[0]["emergency"] and verdicts[0]["category"] == "fire"
     assert not verdicts[1]["emergency"]
+
+
+def test_evaluate_prints_eval_metrics_as_json(tmp_path):
+    from apps.analyzer.dataset import resolve_data_dir
+
+    try:
+        data_dir = resolve_data_dir()
+    except FileNotFoundError as error:
+        pytest.skip(f"disaster-tweets data absent: {error}")
+    result = _analyzer("evaluate", "--mode", "fast", env={"DISASTER_TWEETS_DIR": str(data_dir)})
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["split"] == "eval" and report["emergency"]["support"] == 1569
+    assert {"precision", "recall", "f1", "accuracy"} <= set(report["emergency"])
+    assert set(report["category"]["per_class_f1"]) == set(CATEGORIES)
 
 
 def test_evaluate_without_data_says_where_it_looked(tmp_path):

@@ -39,16 +39,18 @@ def test_clear_reports_are_found_and_named(mode, load_shipped):
     assert not fruit.emergency
 
 
-def test_predictions_do_not_depend_on_batch_or_thread(load_shipped):
-    model = load_shipped("accurate")
+@pytest.mark.parametrize("mode", ["fast", "accurate", "cascade"])
+def test_predictions_do_not_depend_on_batch_or_thread(mode, load_shipped):
+    model = load_shipped(mode)
     texts = TEXTS[:4] * 8
     serial = model.predict(texts)
     with ThreadPoolExecutor(2) as pool:
         halves = list(pool.map(model.predict, [texts[:16], texts[16:]]))
     one_by_one = [model.predict([text])[0] for text in texts[:4]]
-    assert [p.emergency for p in halves[0] + halves[1]] == [p.emergency for p in serial]
-    for a, b in zip(one_by_one, serial):
-        assert a.emergency == b.emergency and a.emergency_score == pytest.approx(b.emergency_score, abs=1e-3)
+    assert halves[0] + halves[1] == serial
+    for alone, batched in zip(one_by_one, serial):
+        assert alone.emergency == batched.emergency and alone.category == batched.category
+        assert alone.emergency_score == pytest.approx(batched.emergency_score, abs=1e-6)
 
 
 def test_unknown_mode_is_refused_by_name():
