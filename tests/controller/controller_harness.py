@@ -8,6 +8,7 @@ Temporal dev server, LOCAL instances as ``python -m controller_test_app`` proces
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import os
 import time
@@ -258,11 +259,11 @@ async def record_histories(client: Client, sut: ServiceUnderTest) -> None:
     """Save this test's workflow histories for the replay test (``SIAGA_RECORD_HISTORIES=1``)."""
     HISTORIES.mkdir(exist_ok=True)
     async for execution in client.list_workflows(f"TaskQueue = '{sut.task_queue}'"):
-        if execution.workflow_type == "ControlTick" and any(HISTORIES.glob("ControlTick-*.json")):
+        if execution.workflow_type == "ControlTick" and any(HISTORIES.glob("ControlTick-*")):
             continue
         history = await client.get_workflow_handle(execution.id, run_id=execution.run_id).fetch_history()
-        name = f"{execution.workflow_type}-{execution.id.replace('/', '_')}-{execution.run_id[:8]}.json"
-        (HISTORIES / name).write_text(history.to_json())
+        name = f"{execution.workflow_type}-{execution.id.replace('/', '_')}-{execution.run_id[:8]}.json.gz"
+        (HISTORIES / name).write_bytes(gzip.compress(history.to_json().encode()))
 
 
 def is_running(status) -> bool:

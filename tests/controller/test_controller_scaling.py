@@ -9,7 +9,7 @@ from temporalio.client import Client
 
 from controller_harness import (ANALYZER_READY, FAST_SETTINGS, ServiceUnderTest, Traffic, actions, close_out, connect_temporal,
                                 start_control_plane, start_first_instance, wait_for_state)
-from workflows.messages import ManualDeploy
+from workflows.messages import ManualDeploy, partition_workflow_id
 
 pytestmark = pytest.mark.slow
 
@@ -134,6 +134,9 @@ async def test_low_load_removes_one_instance_at_a_time_never_below_the_minimum(s
         state = await wait_for_state(temporal, sut, lambda s: sum(e.action == "deployed" for e in s.events) == 2,
                                      60, "both deploys to heartbeat", watch=[first, plane])
         assert sorted(await sut.managed_instances()) == sorted(names)
+        # each consumer joining made the controller check the topic's partitions (signal-with-start)
+        partitions = await temporal.get_workflow_handle(partition_workflow_id(sut.source)).describe()
+        assert partitions.workflow_type == "PartitionGrowth"
 
         state = await wait_for_state(temporal, sut, lambda s: any(e.action == "removed" for e in s.events), 60,
                                      "an instance to be removed", watch=[first, plane])
