@@ -30,7 +30,6 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer
 
 from fogverse.broker import ensure_topics
-from fogverse.codec import JsonModelCodec
 from fogverse.contracts import ThroughputReport, parse_observer_message
 from fogverse.processes import ManagedProcess, free_port, python_module, wait_for_port
 from fogverse.publisher import Publisher

@@ -20,7 +20,6 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from activities.providers.local import LocalProcessProvider
-from fogverse.codec import JsonModelCodec
 from fogverse.processes import ManagedProcess, python_module
 from fogverse.publisher import Publisher
 from fogverse.settings import RuntimeSettings
