@@ -32,7 +32,7 @@ from workflows.messages import (AWAIT_FIRST_HEARTBEAT, CREATE_INSTANCE, DELETE_I
                                 MeasureRequest, PartitionGrowth, PartitionRequest, ReconcileRequest,
                                 ServiceMeasurement, ServiceSpec, TickRequest, TickResult, partition_workflow_id,
                                 scaler_workflow_id)
-from workflows.state import PartitionInput, ScalerInput
+from workflows.state import PartitionInput, ScalerInput, ScalerState
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ class ControlActivities:
         self.lag_reader = lag
         self.providers = providers
         self.partitions = partitions
+        self._remembered: dict[str, ServiceSpec] | None = None  # read from the service workflows once
 
     def all(self) -> list:
         return [self.measure_service, self.last_heartbeats, self.await_first_heartbeat, self.create_instance,
@@ -139,8 +140,11 @@ class ControlActivities:
         await self._caught_up()
         s = self.settings
         result = TickResult()
-        for pair in self.feed.ledger.pairs():
-            spec = spec_from(pair)
+        if self._remembered is None:
+            self._remembered = await self._specs_of_running_scalers()
+        specs = dict(self._remembered)
+        specs.update((pair.service, spec_from(pair)) for pair in self.feed.ledger.pairs())  # newest word wins
+        for spec in specs.values():
             if request.kind == "evaluate":
                 signal, argument = "evaluate", EvaluateRequest(
                     spec, policy_from(s), window_s=s.input_output_refresh_rate_s, history_s=s.window_max_second,
@@ -155,6 +159,24 @@ class ControlActivities:
                 await self.check_partitions(spec.source_topic, spec.consumer_group, "reconcile")
                 result.partition_checks.append(spec.source_topic)
         return result
+
+    async def _specs_of_running_scalers(self) -> dict[str, ServiceSpec]:
+        """Services announced before the feed's read-back window, remembered by their own workflows.
+
+        A service announces itself (``ServicePair``) once per instance start; after a worker restart
+        on a broker that can seek by time, that announcement may be older than the window read back.
+        """
+        query = (f"WorkflowType = '{SCALER_WORKFLOW}' AND ExecutionStatus = 'Running' "
+                 f"AND TaskQueue = '{self.settings.task_queue}'")
+        specs: dict[str, ServiceSpec] = {}
+        try:
+            async for execution in self.client.list_workflows(query):
+                state = await self.client.get_workflow_handle(execution.id).query("state", result_type=ScalerState)
+                if state.spec is not None:
+                    specs[state.spec.service] = state.spec
+        except Exception as exc:  # visibility is a convenience here: the feed still announces services
+            log.warning("could not list the running service workflows: %r", exc)
+        return specs
 
     async def _short_of_partitions(self, spec: ServiceSpec) -> bool:
         try:

@@ -62,13 +62,16 @@ class ObserverFeed:
     async def _seek_back(self, tps: list[TopicPartition], since: float) -> float:
         """Position at ``since``; returns from when on the feed has seen everything."""
         found = await self._consumer.offsets_for_times({tp: int(since * 1000) for tp in tps})
-        if all(f is not None and f.timestamp >= 0 for f in found.values()):
-            for tp, f in found.items():
+        if any(f is not None and f.timestamp < 0 for f in found.values()):
+            # tansu answers timestamp -1: read everything there is (memory storage keeps it small)
+            await self._consumer.seek_to_beginning(*tps)
+            return 0.0
+        for tp, f in found.items():
+            if f is None:  # nothing written since: start at the end
+                await self._consumer.seek_to_end(tp)
+            else:
                 self._consumer.seek(tp, f.offset)
-            return since
-        # tansu answers timestamp -1: read everything there is (memory storage keeps it small)
-        await self._consumer.seek_to_beginning(*tps)
-        return 0.0
+        return since
 
     async def stop(self) -> None:
         if self._task:

@@ -139,6 +139,23 @@ async def test_instance_that_stops_heartbeating_is_reconciled_away(sut, temporal
         await close_out(temporal, sut, [plane, first])
 
 
+async def test_services_announced_before_a_restart_are_still_evaluated(sut, temporal):
+    """After a restart the feed may not reach back to a service's announcement (a broker that seeks by
+    time reads back WINDOW_MAX_SECOND only): the service's own workflow still remembers it."""
+    first = start_first_instance(sut)
+    plane = start_control_plane(sut)
+    try:
+        before = await wait_for_state(temporal, sut, lambda s: s.evaluations >= 1, 60, "a first evaluation",
+                                      watch=[first, plane])
+        plane.stop()
+        plane = start_control_plane(sut, log_name="worker-restarted", OBSERVER_TOPIC=f"{sut.observer}-empty")
+        after = await wait_for_state(temporal, sut, lambda s: s.evaluations >= before.evaluations + 3, 60,
+                                     "evaluations without the announcement", watch=[first, plane])
+        assert after.spec == before.spec
+    finally:
+        await close_out(temporal, sut, [plane, first])
+
+
 @pytest.fixture
 def own_temporal(tmp_path):
     """A Temporal dev server of this test's own, so it can be restarted on the same database file."""
