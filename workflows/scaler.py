@@ -69,12 +69,10 @@ class ServiceScalerWorkflow:
         """Deploy one instance now (operators, from the Temporal UI or CLI); returns its name."""
         async with self.lock:
             self._check_manual_deploy()
-            if request.heartbeat_deploy_delay_s:
-                self.state.heartbeat_deploy_delay_s = request.heartbeat_deploy_delay_s
             now = workflow.now().timestamp()
             decision = Decision(SCALE_OUT, "manual", request.reason, {"instances": self._counted()}, None, now)
             self.state.remember(decision)
-            name = await self._start_deploy(decision)
+            name = await self._start_deploy(decision, request.heartbeat_deploy_delay_s)
         self._publish()
         return name
 
@@ -162,7 +160,7 @@ class ServiceScalerWorkflow:
         s = self.state
         return len(set(s.live_instances) | {r.name for r in s.managed(DEPLOYING)})
 
-    async def _start_deploy(self, decision: Decision) -> str:
+    async def _start_deploy(self, decision: Decision, heartbeat_deadline_s: float | None = None) -> str:
         s = self.state
         name = f"{s.service}-{s.next_instance_number}"
         s.next_instance_number += 1
@@ -170,7 +168,7 @@ class ServiceScalerWorkflow:
         s.instances[name] = InstanceRecord(name, s.spec.cloud_provider, DEPLOYING, now, decision.detail)
         s.last_deploy_at = now
         request = DeployRequest(InstanceRequest(name, s.service, s.spec.cloud_provider, s.spec.machine_type),
-                                s.heartbeat_deploy_delay_s, decision.detail)
+                                heartbeat_deadline_s or s.heartbeat_deploy_delay_s, decision.detail)
         try:
             handle = await workflow.start_child_workflow(
                 DEPLOY_WORKFLOW, request, id=deploy_workflow_id(name), result_type=DeployOutcome,
