@@ -56,8 +56,8 @@ class ObserverFeed:
         self.watching_since = await self._seek_back(tps, self._started_at - self.keep_s)
         self._end_at_start = await self._consumer.end_offsets(tps)
         self._task = asyncio.create_task(self._run(), name="observer-feed")
-        log.info("observer feed reading %s from %s", self.topic, time.strftime("%H:%M:%S",
-                                                                               time.localtime(self.watching_since)))
+        since = time.strftime("%H:%M:%S", time.localtime(self.watching_since)) if self.watching_since else "the beginning"
+        log.info("observer feed reading %s from %s", self.topic, since)
 
     async def _seek_back(self, tps: list[TopicPartition], since: float) -> float:
         """Position at ``since``; returns from when on the feed has seen everything."""

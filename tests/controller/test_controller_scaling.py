@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from controller_harness import (ANALYZER_READY, FAST_SETTINGS, ServiceUnderTest, Traffic, actions, close_out, connect_temporal,
                                 start_control_plane, start_first_instance, wait_for_state)
@@ -134,9 +135,15 @@ async def test_low_load_removes_one_instance_at_a_time_never_below_the_minimum(s
         state = await wait_for_state(temporal, sut, lambda s: sum(e.action == "deployed" for e in s.events) == 2,
                                      60, "both deploys to heartbeat", watch=[first, plane])
         assert sorted(await sut.managed_instances()) == sorted(names)
-        # each consumer joining made the controller check the topic's partitions (signal-with-start)
-        partitions = await temporal.get_workflow_handle(partition_workflow_id(sut.source)).describe()
-        assert partitions.workflow_type == "PartitionGrowth"
+        # consumers joining make the controller check the topic's partitions (signal-with-start)
+        partitions = None
+        for _ in range(60):
+            try:
+                partitions = await temporal.get_workflow_handle(partition_workflow_id(sut.source)).describe()
+                break
+            except RPCError:  # the deployed instances may still be joining their group
+                await asyncio.sleep(0.5)
+        assert partitions is not None and partitions.workflow_type == "PartitionGrowth"
 
         state = await wait_for_state(temporal, sut, lambda s: any(e.action == "removed" for e in s.events), 60,
                                      "an instance to be removed", watch=[first, plane])
