@@ -23,7 +23,9 @@ def build_app(environ=None) -> PipelineApp[Report, Analysis]:
 
     settings = AnalyzerSettings.from_env(environ)
     runtime = RuntimeSettings.from_env(environ, bootstrap_var="ANALYZER_CONSUMER_SERVERS", service_name=SERVICE)
-    model = EmergencyModel.load(settings.model_mode)
+    parallel = settings.analyzer_mode == "parallel"
+    # In parallel mode the runtime's threads share the cores, so each onnxruntime call gets one.
+    model = EmergencyModel.load(settings.model_mode, threads=1 if parallel else None)
     slow_down_s = settings.slow_down_ms / 1000
 
     def analyze(reports: list[Report]) -> list[Analysis]:
@@ -41,7 +43,7 @@ def build_app(environ=None) -> PipelineApp[Report, Analysis]:
         service=runtime.service_name or SERVICE, source_topic=settings.consumer_topic,
         target_topic=settings.producer_topic, group_id=settings.consumer_group_id, process=analyze,
         input_codec=JsonModelCodec(Report), output_codec=JsonModelCodec(Analysis), settings=runtime,
-        parallel=settings.analyzer_mode == "parallel",
+        parallel=parallel,
     )
 
 
