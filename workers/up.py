@@ -39,6 +39,7 @@ class Component:
 
 #: What ``up`` runs after the stack, in start order.
 COMPONENTS: tuple[Component, ...] = (
+    Component("controller", "workers", ("worker",)),
     Component("analyzer", "apps.analyzer"),
     Component("notifier", "apps.notifier"),
     Component("crawler", "apps.crawler", ("--loop", "--rate", "2", "--quiet")),
