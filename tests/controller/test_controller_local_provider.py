@@ -78,7 +78,11 @@ async def test_an_instance_that_ignores_sigterm_is_killed(tmp_path):
     provider = LocalProcessProvider(tmp_path, {"stubborn": "controller_silent_app"}, stop_timeout_s=0.5)
     stubborn = InstanceSpec("stubborn-1", "stubborn", {**spec("x").env, "IGNORE_SIGTERM": "1"})
     await provider.create(stubborn)
-    (pid, _), = provider._scan().values()
-    time.sleep(0.5)  # let it install its handler
-    assert await provider.delete("stubborn-1") is True
-    assert await provider.list("stubborn") == []
+    try:
+        assert [i.name for i in await provider.list("stubborn")] == ["stubborn-1"]
+        time.sleep(0.5)  # let it install its handler
+        assert await provider.delete("stubborn-1") is True
+        assert await provider.list("stubborn") == []
+    finally:
+        provider.stop_timeout_s = 0.1
+        await provider.delete("stubborn-1")
