@@ -27,7 +27,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench.passthrough
 
 clean:
 	rm -rf $(VENV) .state

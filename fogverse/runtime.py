@@ -95,6 +95,7 @@ class PipelineApp(Generic[In, Out]):
             bootstrap_servers=s.bootstrap_servers, group_id=self.group_id,
             client_id=f"{self.service}-{s.instance_id}", enable_auto_commit=False,
             auto_offset_reset="earliest", max_poll_records=s.batch_size,
+            heartbeat_interval_ms=1000,  # members hear of a rebalance sooner, so a new instance starts sooner
         )
         self.metrics = MetricsEmitter(self.producer, s, self.service, (self._metrics_topic,))
         self._inflight = asyncio.Queue()

@@ -15,6 +15,7 @@ import signal
 import threading
 from dataclasses import dataclass
 
+from activities.providers.local import LocalProcessProvider
 from fogverse.broker import ensure_topics, probe
 from fogverse.processes import ManagedProcess, python_module
 from fogverse.settings import NotifierSettings, StackSettings
@@ -81,6 +82,10 @@ def run_up(components: tuple[Component, ...] = COMPONENTS) -> int:
     finally:
         for child in reversed(children):
             child.stop()
+        # instances the controller deployed run on purpose beyond its own restarts; not beyond `up`
+        removed = asyncio.run(LocalProcessProvider(settings.state_dir).delete_all())
+        if removed:
+            log.info("stopped deployed instances: %s", ", ".join(removed))
         stack.stop()
         print("siaga: stopped", flush=True)
 
