@@ -28,6 +28,7 @@ from workers.stack import tansu_process
 
 from bot_processes import app_env
 from discord_standin import DiscordStandIn, snowflake, user
+from polling import wait_for
 
 TOKEN = "test-bot-token"
 MESSAGE_CONTENT_INTENT = 1 << 15
@@ -108,16 +109,6 @@ def answer_to(standin: DiscordStandIn, channel: str, message_id: int) -> str | N
         if str(body.get("message_reference", {}).get("message_id")) == str(message_id):
             return body["content"]
     return None
-
-
-async def wait_for(condition, timeout_s: float = 10.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        await asyncio.sleep(0.1)
-    return condition()
 
 
 async def test_a_persons_message_in_a_watched_channel_is_published(watched):

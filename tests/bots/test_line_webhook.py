@@ -22,6 +22,7 @@ from workers.stack import tansu_process
 from bot_processes import app_env, start_app
 from line_api_standin import LineApiStandIn
 from line_events import ACCESS_TOKEN, SECRET, body, follow_event, image_event, signed, text_event
+from polling import wait_for
 
 
 class RunningBot:
@@ -73,16 +74,6 @@ async def line_bot(kafka_bootstrap, line_api, tmp_path_factory):
     yield RunningBot(process, port, topic, kafka_bootstrap)
     code = process.stop()
     assert code == 0, f"the LINE bot did not stop cleanly (exit {code}):\n{process.tail()}"
-
-
-async def wait_for(condition, timeout_s: float = 10.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        await asyncio.sleep(0.1)
-    return condition()
 
 
 async def test_signed_text_event_is_published_and_the_sender_gets_a_reply(line_bot, line_api):
