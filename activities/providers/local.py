@@ -158,12 +158,17 @@ def _mark_of(pid: int, directory: str) -> tuple[str, str] | None:
 def _exiting_or_ours(pid: int, directory: str) -> bool:
     """Not yet gone: running with our mark, or on its way out (environment already released)."""
     try:
-        raw = Path(f"/proc/{pid}/environ").read_bytes()
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return False
     if state in ("Z", "X"):
         return False
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except PermissionError:
+        return False  # another user's process under a reused pid: not ours
+    except OSError:
+        return True  # it exists and is no zombie yet: still on its way out
     return not raw or _mark_of(pid, directory) is not None
 
 

@@ -57,7 +57,14 @@ async def test_a_new_provider_finds_and_stops_instances_it_did_not_start(provide
     again = await restarted.create(spec("quiet-1"))
     assert again.name == "quiet-1" and [p for p, _ in restarted._scan().values()] == [pid]
     assert await restarted.delete("quiet-1") is True
-    provider._reap()  # the process is still the first provider's child: it reaps the exit status
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        provider._reap()  # the process is still the first provider's child: it reaps the exit status
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
     assert await provider.list("quiet") == []
