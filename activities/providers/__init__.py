@@ -9,6 +9,7 @@ its instances announce in ``ServicePair.deploy_configs``.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass, field
 from typing import Mapping, Protocol
@@ -37,6 +38,20 @@ class InstanceProvider(Protocol):
     async def delete(self, name: str, service: str) -> bool: ...
 
     async def list(self, service: str) -> list[InstanceInfo]: ...
+
+
+class BlockingProvider:
+    """The async face of a provider whose client library blocks (subprocess, REST, boto3):
+    each call runs on a thread, so the worker's event loop never waits on a cloud API."""
+
+    async def create(self, spec: InstanceSpec) -> InstanceInfo:
+        return await asyncio.to_thread(self._create, spec)
+
+    async def delete(self, name: str, service: str = "") -> bool:
+        return await asyncio.to_thread(self._delete, name)
+
+    async def list(self, service: str) -> list[InstanceInfo]:
+        return await asyncio.to_thread(self._list, service)
 
 
 def instance_env(settings: ProviderSettings, service: str, name: str, provider: str,

@@ -8,14 +8,13 @@ looks by tag first, for attempts older than EC2 remembers tokens.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import shlex
 
 import boto3
 from botocore.exceptions import ClientError
 
-from activities.providers import InstanceSpec, ProviderRefused
+from activities.providers import BlockingProvider, InstanceSpec, ProviderRefused
 from fogverse.settings import ProviderSettings
 from workflows.messages import InstanceInfo
 
@@ -47,21 +46,12 @@ def user_data(name: str, image: str, env: dict[str, str]) -> str:
     ])
 
 
-class Ec2Provider:
+class Ec2Provider(BlockingProvider):
     name = "AWS"
 
     def __init__(self, settings: ProviderSettings, ec2=None):
         self.settings = settings
         self.ec2 = ec2 or boto3.client("ec2", region_name=settings.aws_region)
-
-    async def create(self, spec: InstanceSpec) -> InstanceInfo:
-        return await asyncio.to_thread(self._create, spec)
-
-    async def delete(self, name: str, service: str = "") -> bool:
-        return await asyncio.to_thread(self._delete, name)
-
-    async def list(self, service: str) -> list[InstanceInfo]:
-        return await asyncio.to_thread(self._list, service)
 
     def _create(self, spec: InstanceSpec) -> InstanceInfo:
         existing = self._describe([{"Name": "tag:Name", "Values": [spec.name]}])

@@ -11,7 +11,6 @@ with anonymous credentials; otherwise Application Default Credentials are used.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -19,7 +18,7 @@ import time
 from google.api_core import exceptions as google_errors
 from google.cloud import compute_v1
 
-from activities.providers import InstanceSpec, ProviderRefused
+from activities.providers import BlockingProvider, InstanceSpec, ProviderRefused
 from fogverse.settings import ProviderSettings
 from workflows.messages import InstanceInfo
 
@@ -48,7 +47,7 @@ def label_value(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in text.lower())[:63]
 
 
-class ComputeEngineProvider:
+class ComputeEngineProvider(BlockingProvider):
     name = "GOOGLE_CLOUD"
 
     def __init__(self, settings: ProviderSettings, instances: compute_v1.InstancesClient | None = None,
@@ -63,15 +62,6 @@ class ComputeEngineProvider:
         self.instances = instances or compute_v1.InstancesClient(**options)
         # built with the same endpoint: the client's own operation polling always goes to googleapis.com
         self.operations = operations or compute_v1.ZoneOperationsClient(**options)
-
-    async def create(self, spec: InstanceSpec) -> InstanceInfo:
-        return await asyncio.to_thread(self._create, spec)
-
-    async def delete(self, name: str, service: str = "") -> bool:
-        return await asyncio.to_thread(self._delete, name)
-
-    async def list(self, service: str) -> list[InstanceInfo]:
-        return await asyncio.to_thread(self._list, service)
 
     def instance_resource(self, spec: InstanceSpec) -> compute_v1.Instance:
         s = self.settings

@@ -9,14 +9,13 @@ half-written or a recycled pid can make lie. ``<state_dir>/instances/<name>.log`
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import time
 from pathlib import Path
 from typing import Mapping
 
-from activities.providers import InstanceSpec
+from activities.providers import BlockingProvider, InstanceSpec
 from fogverse.processes import ManagedProcess, python_module
 from workflows.messages import InstanceInfo
 
@@ -32,7 +31,7 @@ def _boot_time() -> float:
     return 0.0
 
 
-class LocalProcessProvider:
+class LocalProcessProvider(BlockingProvider):
     name = "LOCAL"
 
     def __init__(self, state_dir: Path, modules: Mapping[str, str] | None = None,
@@ -46,15 +45,6 @@ class LocalProcessProvider:
 
     def module_for(self, service: str) -> str:
         return self.modules.get(service, f"apps.{service}")
-
-    async def create(self, spec: InstanceSpec) -> InstanceInfo:
-        return await asyncio.to_thread(self._create, spec)
-
-    async def delete(self, name: str, service: str = "") -> bool:
-        return await asyncio.to_thread(self._delete, name)
-
-    async def list(self, service: str) -> list[InstanceInfo]:
-        return await asyncio.to_thread(self._list, service)
 
     async def delete_all(self) -> list[str]:
         """Stop every instance of this state directory (``make up`` shutting the whole system down)."""
