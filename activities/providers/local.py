@@ -123,35 +123,48 @@ class LocalProcessProvider(BlockingProvider):
         return found
 
     def _started_at(self, pid: int) -> float | None:
+        fields = _stat_fields(pid)
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             return self._boot + int(fields[19]) / _CLOCK_TICKS
-        except (OSError, IndexError, ValueError):
+        except (TypeError, IndexError, ValueError):
             return None
 
 
-def _mark_of(pid: int, directory: str) -> tuple[str, str] | None:
-    """(instance name, service) if process ``pid`` is alive and was started by this provider."""
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (state first); None once it is gone."""
     try:
-        raw = Path(f"/proc/{pid}/environ").read_bytes()  # empty for zombies, unreadable for others' processes
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
-    if state in ("Z", "X") or not raw:
-        return None
-    env = dict(item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
+
+
+def _is_live(pid: int) -> bool:
+    fields = _stat_fields(pid)
+    return bool(fields) and fields[0] not in ("Z", "X")
+
+
+def _mark_in(raw_environ: bytes, directory: str) -> tuple[str, str] | None:
+    """(instance name, service) if this environment carries this provider's mark."""
+    env = dict(item.split(b"=", 1) for item in raw_environ.split(b"\0") if b"=" in item)
     if env.get(STATE_MARK.encode()) != directory.encode():
         return None
     return env.get(NAME_MARK.encode(), b"").decode(), env.get(b"SERVICE_NAME", b"").decode()
 
 
+def _mark_of(pid: int, directory: str) -> tuple[str, str] | None:
+    """(instance name, service) if process ``pid`` is alive and was started by this provider."""
+    if not _is_live(pid):
+        return None
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()  # empty for exiting processes, unreadable for others'
+    except OSError:
+        return None
+    return _mark_in(raw, directory) if raw else None
+
+
 def _exiting_or_ours(pid: int, directory: str) -> bool:
     """Not yet gone: running with our mark, or on its way out (environment already released)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    if state in ("Z", "X"):
+    if not _is_live(pid):
         return False
     try:
         raw = Path(f"/proc/{pid}/environ").read_bytes()
@@ -159,7 +172,7 @@ def _exiting_or_ours(pid: int, directory: str) -> bool:
         return False  # another user's process under a reused pid: not ours
     except OSError:
         return True  # it exists and is no zombie yet: still on its way out
-    return not raw or _mark_of(pid, directory) is not None
+    return not raw or _mark_in(raw, directory) is not None
 
 
 def _group_leader(pid: int) -> int:
