@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, TypeVar
 
@@ -508,7 +508,3 @@ class ControllerSettings:
             providers=ProviderSettings.from_env(environ),
         )
 
-
-def setting_names(settings_class: type) -> list[str]:
-    """Field names of a settings class (used by tests that check docs and compose files)."""
-    return [f.name for f in fields(settings_class)]

@@ -6,7 +6,6 @@ are already running (for example Apache Kafka from docker-compose) instead.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import uuid

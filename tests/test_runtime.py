@@ -32,11 +32,6 @@ def app_env(kafka_bootstrap, source, target, **extra) -> dict[str, str]:
     return env
 
 
-async def run_in_background(app):
-    task = asyncio.create_task(app.run())
-    return task
-
-
 async def stop(app, task):
     app.request_stop()
     await asyncio.wait_for(task, 30)
@@ -48,7 +43,7 @@ async def test_pipeline_moves_every_message_end_to_end(kafka_bootstrap, topic_na
     n = 1000
     await produce(kafka_bootstrap, source, items(n))
     app = build_app(app_env(kafka_bootstrap, source, target, TEST_PARALLEL=parallel, WORKER_THREADS=2))
-    task = await run_in_background(app)
+    task = asyncio.create_task(app.run())
     try:
         out = await read_until(kafka_bootstrap, target, lambda r: len(set(ids(r))) >= n, timeout_s=60)
     finally:
@@ -64,14 +59,14 @@ async def test_stop_drains_and_commits_what_was_produced(kafka_bootstrap, topic_
     await produce(kafka_bootstrap, source, items(n, sleep_ms=5))
     env = app_env(kafka_bootstrap, source, target, BATCH_SIZE=20)
     app = build_app(env)
-    task = await run_in_background(app)
+    task = asyncio.create_task(app.run())
     await read_until(kafka_bootstrap, target, lambda r: len(r) >= 60, timeout_s=60)
     await stop(app, task)
     first_run = await read_until(kafka_bootstrap, target, lambda r: False, timeout_s=2)
     assert 60 <= len(first_run) < n, "the stop should land mid-stream for this test to mean anything"
 
     app = build_app(env)
-    task = await run_in_background(app)
+    task = asyncio.create_task(app.run())
     try:
         out = await read_until(kafka_bootstrap, target, lambda r: len(set(ids(r))) >= n, timeout_s=90)
     finally:
@@ -117,7 +112,7 @@ async def test_poison_messages_go_to_dlq_while_good_ones_flow(kafka_bootstrap, t
     ]
     await produce(kafka_bootstrap, source, good[:25] + bad + good[25:])
     app = build_app(app_env(kafka_bootstrap, source, target, BATCH_SIZE=16))
-    task = await run_in_background(app)
+    task = asyncio.create_task(app.run())
     try:
         out = await read_until(kafka_bootstrap, target, lambda r: len(r) >= 50, timeout_s=60)
         dead = await read_until(kafka_bootstrap, source + ".dlq", lambda r: len(r) >= len(bad), timeout_s=60)
@@ -142,7 +137,7 @@ async def test_metrics_arrive_on_observer_topic_at_expected_rate(kafka_bootstrap
     await produce(kafka_bootstrap, source, items(n))
     env = app_env(kafka_bootstrap, source, target, METRICS_INTERVAL=0.5, INSTANCE_ID="metrics-test-1")
     app = build_app(env)
-    task = await run_in_background(app)
+    task = asyncio.create_task(app.run())
     started = time.monotonic()
     try:
         await read_until(kafka_bootstrap, target, lambda r: len(r) >= n, timeout_s=60)

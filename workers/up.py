@@ -8,7 +8,6 @@ Ctrl-C or SIGTERM stops everything it started, in reverse order.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import signal
