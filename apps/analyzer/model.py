@@ -2,8 +2,8 @@
 
 Needs only numpy, onnxruntime and tokenizers. Modes (see ``artifacts/<mode>/manifest.json``):
 - ``fast``: word and character TF-IDF with linear heads, all inside one ONNX graph.
-- ``accurate``: MiniLM-L6 fine-tuned on the tweets (int8, tokenized with the shipped tokenizer),
-  its emergency score blended with ``fast``'s.
+- ``accurate``: a two-layer student distilled from MiniLM-L6 fine-tuned on the tweets (int8,
+  tokenized with the shipped tokenizer), its emergency score blended with ``fast``'s.
 - ``cascade``: ``fast`` decides the texts it is sure of, ``accurate`` decides the others.
 """
 
@@ -106,7 +106,7 @@ class LinearScorer:
 
 
 class TransformerScorer:
-    """Fine-tuned MiniLM: ``emergency_score`` [n] and ``category_scores`` [n, 6] straight from ONNX."""
+    """The distilled MiniLM student: ``emergency_score`` [n] and ``category_scores`` [n, 6] from ONNX."""
 
     def __init__(self, mode_dir: Path, max_tokens: int, threads: int) -> None:
         self._session = _session(mode_dir / MODEL_FILE, threads)
