@@ -4,8 +4,9 @@ Every choice is made without the evaluation split; eval figures are measured las
 written into the manifests:
 - ``fast`` learns from the whole training split (fit + validation); its threshold comes from
   5-fold out-of-fold scores on that split.
-- ``accurate`` fine-tunes MiniLM on ``fit`` and distils it into a two-layer student; the blend weight with ``fast``, the category head
-  and the threshold are chosen on ``validation`` (with ``fast``'s out-of-fold scores there).
+- ``accurate`` fine-tunes MiniLM on ``fit`` and distils it into a two-layer student; the blend
+  weight with ``fast``, the category head and the threshold are chosen on ``validation`` (with
+  ``fast``'s out-of-fold scores there).
 - ``cascade`` learns nothing: its band is chosen on ``validation`` the same way.
 Order matters: ``accurate`` uses the ``fast`` artifact, ``cascade`` uses both.
 """

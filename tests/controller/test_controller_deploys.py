@@ -50,6 +50,17 @@ def marked_processes(directory: Path, name: str) -> list[int]:
     return leaders
 
 
+async def deploy_by_hand(temporal: Client, sut: ServiceUnderTest, reason: str, watch: list):
+    """After a first evaluation, one instance through the ``request_deploy`` update:
+    (its name, the state once its deploy has heartbeat)."""
+    await wait_for_state(temporal, sut, lambda s: s.evaluations >= 1, 60, "a first evaluation", watch=watch)
+    name = await temporal.get_workflow_handle(sut.workflow_id).execute_update(
+        "request_deploy", ManualDeploy(reason), result_type=str)
+    deployed = await wait_for_state(temporal, sut, lambda s: any(e.action == "deployed" for e in s.events), 60,
+                                    "the deploy to heartbeat", watch=watch)
+    return name, deployed
+
+
 async def test_instance_that_never_heartbeats_is_rolled_back_within_the_deadline(sut, temporal):
     deadline_s = 5.0
     sut.extra["LOCAL_SERVICE_MODULES"] = f"{sut.service}=controller_silent_app"
@@ -117,12 +128,7 @@ async def test_instance_that_stops_heartbeating_is_reconciled_away(sut, temporal
     first = start_first_instance(sut)
     plane = start_control_plane(sut)
     try:
-        await wait_for_state(temporal, sut, lambda s: s.evaluations >= 1, 60, "a first evaluation",
-                             watch=[first, plane])
-        name = await temporal.get_workflow_handle(sut.workflow_id).execute_update(
-            "request_deploy", ManualDeploy("test: an instance that will hang"), result_type=str)
-        await wait_for_state(temporal, sut, lambda s: any(e.action == "deployed" for e in s.events), 60,
-                             "the deploy to heartbeat", watch=[first, plane])
+        name, _ = await deploy_by_hand(temporal, sut, "test: an instance that will hang", watch=[first, plane])
         (pid,) = marked_processes(sut.provider().directory, name)
         os.killpg(pid, signal.SIGSTOP)  # hung: alive to the provider, silent to the observer topic
         stopped = time.monotonic()
@@ -190,12 +196,7 @@ async def test_service_workflow_keeps_its_state_across_continue_as_new_and_a_tem
     first = start_first_instance(sut)
     plane = start_control_plane(sut)
     try:
-        await wait_for_state(temporal, sut, lambda s: s.evaluations >= 1, 60, "a first evaluation",
-                             watch=[first, plane])
-        name = await temporal.get_workflow_handle(sut.workflow_id).execute_update(
-            "request_deploy", ManualDeploy("test: state to survive"), result_type=str)
-        deployed = await wait_for_state(temporal, sut, lambda s: any(e.action == "deployed" for e in s.events), 60,
-                                        "the deploy to heartbeat", watch=[first, plane])
+        name, deployed = await deploy_by_hand(temporal, sut, "test: state to survive", watch=[first, plane])
         before = await wait_for_state(temporal, sut, lambda s: s.runs >= deployed.runs + 1, 90,
                                       "a continue-as-new after the deploy", watch=[first, plane])
         assert list(before.instances) == [name], "continue-as-new carries the registry"
