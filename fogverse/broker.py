@@ -57,6 +57,10 @@ class BrokerCapabilities:
     def missing(self, *api_names: str) -> list[str]:
         return [name for name in api_names if not self.supports(name)]
 
+    def flavor(self) -> str:
+        """Apache Kafka answers the KRaft APIs (DescribeQuorum, key 55); tansu 0.6.0 does not."""
+        return "Apache Kafka" if 55 in self.api_versions else "a Kafka-protocol broker (not Apache Kafka)"
+
     def require(self, feature: str) -> None:
         """Raise :class:`UnsupportedByBroker` naming the missing API(s) of ``feature``."""
         missing = self.missing(*FEATURES[feature])
@@ -66,6 +70,7 @@ class BrokerCapabilities:
     def report(self) -> dict:
         return {
             "bootstrap": self.bootstrap,
+            "broker": self.flavor(),
             "features": {
                 feature: {"supported": not self.missing(*apis), "missing_apis": [
                     f"{name} (API key {API_KEYS[name]})" for name in self.missing(*apis)]}

@@ -12,7 +12,9 @@ is the shared fallback, so one variable points the whole system at a broker.
 from __future__ import annotations
 
 import os
+import re
 import socket
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, TypeVar
@@ -86,6 +88,12 @@ class _Env:
         if normalized not in choices:
             raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
         return normalized
+
+    def pattern(self, name: str, default: str, regex: str, kind: str) -> str:
+        value = self.raw(name) or default
+        if not re.fullmatch(regex, value):
+            raise ConfigError(f"{name} must be {kind}, got {value!r}")
+        return value
 
     def list(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
         """A comma-separated list; also accepts the seeds' JSON-ish ``["a","b"]`` form."""
@@ -161,6 +169,10 @@ class StackSettings:
     temporal_port: int
     temporal_ui_port: int
     temporal_namespace: str
+    broker: str = "auto"  # auto ▸ Apache Kafka when Java 17+ and its jars are there, else tansu
+    kafka_controller_port: int = 9093
+    kafka_heap: str = "512m"
+    kafka_home: Path = Path(".state/kafka-home")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "StackSettings":
@@ -173,6 +185,11 @@ class StackSettings:
             temporal_port=env.int("TEMPORAL_PORT", 7233, minimum=1, maximum=65535),
             temporal_ui_port=env.int("TEMPORAL_UI_PORT", 8233, minimum=1, maximum=65535),
             temporal_namespace=env.str("TEMPORAL_NAMESPACE", "default"),
+            broker=env.choice("SIAGA_BROKER", "auto", ("auto", "kafka", "tansu")),
+            kafka_controller_port=env.int("KAFKA_CONTROLLER_PORT", 9093, minimum=1, maximum=65535),
+            kafka_heap=env.pattern("KAFKA_HEAP", "512m", r"[1-9][0-9]*[kKmMgG]", "a JVM heap size such as 512m or 1g"),
+            # inside the active environment, so `make clean` removes the jars with it
+            kafka_home=Path(env.str("SIAGA_KAFKA_HOME", None) or Path(sys.prefix) / "share" / "siaga-kafka").resolve(),
         )
 
 

@@ -1,11 +1,16 @@
-"""Session fixtures: the real tansu broker and the real Temporal dev server, on free ports.
+"""Session fixtures: a real Kafka broker and the real Temporal dev server, on free ports.
 
-Set ``KAFKA_BOOTSTRAP_SERVERS`` / ``TEMPORAL_ADDRESS`` to run the suite against servers that
-are already running (for example Apache Kafka from docker-compose) instead.
+The session broker is Apache Kafka (KRaft, from the jars ``python -m workers install-kafka``
+put in place) whenever Java 17+ and those jars are here, as ``make test`` arranges; without
+them it is tansu, and the tests that need Apache Kafka skip, saying so. ``SIAGA_BROKER``
+forces the choice. ``tansu_bootstrap`` is always tansu: the tansu lane, so the no-Java default
+stays honest. Set ``KAFKA_BOOTSTRAP_SERVERS`` / ``TEMPORAL_ADDRESS`` to run the suite against
+servers that are already running instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import uuid
@@ -17,24 +22,83 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 from fogverse.processes import free_port, wait_for_port  # noqa: E402
-from workers.stack import tansu_process, temporal_process  # noqa: E402
+from fogverse.settings import StackSettings  # noqa: E402
+from kafka_helpers import start_kafka_node  # noqa: E402
+from workers.stack import choose_broker, tansu_process, temporal_process  # noqa: E402
 
 DATA_DIR = Path(os.environ.get("DISASTER_TWEETS_DIR", REPO.parent / "shared" / "data" / "disaster_tweets"))
 
 
+def session_broker_kind() -> str:
+    """kafka | tansu | given: what the session's ``kafka_bootstrap`` is."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        return "given"
+    return choose_broker(StackSettings.from_env()).kind
+
+
 @pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory) -> str:
+def broker_kind() -> str:
+    return session_broker_kind()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory, broker_kind) -> str:
     given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if given:
         yield given
         return
+    if broker_kind == "kafka":
+        node, broker = start_kafka_node(tmp_path_factory.mktemp("kafka"))
+        try:
+            yield node.bootstrap
+        finally:
+            broker.stop()
+        return
+    with tansu_broker(tmp_path_factory.mktemp("tansu")) as bootstrap:
+        yield bootstrap
+
+
+@pytest.fixture(scope="session")
+def tansu_bootstrap(tmp_path_factory, broker_kind, kafka_bootstrap) -> str:
+    """Always tansu: the lane that keeps the embedded no-Java default honest."""
+    if broker_kind == "tansu":
+        yield kafka_bootstrap
+        return
+    with tansu_broker(tmp_path_factory.mktemp("tansu")) as bootstrap:
+        yield bootstrap
+
+
+@contextlib.contextmanager
+def tansu_broker(state: Path):
     port = free_port()
-    broker = tansu_process("127.0.0.1", port, tmp_path_factory.mktemp("tansu") / "tansu.log").start()
+    broker = tansu_process("127.0.0.1", port, state / "tansu.log").start()
     try:
         wait_for_port("127.0.0.1", port, 30, broker)
         yield f"127.0.0.1:{port}"
     finally:
         broker.stop()
+
+
+@pytest.fixture(params=["kafka", "tansu"])
+def any_broker(request, broker_kind) -> str:
+    """The core runtime tests run on both brokers: Apache Kafka (the session's) and tansu."""
+    if request.param == "tansu":
+        return request.getfixturevalue("tansu_bootstrap")
+    if broker_kind == "tansu":
+        pytest.skip(f"Apache Kafka is not available here ({choose_broker_reason()}); the tansu lane runs")
+    return request.getfixturevalue("kafka_bootstrap")
+
+
+def choose_broker_reason() -> str:
+    return choose_broker(StackSettings.from_env()).reason
+
+
+@pytest.fixture
+def apache_kafka(broker_kind, kafka_bootstrap) -> str:
+    """The session broker, for tests of what only Apache Kafka does; skips, saying why, without it."""
+    if broker_kind == "tansu":
+        pytest.skip(f"needs Apache Kafka, which cannot run here: {choose_broker_reason()}")
+    return kafka_bootstrap
 
 
 @pytest.fixture(scope="session")

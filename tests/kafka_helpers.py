@@ -7,8 +7,35 @@ import time
 import uuid
 from typing import Callable
 
+from pathlib import Path
+
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
+
+from fogverse.processes import ManagedProcess, free_port, wait_for_port
+from fogverse.settings import StackSettings
+from workers.kafka_broker import KafkaNode
+
+
+def kafka_node(state: Path, **overrides) -> KafkaNode:
+    """An Apache Kafka node on free loopback ports with its data under ``state`` (not started)."""
+    settings = StackSettings.from_env()
+    fields = dict(home=settings.kafka_home, state_dir=state, port=free_port(), controller_port=free_port(),
+                  heap=settings.kafka_heap)
+    fields.update(overrides)
+    return KafkaNode(**fields)
+
+
+def start_kafka_node(state: Path, node: KafkaNode | None = None, **overrides) -> tuple[KafkaNode, ManagedProcess]:
+    """Start (or restart, on the same data) an Apache Kafka node; returns once it accepts connections."""
+    node = node or kafka_node(state, **overrides)
+    broker = node.process(node.state_dir / "kafka.log").start()
+    try:
+        wait_for_port(node.host, node.port, 90, broker)
+    except BaseException:
+        broker.kill()
+        raise
+    return node, broker
 
 
 async def produce(bootstrap: str, topic: str, values: list[bytes], keys: list[bytes | None] | None = None) -> None:

@@ -3,6 +3,7 @@
 - ``python -m workers`` (or ``python -m workers worker``): the Temporal worker and its schedules.
 - ``python -m workers up``: bring up the whole system (embedded stack, worker, apps).
 - ``python -m workers stack``: only the embedded broker and Temporal server.
+- ``python -m workers install-kafka``: fetch Apache Kafka's jars from Maven Central (install time).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("worker", help="run the control plane: Temporal worker and schedules (the default)")
     sub.add_parser("up", help="bring up the whole system on this machine")
     sub.add_parser("stack", help="start only the embedded broker and Temporal server")
+    sub.add_parser("install-kafka", help="resolve the pinned Apache Kafka broker from Maven Central")
     args = parser.parse_args(argv)
     configure_logging("siaga.workers")
     try:
@@ -28,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
             from workers.up import run_up
 
             return run_up()
+        if args.command == "install-kafka":
+            from workers.kafka_broker import main as install_kafka
+
+            return install_kafka()
         if args.command == "stack":
             from workers.up import run_up
 

@@ -1,9 +1,11 @@
-"""The embedded stack: the tansu broker and the Temporal dev server, on loopback.
+"""The embedded stack: a Kafka broker and the Temporal dev server, on loopback.
 
 Either is started only when its address is not given (``KAFKA_BOOTSTRAP_SERVERS``,
-``TEMPORAL_ADDRESS``); given addresses are used as they are. Temporal keeps its state in
-``$SIAGA_STATE_DIR/temporal.db`` so workflows survive a restart; tansu keeps messages in memory
-(the only storage it offers without PostgreSQL or S3).
+``TEMPORAL_ADDRESS``); given addresses are used as they are. The broker is Apache Kafka
+(:mod:`workers.kafka_broker`, data under ``$SIAGA_STATE_DIR/kafka``) when Java 17+ and its jars
+are present, else tansu, which keeps messages in memory (the only storage it offers without
+PostgreSQL or S3) and cannot grow partitions; ``SIAGA_BROKER`` forces the choice. Temporal keeps
+its state in ``$SIAGA_STATE_DIR/temporal.db`` so workflows survive a restart.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fogverse.processes import ManagedProcess, wait_for_port
-from fogverse.settings import StackSettings
+from fogverse.settings import ConfigError, StackSettings
+from workers import kafka_broker
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,41 @@ def temporal_process(host: str, port: int, ui_port: int | None, db_file: Path | 
     return ManagedProcess("temporal", argv, log_path=log_path)
 
 
+#: What each embedded broker cannot do, for the banner.
+LIMITATIONS = {
+    "kafka": (),
+    "tansu": ("keeps messages in memory only: a restart loses topics, messages and committed offsets",
+              "cannot grow partitions (no CreatePartitions): dynamic partitions do not run"),
+}
+
+
+@dataclass(frozen=True)
+class BrokerChoice:
+    kind: str  # kafka | tansu
+    reason: str
+
+
+def choose_broker(settings: StackSettings) -> BrokerChoice:
+    """Which embedded broker to start, and why; SIAGA_BROKER=kafka without Java or jars is an error."""
+    if settings.broker == "tansu":
+        return BrokerChoice("tansu", "SIAGA_BROKER=tansu")
+    missing = kafka_broker.unavailable_reason(settings.kafka_home)
+    if settings.broker == "kafka":
+        if missing:
+            raise ConfigError(f"SIAGA_BROKER=kafka, but Apache Kafka cannot run here: {missing}")
+        return BrokerChoice("kafka", "SIAGA_BROKER=kafka")
+    if missing:
+        return BrokerChoice("tansu", f"Apache Kafka unavailable: {missing}")
+    return BrokerChoice("kafka", f"Java {kafka_broker.java_version()} and the Apache Kafka "
+                                 f"{kafka_broker.pinned_version()} jars are present")
+
+
+def kafka_node(settings: StackSettings, host: str = "127.0.0.1") -> kafka_broker.KafkaNode:
+    return kafka_broker.KafkaNode(home=settings.kafka_home, state_dir=settings.state_dir / "kafka", host=host,
+                                  port=settings.kafka_port, controller_port=settings.kafka_controller_port,
+                                  heap=settings.kafka_heap)
+
+
 @dataclass
 class EmbeddedStack:
     settings: StackSettings
@@ -68,6 +106,7 @@ class EmbeddedStack:
     kafka_bootstrap: str = ""
     temporal_address: str = ""
     temporal_ui: str | None = None
+    broker: BrokerChoice | None = None  # None ▸ KAFKA_BOOTSTRAP_SERVERS named one
 
     def start(self) -> "EmbeddedStack":
         s = self.settings
@@ -77,9 +116,14 @@ class EmbeddedStack:
                 self.kafka_bootstrap = s.kafka_bootstrap
                 log.info("using the Kafka broker at %s (KAFKA_BOOTSTRAP_SERVERS)", s.kafka_bootstrap)
             else:
-                broker = tansu_process(self.host, s.kafka_port, logs / "tansu.log").start()
+                self.broker = choose_broker(s)
+                log.info("embedded broker: %s (%s)", self.broker.kind, self.broker.reason)
+                if self.broker.kind == "kafka":
+                    broker = kafka_node(s, self.host).process(logs / "kafka.log").start()
+                else:
+                    broker = tansu_process(self.host, s.kafka_port, logs / "tansu.log").start()
                 self.processes.append(broker)
-                wait_for_port(self.host, s.kafka_port, 30, broker)
+                wait_for_port(self.host, s.kafka_port, 90, broker)
                 self.kafka_bootstrap = f"{self.host}:{s.kafka_port}"
             if s.temporal_address:
                 self.temporal_address = s.temporal_address

@@ -18,12 +18,21 @@ from activities.providers.local import LocalProcessProvider
 from fogverse.broker import ensure_topics, probe
 from fogverse.processes import ManagedProcess, python_module
 from fogverse.settings import NotifierSettings, StackSettings
-from workers.stack import EmbeddedStack
+from workers.kafka_broker import pinned_version
+from workers.stack import LIMITATIONS, EmbeddedStack
 
 log = logging.getLogger("siaga.up")
 
-#: Topics and their initial partition counts (growth is the controller's job, where supported).
-TOPICS = {"analyze": 2, "client": 2, "observer": 1, "analyze.dlq": 1, "client.dlq": 1}
+#: Topics and their initial partition counts. Growth is the controller's job (dynamic
+#: partitions): each topic starts with one partition and grows as consumers join.
+TOPICS = {"analyze": 1, "client": 1, "observer": 1, "analyze.dlq": 1, "client.dlq": 1}
+#: Where the broker cannot grow partitions (tansu 0.6.0 has no CreatePartitions), the consumed
+#: topics start with enough for a second instance to get work.
+TOPICS_WITHOUT_GROWTH = {**TOPICS, "analyze": 2, "client": 2}
+
+
+def initial_topics(can_grow: bool) -> dict[str, int]:
+    return TOPICS if can_grow else TOPICS_WITHOUT_GROWTH
 
 
 @dataclass(frozen=True)
@@ -57,8 +66,8 @@ def run_up(components: tuple[Component, ...] = COMPONENTS) -> int:
     children: list[ManagedProcess] = []
     try:
         caps = asyncio.run(probe(stack.kafka_bootstrap))
-        report = caps.report()["features"]
-        created = asyncio.run(ensure_topics(stack.kafka_bootstrap, TOPICS))
+        topics = initial_topics(caps.supports("CreatePartitions"))
+        created = asyncio.run(ensure_topics(stack.kafka_bootstrap, topics))
         env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=stack.kafka_bootstrap,
                    TEMPORAL_ADDRESS=stack.temporal_address)
         skipped = [c for c in components if not c.wanted(env)]
@@ -66,7 +75,7 @@ def run_up(components: tuple[Component, ...] = COMPONENTS) -> int:
             child = ManagedProcess(component.name, python_module(component.module, *component.args),
                                    env=env, log_path=settings.state_dir / "logs" / f"{component.name}.log")
             children.append(child.start())
-        _print_banner(stack, report, created, children, skipped, settings)
+        _print_banner(stack, caps, topics, created, children, skipped, settings)
         reported: set[str] = set()
         while not stop.wait(1.0):
             dead = stack.dead()
@@ -89,14 +98,24 @@ def run_up(components: tuple[Component, ...] = COMPONENTS) -> int:
         print("siaga: stopped", flush=True)
 
 
-def _print_banner(stack: EmbeddedStack, features: dict, created: list[str], children, skipped, settings) -> None:
+def _print_banner(stack: EmbeddedStack, caps, topics: dict[str, int], created: list[str], children, skipped,
+                  settings) -> None:
     notifier = NotifierSettings.from_env()
+    features = caps.report()["features"]
+    if stack.broker is None:
+        broker = f"{caps.flavor()} (given by KAFKA_BOOTSTRAP_SERVERS)"
+    elif stack.broker.kind == "kafka":
+        broker = f"Apache Kafka {pinned_version()} (embedded, KRaft, data in {settings.state_dir / 'kafka'})"
+    else:
+        broker = "tansu (embedded, memory only)"
     lines = [
         "siaga is up",
-        f"  kafka     {stack.kafka_bootstrap}",
+        f"  kafka     {stack.kafka_bootstrap}   {broker}",
+        *([f"  broker    chose {stack.broker.kind}: {stack.broker.reason}"] if stack.broker else []),
+        *(f"  broker    cannot: {limit}" for limit in (LIMITATIONS[stack.broker.kind] if stack.broker else ())),
         f"  temporal  {stack.temporal_address}" + (f"   (web UI {stack.temporal_ui})" if stack.temporal_ui else ""),
         f"  receiver  http://{notifier.http_host}:{notifier.http_port}   (live incidents)",
-        f"  topics    {', '.join(TOPICS)}" + (f" (created {', '.join(created)})" if created else ""),
+        f"  topics    {', '.join(f'{t} ({n})' for t, n in topics.items())}" + (f" (created {', '.join(created)})" if created else ""),
         "  broker capabilities:",
         *(f"    {'yes' if v['supported'] else 'NO '}  {k}" + (f"  (missing {', '.join(v['missing_apis'])})"
           if v["missing_apis"] else "") for k, v in features.items()),
