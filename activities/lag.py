@@ -12,6 +12,8 @@ import logging
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from fogverse.kafka_client import client_options
+
 log = logging.getLogger(__name__)
 
 
@@ -23,9 +25,9 @@ class ConsumerLagReader:
         self._offsets: AIOKafkaConsumer | None = None
 
     async def start(self) -> None:
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="siaga-controller-lag")
+        self._admin = AIOKafkaAdminClient(**client_options(), bootstrap_servers=self.bootstrap, client_id="siaga-controller-lag")
         await self._admin.start()
-        self._offsets = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
+        self._offsets = AIOKafkaConsumer(**client_options(), bootstrap_servers=self.bootstrap, group_id=None,
                                          client_id="siaga-controller-offsets")
         await self._offsets.start()
 

@@ -15,11 +15,13 @@ from collections import defaultdict
 from typing import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+
 from pydantic import ValidationError
 
 from activities.throughput import ThroughputLedger
 from fogverse.broker import ensure_topics
 from fogverse.contracts import ConsumerJoined, Heartbeat, ServicePair, ThroughputReport, parse_observer_message
+from fogverse.kafka_client import client_options
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,7 @@ class ObserverFeed:
 
     async def start(self) -> None:
         await ensure_topics(self.bootstrap, {self.topic: 1})
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
+        self._consumer = AIOKafkaConsumer(**client_options(), bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
                                           auto_offset_reset="earliest", client_id="siaga-controller-observer")
         await self._consumer.start()
         await self._consumer.topics()  # refresh metadata so the topic's partitions are known

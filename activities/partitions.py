@@ -11,7 +11,9 @@ import logging
 
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions
 
+
 from fogverse.broker import probe
+from fogverse.kafka_client import client_options
 from workflows.messages import PartitionGrowth, PartitionRequest
 
 log = logging.getLogger(__name__)
@@ -24,7 +26,7 @@ class PartitionAdmin:
     async def grow(self, request: PartitionRequest) -> PartitionGrowth:
         capabilities = await probe(self.bootstrap)
         capabilities.require("group membership (DescribeGroups)")
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="siaga-controller-partitions")
+        admin = AIOKafkaAdminClient(**client_options(), bootstrap_servers=self.bootstrap, client_id="siaga-controller-partitions")
         await admin.start()
         try:
             members = await self._members(admin, request.group_id)
@@ -44,7 +46,7 @@ class PartitionAdmin:
 
     async def sizes(self, topic: str, group_id: str) -> tuple[int, int]:
         """(members of the group, partitions of the topic), to see if growth is needed at all."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="siaga-controller-partitions")
+        admin = AIOKafkaAdminClient(**client_options(), bootstrap_servers=self.bootstrap, client_id="siaga-controller-partitions")
         await admin.start()
         try:
             return await self._members(admin, group_id), await self._partitions(admin, topic)

@@ -29,8 +29,10 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
 
+
 from fogverse.broker import ensure_topics
 from fogverse.contracts import ThroughputReport, parse_observer_message
+from fogverse.kafka_client import client_options
 from fogverse.processes import ManagedProcess, free_port, python_module, wait_for_port
 from fogverse.publisher import Publisher
 from fogverse.settings import RuntimeSettings
@@ -65,7 +67,7 @@ async def feed(publisher: Publisher, rate: float, cost: dict, stop: asyncio.Even
 
 async def first_output_of_new_instance(bootstrap: str, observer: str, service: str, known: set[str],
                                        since: float, timeout_s: float) -> tuple[str, float] | None:
-    consumer = AIOKafkaConsumer(observer, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(observer, **client_options(), bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest")
     await consumer.start()
     try:
         deadline = time.monotonic() + timeout_s

@@ -22,6 +22,7 @@ import uuid
 
 from aiokafka import AIOKafkaProducer
 
+
 from apps.crawler.profiles import LoadProfile
 from apps.crawler.replay import Replay
 from apps.crawler.texts import EXAMPLES, TextFile
@@ -29,6 +30,7 @@ from apps.notifier.app import SERVICE, Notifier
 from apps.notifier.incidents import IncidentRules, IncidentTracker
 from fogverse.codec import JsonModelCodec
 from fogverse.contracts import CATEGORIES, Analysis, Report
+from fogverse.kafka_client import client_options
 from fogverse.processes import free_port, wait_for_port
 from fogverse.publisher import Publisher
 from fogverse.settings import NotifierSettings, RuntimeSettings
@@ -69,7 +71,7 @@ def tracker_rate(items: list[Analysis]) -> float:
 
 async def notifier_rate(bootstrap: str, items: list[Analysis]) -> float:
     topic = f"bench-client-{uuid.uuid4().hex[:8]}"
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20)
+    producer = AIOKafkaProducer(**client_options(), bootstrap_servers=bootstrap, linger_ms=20)
     await producer.start()
     try:
         acks = [await producer.send(topic, a.model_dump_json().encode()) for a in items]

@@ -22,7 +22,9 @@ from contextlib import contextmanager
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+
 from fogverse.codec import BytesCodec
+from fogverse.kafka_client import client_options
 from fogverse.processes import free_port, wait_for_port
 from fogverse.runtime import PipelineApp
 from fogverse.settings import RuntimeSettings
@@ -47,7 +49,7 @@ def broker():
 
 
 async def fill(bootstrap: str, topic: str, n: int, size: int) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=256 * 1024)
+    producer = AIOKafkaProducer(**client_options(), bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=256 * 1024)
     await producer.start()
     payload = b"x" * size
     try:
@@ -64,7 +66,7 @@ async def watch_rate(bootstrap: str, source: str, group_id: str, n: int, timeout
     with the last batch's base offset, and both loops commit only after their outputs' acks.
     (It also drops the admin client's OffsetFetch, so this asks as a non-member consumer.)
     """
-    watcher = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+    watcher = AIOKafkaConsumer(**client_options(), bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
     await watcher.start()
     try:
         partitions = [TopicPartition(source, p) for p in watcher.partitions_for_topic(source) or ()]
@@ -84,9 +86,9 @@ async def watch_rate(bootstrap: str, source: str, group_id: str, n: int, timeout
 
 
 async def plain_loop(bootstrap: str, source: str, target: str, group_id: str, stop: asyncio.Event) -> None:
-    consumer = AIOKafkaConsumer(source, bootstrap_servers=bootstrap, group_id=group_id,
+    consumer = AIOKafkaConsumer(source, **client_options(), bootstrap_servers=bootstrap, group_id=group_id,
                                 enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=BATCH)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(**client_options(), bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     await consumer.start()
     await producer.start()
     try:

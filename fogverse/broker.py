@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from fogverse.kafka_client import client_options
+
+
 log = logging.getLogger(__name__)
 
 #: The Kafka APIs Siaga uses, by key (https://kafka.apache.org/protocol#protocol_api_keys).
@@ -125,7 +128,7 @@ async def _api_versions(host: str, port: int) -> dict[int, tuple[int, int]]:
 
 async def ensure_topics(bootstrap: str, partitions_by_topic: dict[str, int]) -> list[str]:
     """Create the topics that do not exist yet; returns the names it created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="siaga-admin")
+    admin = AIOKafkaAdminClient(**client_options(), bootstrap_servers=bootstrap, client_id="siaga-admin")
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -9,7 +9,9 @@ from typing import Generic, TypeVar
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import RecordMetadata
 
+
 from fogverse.codec import Codec
+from fogverse.kafka_client import client_options
 from fogverse.metrics import MetricsEmitter
 from fogverse.settings import RuntimeSettings
 
@@ -32,6 +34,7 @@ class Publisher(Generic[T]):
         self._codec = codec
         self.settings = settings
         self.producer = AIOKafkaProducer(
+            **client_options(),
             bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=5,
             client_id=f"{service}-{settings.instance_id}",
         )

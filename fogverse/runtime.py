@@ -28,8 +28,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import ConsumerRecord
 
+
 from fogverse.codec import Codec
 from fogverse.contracts import DLQ_HEADERS, utc_iso
+from fogverse.kafka_client import client_options
 from fogverse.metrics import MetricsEmitter
 from fogverse.settings import RuntimeSettings
 
@@ -88,10 +90,12 @@ class PipelineApp(Generic[In, Out]):
         """Run until :meth:`request_stop`; then drain in-flight work and commit it."""
         s = self.settings
         self.producer = AIOKafkaProducer(
+            **client_options(),
             bootstrap_servers=s.bootstrap_servers, acks="all", linger_ms=5,
             client_id=f"{self.service}-{s.instance_id}",
         )
         self.consumer = AIOKafkaConsumer(
+            **client_options(),
             bootstrap_servers=s.bootstrap_servers, group_id=self.group_id,
             client_id=f"{self.service}-{s.instance_id}", enable_auto_commit=False,
             auto_offset_reset="earliest", max_poll_records=s.batch_size,

@@ -159,6 +159,24 @@ def _bootstrap(env: _Env, specific: str | None = None) -> str:
 
 
 @dataclass(frozen=True)
+class KafkaSecurity:
+    """How every Kafka client authenticates and encrypts (PLAINTEXT on loopback by default)."""
+
+    security_protocol: str = "PLAINTEXT"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "KafkaSecurity":
+        env = _Env(environ)
+        return cls(
+            security_protocol=env.choice("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT",
+                                         ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")),
+        )
+
+    def aiokafka_options(self) -> dict:
+        return {"security_protocol": self.security_protocol}
+
+
+@dataclass(frozen=True)
 class StackSettings:
     """The embedded stack started by ``python -m workers up``."""
 

@@ -12,6 +12,8 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
+
+from fogverse.kafka_client import client_options
 from fogverse.processes import ManagedProcess, free_port, wait_for_port
 from fogverse.settings import StackSettings
 from workers.kafka_broker import KafkaNode
@@ -39,7 +41,7 @@ def start_kafka_node(state: Path, node: KafkaNode | None = None, **overrides) ->
 
 
 async def produce(bootstrap: str, topic: str, values: list[bytes], keys: list[bytes | None] | None = None) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    producer = AIOKafkaProducer(**client_options(), bootstrap_servers=bootstrap, linger_ms=5)
     await producer.start()
     try:
         acks = [await producer.send(topic, v, key=(keys[i] if keys else None)) for i, v in enumerate(values)]
@@ -54,7 +56,7 @@ async def read_until(bootstrap: str, topic: str, done: Callable[[list[ConsumerRe
 
     ``watch``: a ManagedProcess that must stay alive meanwhile (fail fast with its log if not).
     """
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
+    consumer = AIOKafkaConsumer(topic, **client_options(), bootstrap_servers=bootstrap, group_id=None,
                                 auto_offset_reset="earliest", enable_auto_commit=False,
                                 client_id=f"test-reader-{uuid.uuid4().hex[:6]}")
     await consumer.start()

@@ -12,10 +12,12 @@ import logging
 from collections import defaultdict, deque
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+
 from pydantic import ValidationError
 
 from fogverse.codec import JsonModelCodec
 from fogverse.contracts import Analysis
+from fogverse.kafka_client import client_options
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ class IncidentReader:
         self._lookback = lookback
         self._codec = JsonModelCodec(Analysis)
         self._consumer = AIOKafkaConsumer(
+            **client_options(),
             bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False,
             auto_offset_reset="latest", client_id=client_id,
             metadata_max_age_ms=5000,  # notice the topic soon if the analyzer creates it after we start
