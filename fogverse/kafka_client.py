@@ -16,3 +16,28 @@ def client_options(security: KafkaSecurity | None = None) -> dict[str, Any]:
     """Keyword arguments for ``AIOKafkaProducer`` / ``AIOKafkaConsumer`` / ``AIOKafkaAdminClient``."""
     security = security or KafkaSecurity.from_env()
     return security.aiokafka_options()
+
+
+class BrokerUnreachable(ConnectionError):
+    """No broker answered at the bootstrap address (down, restarting, or not there yet)."""
+
+
+async def preflight(bootstrap: str, security: KafkaSecurity | None = None, timeout_s: float = 5.0) -> None:
+    """Check, before a client starts, that a broker answers at ``bootstrap`` with these settings.
+
+    Raises :class:`BrokerUnreachable` when nothing answers (callers wait and retry), and
+    :class:`fogverse.settings.ConfigError` naming the setting when the broker answers but refuses
+    us (a wrong password, an untrusted certificate): retrying cannot fix that.
+    """
+    import asyncio
+
+    errors = []
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host.strip("[]"), int(port)), timeout_s)
+            writer.close()
+            return
+        except (OSError, asyncio.TimeoutError, ValueError) as exc:
+            errors.append(f"{server.strip()}: {exc.__class__.__name__}: {exc}")
+    raise BrokerUnreachable(f"no Kafka broker answered at {bootstrap} ({'; '.join(errors)})")
