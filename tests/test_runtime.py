@@ -1,4 +1,8 @@
-"""The FogVerse-style runtime against the real tansu broker."""
+"""The FogVerse-style runtime against the real brokers: every test runs on Apache Kafka and on tansu.
+
+The tansu lane keeps the embedded no-Java default honest: end to end, SIGKILL without loss, the
+dead-letter topic, metrics and draining all run on both brokers.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,12 @@ from fogverse.contracts import DLQ_HEADERS, Heartbeat, ServicePair, ThroughputRe
 from fogverse.processes import ManagedProcess, python_module
 from kafka_helpers import produce, read_until
 from runtime_test_app import build_app
+
+
+@pytest.fixture
+def kafka_bootstrap(any_broker) -> str:
+    """This module's broker: each test runs once on Apache Kafka and once on tansu."""
+    return any_broker
 
 
 def items(n: int, prefix: str = "m", **extra) -> list[bytes]:

@@ -14,7 +14,9 @@ import pytest
 
 from fogverse.broker import BrokerUnavailable, UnsupportedByBroker, probe
 from fogverse.processes import free_port
-from fogverse.settings import AnalyzerSettings, ConfigError, ControllerSettings, RuntimeSettings
+from fogverse.settings import AnalyzerSettings, ConfigError, ControllerSettings, RuntimeSettings, StackSettings
+from workers.kafka_broker import pinned_version
+from workers.stack import choose_broker
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -47,10 +49,12 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def start_supervisor(tmp_path: Path, command: str = "stack") -> tuple[subprocess.Popen, dict]:
-    ports = {"KAFKA_PORT": free_port(), "TEMPORAL_PORT": free_port(), "TEMPORAL_UI_PORT": free_port()}
+def start_supervisor(tmp_path: Path, command: str = "stack", **extra: str) -> tuple[subprocess.Popen, dict]:
+    ports = {"KAFKA_PORT": free_port(), "KAFKA_CONTROLLER_PORT": free_port(), "TEMPORAL_PORT": free_port(),
+             "TEMPORAL_UI_PORT": free_port()}
     env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "TEMPORAL_ADDRESS")}
-    env.update({k: str(v) for k, v in ports.items()}, SIAGA_STATE_DIR=str(tmp_path / "state"), PYTHONPATH=str(REPO))
+    env.update({k: str(v) for k, v in ports.items()}, SIAGA_STATE_DIR=str(tmp_path / "state"), PYTHONPATH=str(REPO),
+               **extra)
     proc = subprocess.Popen([sys.executable, "-m", "workers", command], env=env, cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return proc, ports
@@ -70,22 +74,26 @@ def read_until_banner(proc: subprocess.Popen, timeout_s: float = 120) -> str:
     raise AssertionError("the supervisor never said it was up:\n" + "".join(lines))
 
 
-def test_supervisor_brings_up_broker_and_temporal_and_leaves_no_processes_on_sigterm(tmp_path):
+def test_supervisor_brings_up_apache_kafka_and_temporal_and_leaves_no_processes_on_sigterm(tmp_path, apache_kafka):
     proc, ports = start_supervisor(tmp_path)
     try:
         banner = read_until_banner(proc)
         children = descendants(proc.pid)
-        assert len(children) >= 2, "tansu and the Temporal server run as children"
-        assert f"127.0.0.1:{ports['KAFKA_PORT']}" in banner
+        assert len(children) >= 2, "Apache Kafka and the Temporal server run as children"
+        assert re.search(rf"kafka\s+127.0.0.1:{ports['KAFKA_PORT']}\s+Apache Kafka {pinned_version()} \(embedded, KRaft", banner)
+        assert "chose kafka: Java" in banner
         assert f"127.0.0.1:{ports['TEMPORAL_PORT']}" in banner
         assert f"http://127.0.0.1:{ports['TEMPORAL_UI_PORT']}" in banner
-        assert re.search(r"NO\s+partition growth \(CreatePartitions\)\s+\(missing CreatePartitions \(API key 37\)\)", banner)
+        assert re.search(r"yes\s+partition growth \(CreatePartitions\)", banner)
+        assert "cannot:" not in banner
+        assert "analyze (1)" in banner, "on a broker that grows partitions, topics start with one"
         # the Temporal UI answers over real HTTP
         import urllib.request
 
         with urllib.request.urlopen(f"http://127.0.0.1:{ports['TEMPORAL_UI_PORT']}/", timeout=10) as response:
             assert response.status == 200
         assert (tmp_path / "state" / "temporal.db").exists(), "Temporal keeps its state on disk"
+        assert (tmp_path / "state" / "kafka" / "data" / "meta.properties").exists(), "Kafka keeps its data on disk"
     finally:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=60)
@@ -93,6 +101,71 @@ def test_supervisor_brings_up_broker_and_temporal_and_leaves_no_processes_on_sig
     assert "siaga: stopped" in out
     time.sleep(0.5)
     assert not [pid for pid in children if alive(pid)], "no process may outlive the supervisor"
+
+
+def test_apache_kafka_keeps_topics_and_messages_across_a_stack_restart(tmp_path, apache_kafka):
+    """The embedded broker's data lives in the state directory: a second start reuses it."""
+    import asyncio
+
+    from kafka_helpers import produce, read_until
+
+    proc, ports = start_supervisor(tmp_path)
+    bootstrap = f"127.0.0.1:{ports['KAFKA_PORT']}"
+    try:
+        read_until_banner(proc)
+        asyncio.run(produce(bootstrap, "kept", [b"one", b"two", b"three"]))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    cluster = (tmp_path / "state" / "kafka" / "data" / "meta.properties").read_text()
+    env = {k: str(v) for k, v in ports.items()}
+    proc = subprocess.Popen([sys.executable, "-m", "workers", "stack"], cwd=REPO, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env={**{k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS",
+                                                                                    "TEMPORAL_ADDRESS")},
+                                 **env, "SIAGA_STATE_DIR": str(tmp_path / "state"), "PYTHONPATH": str(REPO)})
+    try:
+        banner = read_until_banner(proc)
+        assert "(created" not in banner.split("topics", 1)[1].splitlines()[0], "the topics are still there"
+        records = asyncio.run(read_until(bootstrap, "kept", lambda r: len(r) >= 3, timeout_s=30))
+        assert [r.value for r in records] == [b"one", b"two", b"three"]
+        assert (tmp_path / "state" / "kafka" / "data" / "meta.properties").read_text() == cluster, "not reformatted"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+
+
+def test_supervisor_on_tansu_says_what_it_cannot_do(tmp_path):
+    proc, ports = start_supervisor(tmp_path, SIAGA_BROKER="tansu")
+    try:
+        banner = read_until_banner(proc)
+        assert re.search(rf"kafka\s+127.0.0.1:{ports['KAFKA_PORT']}\s+tansu \(embedded, memory only\)", banner)
+        assert "chose tansu: SIAGA_BROKER=tansu" in banner
+        assert "cannot: keeps messages in memory only" in banner
+        assert re.search(r"NO\s+partition growth \(CreatePartitions\)\s+\(missing CreatePartitions \(API key 37\)\)", banner)
+        assert "analyze (2)" in banner, "without growth the consumed topics start with room for a second instance"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+
+
+def test_forcing_apache_kafka_without_its_jars_fails_naming_the_setting(tmp_path):
+    env = dict(os.environ, SIAGA_BROKER="kafka", SIAGA_KAFKA_HOME=str(tmp_path / "no-kafka-here"),
+               SIAGA_STATE_DIR=str(tmp_path), PYTHONPATH=str(REPO))
+    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    result = subprocess.run([sys.executable, "-m", "workers", "stack"], env=env, cwd=REPO,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "SIAGA_BROKER=kafka, but Apache Kafka cannot run here" in result.stderr
+    assert str(tmp_path / "no-kafka-here") in result.stderr
+
+
+def test_auto_falls_back_to_tansu_saying_why(tmp_path):
+    settings = StackSettings.from_env({"SIAGA_KAFKA_HOME": str(tmp_path / "empty")})
+    choice = choose_broker(settings)
+    assert choice.kind == "tansu"
+    assert choice.reason.startswith("Apache Kafka unavailable: ")
 
 
 def test_children_die_with_a_supervisor_killed_by_sigkill(tmp_path):
@@ -131,10 +204,17 @@ def test_bad_setting_stops_the_supervisor_naming_the_variable(tmp_path):
     assert "KAFKA_PORT must be an integer, got 'ninety'" in result.stderr
 
 
-async def test_probe_reports_what_tansu_can_and_cannot_do(kafka_bootstrap):
-    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        pytest.skip("this checks the embedded tansu broker; KAFKA_BOOTSTRAP_SERVERS points elsewhere")
-    caps = await probe(kafka_bootstrap)
+async def test_probe_reports_what_apache_kafka_can_do(apache_kafka):
+    caps = await probe(apache_kafka)
+    assert caps.flavor() == "Apache Kafka"
+    for feature in caps.report()["features"]:
+        caps.require(feature)
+    assert caps.report()["features"]["partition growth (CreatePartitions)"]["supported"] is True
+
+
+async def test_probe_reports_what_tansu_can_and_cannot_do(tansu_bootstrap):
+    caps = await probe(tansu_bootstrap)
+    assert caps.flavor() != "Apache Kafka"
     assert caps.supports("Produce") and caps.supports("Fetch") and caps.supports("DescribeGroups")
     assert not caps.supports("CreatePartitions")
     caps.require("pipeline (produce, consume, commit)")
