@@ -153,8 +153,18 @@ def main(argv: list[str] | None = None) -> int:
     except BrokerUnavailable as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    print(json.dumps(caps.report(), indent=2))
+    report = caps.report()
+    report["version"] = _embedded_version(bootstrap) or "unknown (the Kafka protocol does not say; not the embedded broker)"
+    print(json.dumps(report, indent=2))
     return 0
+
+
+def _embedded_version(bootstrap: str) -> str | None:
+    """The version of the embedded Apache Kafka, when ``bootstrap`` is where it listens."""
+    from fogverse.settings import StackSettings
+    from workers.kafka_broker import version_listening_at
+
+    return version_listening_at(bootstrap, StackSettings.from_env().state_dir / "kafka")
 
 
 if __name__ == "__main__":

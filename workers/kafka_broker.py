@@ -239,6 +239,19 @@ class KafkaNode:
                               env=env, log_path=log_path)
 
 
+def version_listening_at(bootstrap: str, state_dir: Path) -> str | None:
+    """``Apache Kafka <version>`` if the embedded node whose properties are in ``state_dir`` listens at ``bootstrap``."""
+    try:
+        lines = (state_dir / "server.properties").read_text().splitlines()
+    except OSError:
+        return None
+    advertised = next((line.split("=", 1)[1] for line in lines if line.startswith("advertised.listeners=")), "")
+    addresses = {listener.split("://", 1)[-1] for listener in advertised.split(",") if listener}
+    if not addresses & {server.strip() for server in bootstrap.split(",")}:
+        return None
+    return f"Apache Kafka {pinned_version()} (embedded, data in {state_dir})"
+
+
 def _mebibytes(size: str) -> float:
     number, unit = float(size[:-1]), size[-1].lower()
     return number * {"k": 1 / 1024, "m": 1, "g": 1024}.get(unit, 1 / (1024 * 1024))
