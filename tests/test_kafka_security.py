@@ -258,3 +258,18 @@ async def test_a_refused_setting_stops_the_app_at_start_with_one_line_and_exit_2
     assert len(lines) == 1 and lines[0].startswith("test-app: configuration error: "), output
     assert "Traceback" not in output, output
     assert PASSWORD not in output and "not-the-password" not in output
+
+
+async def test_a_wrong_password_stops_the_controller_at_start_naming_the_settings(secure_broker, tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1", KAFKA_BOOTSTRAP_SERVERS=secure_broker.sasl_ssl,
+               TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}", SIAGA_STATE_DIR=str(tmp_path / "state"))
+    for key in KafkaSecurity.VARIABLES:
+        env.pop(key, None)
+    env.update(secure_broker.env(KAFKA_SASL_PASSWORD="not-the-password"))
+    result = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "workers", "worker"], env=env, cwd=REPO,
+                                     capture_output=True, text=True, timeout=60)
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD" in result.stderr
+    assert "Traceback" not in output
+    assert PASSWORD not in output and "not-the-password" not in output
