@@ -3,7 +3,8 @@
 aiokafka rides through a broker outage on its own in most places (commits wait for the
 coordinator, fetches and produce requests are retried) but it logs every retry and never says,
 in one line, that the app is waiting rather than stuck. A :class:`BrokerWatch` asks the
-bootstrap address once a second (:func:`fogverse.kafka_client.preflight`) and logs
+bootstrap address every few seconds (:func:`fogverse.kafka_client.preflight`: one real
+connection, so TLS and SASL too), every second while it is away, and logs
 ``waiting for the broker at HOST:PORT`` when it stops answering and ``broker back`` when it
 answers again. Starting a client uses the same watch: an app started before its broker waits.
 """
@@ -21,7 +22,8 @@ from fogverse.kafka_client import BrokerUnreachable, preflight
 
 log = logging.getLogger(__name__)
 
-PROBE_INTERVAL_S = 1.0
+PROBE_INTERVAL_S = 5.0  # while the broker answers
+RECHECK_INTERVAL_S = 1.0  # while it is away, so "broker back" comes soon after it is
 
 
 class Startable(Protocol):
@@ -40,9 +42,8 @@ def retriable(error: BaseException) -> bool:
 class BrokerWatch:
     """Whether the broker at ``bootstrap`` answers; logs each change once."""
 
-    def __init__(self, bootstrap: str, *, probe_interval_s: float = PROBE_INTERVAL_S):
+    def __init__(self, bootstrap: str):
         self.bootstrap = bootstrap
-        self._interval_s = probe_interval_s
         self._away_since: float | None = None
         self._task: asyncio.Task | None = None
 
@@ -53,7 +54,7 @@ class BrokerWatch:
     async def until_reachable(self) -> None:
         """Return once the broker answers (at once, usually)."""
         while not await self._probe():
-            await asyncio.sleep(self._interval_s)
+            await asyncio.sleep(RECHECK_INTERVAL_S)
 
     async def start_client(self, client: Startable) -> None:
         """Start an aiokafka client, however long the broker takes to come up."""
@@ -64,7 +65,7 @@ class BrokerWatch:
                 return
             except KafkaConnectionError as exc:  # it answered, but not yet as a broker
                 self._went_away(f"{type(exc).__name__}: {exc}")
-                await asyncio.sleep(self._interval_s)
+                await asyncio.sleep(RECHECK_INTERVAL_S)
 
     def start(self) -> None:
         """Watch in the background until :meth:`stop`."""
@@ -78,7 +79,7 @@ class BrokerWatch:
 
     async def _watch(self) -> None:
         while True:
-            await asyncio.sleep(self._interval_s)
+            await asyncio.sleep(RECHECK_INTERVAL_S if self.away else PROBE_INTERVAL_S)
             try:
                 await self._probe()
             except Exception as exc:  # it answers but refuses us (ConfigError): as good as away

@@ -65,6 +65,7 @@ class Figures:
     outage_s: float
     resumed_s: float  # broker accepting connections ▸ the first output the app sent after that
     complete_s: float  # broker accepting connections ▸ every id in the output
+    resent_batches: int  # batches the producer gave up on, which the app sent again
 
     @property
     def duplicates(self) -> int:
@@ -73,7 +74,8 @@ class Figures:
     def line(self, what: str) -> str:
         return (f"{what}: sent {self.sent}, received {self.received} ({self.unique} unique, "
                 f"{self.duplicates} duplicates, bound {DUPLICATES_BOUND}), outage {self.outage_s:.0f} s, "
-                f"resumed {self.resumed_s:.1f} s and complete {self.complete_s:.1f} s after the broker was back")
+                f"resumed {self.resumed_s:.1f} s and complete {self.complete_s:.1f} s after the broker was back, "
+                f"{self.resent_batches} batch(es) sent again")
 
 
 async def alive_for(process: ManagedProcess, seconds: float) -> None:
@@ -121,7 +123,8 @@ async def ride_through(tmp_path: Path, take_down, outage_s: float, what: str) ->
         else:
             seen = collections.Counter(json.loads(v)["id"] for v in kcat_values(node.bootstrap, target))
         figures = Figures(sent=len(expected), received=sum(seen.values()), unique=len(seen), outage_s=outage,
-                          resumed_s=resumed, complete_s=complete)
+                          resumed_s=resumed, complete_s=complete,
+                          resent_batches=len(log_lines(app, "sending them again")))
         print(figures.line(what))
         lost = expected - set(seen)
         assert not lost, f"lost {len(lost)}: {sorted(lost)[:10]}; {figures.line(what)}"
