@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from fogverse.contracts import ThroughputReport, parse_observer_message
 from fogverse.processes import ManagedProcess, free_port, python_module
 from kafka_helpers import kafka_node, produce, read_until, start_kafka_node
 from polling import wait_for
@@ -78,6 +79,13 @@ class Figures:
                 f"{self.resent_batches} batch(es) sent again")
 
 
+async def reported_outputs(bootstrap: str, observer_topic: str, target: str) -> int:
+    """What the app's throughput reports add up to for ``target``."""
+    records = await read_until(bootstrap, observer_topic, lambda r: False, timeout_s=3)
+    reports = (parse_observer_message(r.value) for r in records)
+    return sum(m.total_messages for m in reports if isinstance(m, ThroughputReport) and m.target_topic == target)
+
+
 async def alive_for(process: ManagedProcess, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -129,6 +137,9 @@ async def ride_through(tmp_path: Path, take_down, outage_s: float, what: str) ->
         lost = expected - set(seen)
         assert not lost, f"lost {len(lost)}: {sorted(lost)[:10]}; {figures.line(what)}"
         assert figures.duplicates <= DUPLICATES_BOUND, figures.line(what)
+        reported = await reported_outputs(node.bootstrap, f"{source}.observer", target)
+        assert figures.unique <= reported <= figures.received, \
+            f"the throughput reports count {reported} outputs across the outage; {figures.line(what)}"
         if shutil.which("kcat") is None:
             pytest.skip("kcat (Debian package kcat) is not installed, so the output was counted only by "
                         f"aiokafka, which found every id: {figures.line(what)}")
