@@ -1,8 +1,10 @@
 """What an app tells the control plane: counts per interval, its service pair, a heartbeat.
 
 The emitter never sits on the data path: ``count`` only adds to a dict, and a background task
-sends one batch per interval with ``producer.send`` (not awaited for its ack), so a slow
-observer topic cannot slow the pipeline.
+sends one batch per interval, so a slow observer topic cannot slow the pipeline. Counts the
+broker did not take (it was away) are kept and reported with the next flush, over the longer
+interval, so a rate read from the reports stays true across an outage; while the
+:class:`~fogverse.broker_watch.BrokerWatch` says the broker is away, no flush is tried.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections import Counter
 
 from aiokafka import AIOKafkaProducer
 
+from fogverse.broker_watch import BrokerWatch
 from fogverse.contracts import ConsumerJoined, DeployConfig, Heartbeat, ServicePair, ThroughputReport
 from fogverse.settings import RuntimeSettings
 
@@ -22,8 +25,9 @@ log = logging.getLogger(__name__)
 
 class MetricsEmitter:
     def __init__(self, producer: AIOKafkaProducer, settings: RuntimeSettings, service: str,
-                 target_topics: tuple[str, ...] = ()):
+                 target_topics: tuple[str, ...] = (), watch: BrokerWatch | None = None):
         self._producer = producer
+        self._watch = watch
         self._settings = settings
         self._service = service
         self._counts: Counter[str] = Counter({topic: 0 for topic in target_topics})
@@ -38,10 +42,14 @@ class MetricsEmitter:
         self._task = asyncio.create_task(self._loop(), name=f"metrics-{self._service}")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        if self._task is None:
+            return  # never started: nothing counted, and the producer may never have connected
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        self._task = None
+        if self._watch is not None and self._watch.away:
+            log.warning("final metrics not sent: the broker is away")
+            return
         try:
             # the last partial interval still counts, but a dead broker must not hold up a stop
             await asyncio.wait_for(self.flush(), self._settings.metrics_interval_s * 5 + 2)
@@ -66,26 +74,41 @@ class MetricsEmitter:
         ))
 
     async def flush(self) -> None:
+        """Report the counts since the last flush the broker acked, and a heartbeat."""
         now = time.monotonic()
         interval = max(now - self._last_flush, 1e-3)
-        self._last_flush = now
         counts, self._counts = self._counts, Counter({topic: 0 for topic in self._counts})
-        for topic, total in counts.items():
-            await self._send(ThroughputReport(
+        try:
+            acks = [await self._send(ThroughputReport(
                 target_topic=topic, total_messages=total, interval_s=interval,
                 service=self._service, instance_id=self._settings.instance_id,
-            ))
-        await self._send(Heartbeat(service=self._service, instance_id=self._settings.instance_id))
+            )) for topic, total in counts.items()]
+            acks.append(await self._send(Heartbeat(service=self._service, instance_id=self._settings.instance_id)))
+            await asyncio.gather(*acks)
+        except BaseException:
+            self._counts.update(counts)  # reported with the next flush, over its longer interval
+            raise
+        self._last_flush = now
 
     async def _loop(self) -> None:
         while True:
             await asyncio.sleep(self._settings.metrics_interval_s)
+            if self._watch is not None and self._watch.away:
+                continue  # the counts add up; the first flush after the outage reports them
             try:
                 await self.flush()
-            except Exception:  # metrics must never take the app down
-                log.exception("could not emit metrics")
+            except Exception as exc:  # metrics must never take the app down
+                log.warning("could not emit metrics (%r); the counts go with the next report", exc)
 
-    async def _send(self, message) -> None:
-        # send() only waits while the producer buffer is full; the ack is not awaited.
-        await self._producer.send(self._settings.observer_topic, message.model_dump_json().encode(),
-                                  key=self._service.encode())
+    async def _send(self, message) -> asyncio.Future:
+        """Hand ``message`` to the producer; returns its ack (send() only waits while the buffer is full)."""
+        ack = await self._producer.send(self._settings.observer_topic, message.model_dump_json().encode(),
+                                        key=self._service.encode())
+        ack.add_done_callback(_retrieve)  # announce and consumer_joined do not await theirs
+        return ack
+
+
+def _retrieve(ack: asyncio.Future) -> None:
+    """Mark a failed ack's error as seen: asyncio would log each one as never retrieved."""
+    if not ack.cancelled():
+        ack.exception()

@@ -7,9 +7,11 @@ import logging
 from typing import Generic, TypeVar
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from aiokafka.structs import RecordMetadata
 
 
+from fogverse.broker_watch import BrokerWatch, retriable
 from fogverse.codec import Codec
 from fogverse.kafka_client import client_options
 from fogverse.metrics import MetricsEmitter
@@ -26,25 +28,39 @@ class Publisher(Generic[T]):
     ``publish`` waits for the broker's ack (bounded by ``timeout_s``) so a caller such as a
     webhook knows the message is safe before it answers; ``publish_nowait`` hands the value to
     the producer and returns its ack future, for high-rate replay.
+
+    A broker outage does not stop it: ``start`` waits for the broker (unless
+    ``wait_for_broker=False``: the caller would rather give up), ``publish_nowait`` waits for
+    room in the producer's buffer, and the watch logs when the broker goes away and comes back.
+    An ack can still fail (the producer gives up after ``request_timeout_ms``, 40 s): the
+    caller sees it and decides, as a webhook must answer its sender.
     """
 
-    def __init__(self, *, service: str, topic: str, codec: Codec[T], settings: RuntimeSettings):
+    def __init__(self, *, service: str, topic: str, codec: Codec[T], settings: RuntimeSettings,
+                 wait_for_broker: bool = True):
         self.service = service
         self.topic = topic
         self._codec = codec
         self.settings = settings
+        self._wait_for_broker = wait_for_broker
+        self.watch = BrokerWatch(settings.bootstrap_servers)
         self.producer = AIOKafkaProducer(
             **client_options(),
             bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=5,
             client_id=f"{service}-{settings.instance_id}",
         )
-        self.metrics = MetricsEmitter(self.producer, settings, service, (topic,))
+        self.metrics = MetricsEmitter(self.producer, settings, service, (topic,), watch=self.watch)
 
     async def start(self) -> None:
-        await self.producer.start()
+        if self._wait_for_broker:
+            await self.watch.start_client(self.producer)
+        else:
+            await self.producer.start()
         await self.metrics.start()
+        self.watch.start()
 
     async def stop(self) -> None:
+        await self.watch.stop()
         await self.metrics.stop()
         await self.producer.stop()  # flushes what is still buffered
 
@@ -57,13 +73,22 @@ class Publisher(Generic[T]):
 
     async def publish(self, value: T, *, key: bytes | None = None, headers=None,
                       timeout_s: float | None = None) -> RecordMetadata:
-        ack = await self.publish_nowait(value, key=key, headers=headers)
-        return await (asyncio.wait_for(ack, timeout_s) if timeout_s else ack)
+        async def acked() -> RecordMetadata:
+            return await (await self.publish_nowait(value, key=key, headers=headers))
+
+        return await (asyncio.wait_for(acked(), timeout_s) if timeout_s else acked())
 
     async def publish_nowait(self, value: T, *, key: bytes | None = None, headers=None) -> asyncio.Future:
-        ack = await self.producer.send(self.topic, self._codec.encode(value), key=key, headers=headers)
-        ack.add_done_callback(self._count_ack)
-        return ack
+        raw = self._codec.encode(value)
+        while True:
+            try:
+                ack = await self.producer.send(self.topic, raw, key=key, headers=headers)
+            except KafkaError as exc:
+                if retriable(exc):
+                    continue  # the buffer stayed full for request_timeout_ms: the broker is away
+                raise
+            ack.add_done_callback(self._count_ack)
+            return ack
 
     def _count_ack(self, ack: asyncio.Future) -> None:
         if not ack.cancelled() and ack.exception() is None:

@@ -9,11 +9,17 @@ The life of one batch:
 3. Outputs and dead letters are handed to the producer once fewer than
    ``MAX_INFLIGHT_BATCHES`` batches are sent but not yet committed (back-pressure); their ack
    futures and the batch's offsets go on a queue.
-4. A committer awaits each batch's acks, in order, and only then commits its offsets.
+4. A committer awaits each batch's acks, in order, and only then commits its offsets. What the
+   producer could not deliver (the broker away for longer than ``request_timeout_ms``, 40 s) is
+   sent again, in order, until it is acked: a batch is never committed past a lost output.
 
 So a crash at any point re-delivers at most ``MAX_INFLIGHT_BATCHES × BATCH_SIZE`` messages
 (duplicates, never loss). The thesis committed before processing and lost up to a batch per
 crash.
+
+A broker outage stops nothing: the app waits for the broker at start and whenever it goes away
+(a :class:`BrokerWatch` logs "waiting for the broker at HOST:PORT" and "broker back", once
+each), the in-flight batches are delivered or sent again, and commits wait for the coordinator.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import ConsumerRecord
 
 
+from fogverse.broker_watch import BrokerWatch, retriable
 from fogverse.codec import Codec
 from fogverse.contracts import DLQ_HEADERS, utc_iso
 from fogverse.kafka_client import client_options
@@ -44,14 +51,32 @@ Out = TypeVar("Out")
 ProcessBatch = Callable[[list[Any]], Sequence[Any]]
 
 MAX_REASON_CHARS = 1000
+RESEND_BACKOFF_S = 1.0
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    topic: str
+    value: bytes
+    key: bytes | None
+    headers: list[tuple[str, bytes]] | None = None
 
 
 @dataclass
 class _InflightBatch:
-    acks: list[asyncio.Future]
+    messages: list[_Outgoing]
+    acks: list[asyncio.Future | None]  # one per message; None: not (or no longer) with the producer
     offsets: dict[TopicPartition, int]
     outputs: int
     dead_letters: int
+
+    def undelivered(self) -> list[int]:
+        """Positions of the messages that are not acked (call once every ack is done)."""
+        return [i for i, ack in enumerate(self.acks) if ack is None or ack.cancelled() or ack.exception()]
+
+    def errors(self) -> list[BaseException]:
+        """Why the producer gave up on some of them."""
+        return [ack.exception() for ack in self.acks if ack is not None and not ack.cancelled() and ack.exception()]
 
 
 class PipelineApp(Generic[In, Out]):
@@ -82,6 +107,7 @@ class PipelineApp(Generic[In, Out]):
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
         self.metrics: MetricsEmitter | None = None
+        self.watch = BrokerWatch(settings.bootstrap_servers)
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -101,18 +127,14 @@ class PipelineApp(Generic[In, Out]):
             auto_offset_reset="earliest", max_poll_records=s.batch_size,
             heartbeat_interval_ms=1000,  # members hear of a rebalance sooner, so a new instance starts sooner
         )
-        self.metrics = MetricsEmitter(self.producer, s, self.service, (self._metrics_topic,))
+        self.metrics = MetricsEmitter(self.producer, s, self.service, (self._metrics_topic,), watch=self.watch)
         self._inflight = asyncio.Queue()
         self._send_slots = asyncio.Semaphore(s.max_inflight_batches)
         pool = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix=f"{self.service}-process")
-        await self.producer.start()
         committer = None
         try:
-            await self.metrics.start()
-            if self.target_topic:
-                await self.metrics.announce(self.source_topic, self.target_topic, self.group_id)
-            self.consumer.subscribe([self.source_topic], listener=_DrainOnRevoke(self))
-            await self.consumer.start()
+            if not await self._unless_stopped(self._connect()):
+                return
             committer = asyncio.create_task(self._commit_in_order(), name=f"{self.service}-committer")
             log.info("%s consuming %s ▸ %s as %s (%d thread%s)", self.service, self.source_topic,
                      self.target_topic, s.instance_id, self._threads, "" if self._threads == 1 else "s")
@@ -122,7 +144,7 @@ class PipelineApp(Generic[In, Out]):
                 await asyncio.wait({fetch, stop_wait, committer}, return_when=asyncio.FIRST_COMPLETED)
                 stop_wait.cancel()
                 if committer.done():
-                    committer.result()  # a failed ack or commit stops the app; nothing was committed
+                    committer.result()  # an error no retry can fix stops the app; nothing was committed
                 if not fetch.done():
                     fetch.cancel()
                     await asyncio.gather(fetch, return_exceptions=True)
@@ -136,11 +158,35 @@ class PipelineApp(Generic[In, Out]):
             if committer:
                 committer.cancel()
                 await asyncio.gather(committer, return_exceptions=True)
+            await self.watch.stop()
             await self.metrics.stop()
             await self.consumer.stop()
             await self.producer.stop()
             pool.shutdown(wait=True)
             log.info("%s stopped", self.service)
+
+    async def _connect(self) -> None:
+        """Start the clients, waiting for the broker as long as it takes to answer."""
+        await self.watch.start_client(self.producer)
+        await self.metrics.start()
+        if self.target_topic:
+            await self.metrics.announce(self.source_topic, self.target_topic, self.group_id)
+        self.consumer.subscribe([self.source_topic], listener=_DrainOnRevoke(self))
+        await self.watch.start_client(self.consumer)
+        self.watch.start()
+
+    async def _unless_stopped(self, work) -> bool:
+        """Await ``work`` unless a stop is requested first (then cancel it and return False)."""
+        task = asyncio.ensure_future(work)
+        stop_wait = asyncio.ensure_future(self._stop.wait())
+        await asyncio.wait({task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+        stop_wait.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            return False
+        task.result()
+        return True
 
     async def _handle(self, fetched: dict[TopicPartition, list[ConsumerRecord]], pool: ThreadPoolExecutor) -> None:
         records = [r for part in fetched.values() for r in part]
@@ -148,20 +194,36 @@ class PipelineApp(Generic[In, Out]):
         size = -(-len(records) // self._threads)
         chunks = [records[i:i + size] for i in range(0, len(records), size)]
         results = await asyncio.gather(*(loop.run_in_executor(pool, self._handle_chunk, c) for c in chunks))
-        acks: list[asyncio.Future] = []
+        messages: list[_Outgoing] = []
         outputs = dead = 0
-        await self._send_slots.acquire()  # released by the committer once this batch is committed
         for record, result in zip(records, (r for chunk in results for r in chunk)):
             if type(result) is _Failure:
-                acks.append(await self._dead_letter(record, result))
+                messages.append(self._dead_letter(record, result))
                 dead += 1
             elif self.target_topic is None:
                 outputs += 1
             elif result is not None:
-                acks.append(await self.producer.send(self.target_topic, result, key=record.key))
+                messages.append(_Outgoing(self.target_topic, result, record.key))
                 outputs += 1
         offsets = {tp: part[-1].offset + 1 for tp, part in fetched.items() if part}
-        await self._inflight.put(_InflightBatch(acks, offsets, outputs, dead))
+        batch = _InflightBatch(messages, [None] * len(messages), offsets, outputs, dead)
+        await self._send_slots.acquire()  # released by the committer once this batch is committed
+        await self._hand_over(batch)
+        await self._inflight.put(batch)
+
+    async def _hand_over(self, batch: _InflightBatch) -> None:
+        """Give the producer, in order, the messages of ``batch`` it does not have; stop at the
+        first it cannot take (its buffer stayed full: the broker is away). The committer retries."""
+        for i, message in enumerate(batch.messages):
+            if batch.acks[i] is not None:
+                continue
+            try:
+                batch.acks[i] = await self.producer.send(message.topic, message.value, key=message.key,
+                                                         headers=message.headers)
+            except Exception as exc:
+                if not retriable(exc):
+                    raise
+                return
 
     def _handle_chunk(self, records: list[ConsumerRecord]) -> list[Any]:
         """Runs on a worker thread: decode, process, encode. One result per record: the encoded
@@ -206,7 +268,7 @@ class PipelineApp(Generic[In, Out]):
                 results.append(_Failure("process", exc))
         return results
 
-    async def _dead_letter(self, r: ConsumerRecord, failure: "_Failure") -> asyncio.Future:
+    def _dead_letter(self, r: ConsumerRecord, failure: "_Failure") -> _Outgoing:
         reason = f"{type(failure.error).__name__}: {failure.error}"[:MAX_REASON_CHARS]
         log.warning("dead letter %s[%d]@%d at %s: %s", r.topic, r.partition, r.offset, failure.stage, reason)
         headers = [
@@ -220,16 +282,15 @@ class PipelineApp(Generic[In, Out]):
             (DLQ_HEADERS["instance_id"], self.settings.instance_id.encode()),
             (DLQ_HEADERS["failed_at"], utc_iso().encode()),
         ]
-        return await self.producer.send(self.dlq_topic, r.value if r.value is not None else b"",
-                                        key=r.key, headers=headers)
+        return _Outgoing(self.dlq_topic, r.value if r.value is not None else b"", r.key, headers)
 
     async def _commit_in_order(self) -> None:
         while True:
             batch = await self._inflight.get()
             try:
-                await asyncio.gather(*batch.acks)
+                await self._deliver(batch)
                 try:
-                    await self.consumer.commit(batch.offsets)
+                    await self.consumer.commit(batch.offsets)  # waits for the coordinator if the broker is away
                 except (CommitFailedError, IllegalStateError) as exc:
                     # The partitions moved to another member, which re-reads from the last
                     # commit: duplicates, not loss.
@@ -240,6 +301,30 @@ class PipelineApp(Generic[In, Out]):
             finally:
                 self._send_slots.release()
                 self._inflight.task_done()
+
+    async def _deliver(self, batch: _InflightBatch) -> None:
+        """Return once every message of ``batch`` is acked, sending again what was not.
+
+        The producer gives up on a message after ``request_timeout_ms`` without a broker; an
+        error no retry can fix (too large, not authorized) stops the app, nothing committed.
+        """
+        while True:
+            await self._hand_over(batch)
+            handed = [ack for ack in batch.acks if ack is not None]
+            if handed:
+                await asyncio.wait(handed)
+            undelivered = batch.undelivered()
+            if not undelivered:
+                return
+            errors = batch.errors()
+            for error in errors:
+                if not retriable(error):
+                    raise error
+            log.info("%d of %d messages of a batch not acked (%s); sending them again", len(undelivered),
+                     len(batch.messages), repr(errors[0]) if errors else "the producer's buffer is full")
+            for i in undelivered:
+                batch.acks[i] = None
+            await asyncio.sleep(RESEND_BACKOFF_S)
 
     async def _drain(self) -> None:
         """Wait until every handed-over batch is acked and committed."""

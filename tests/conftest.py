@@ -24,6 +24,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from fogverse.processes import free_port, wait_for_port  # noqa: E402
 from fogverse.settings import StackSettings  # noqa: E402
 from kafka_helpers import start_kafka_node  # noqa: E402
+from workers.kafka_broker import unavailable_reason  # noqa: E402
 from workers.stack import choose_broker, tansu_process, temporal_process  # noqa: E402
 
 DATA_DIR = Path(os.environ.get("DISASTER_TWEETS_DIR", REPO.parent / "shared" / "data" / "disaster_tweets"))
@@ -99,6 +100,17 @@ def apache_kafka(broker_kind, kafka_bootstrap) -> str:
     if broker_kind == "tansu":
         pytest.skip(f"needs Apache Kafka, which cannot run here: {choose_broker_reason()}")
     return kafka_bootstrap
+
+
+@pytest.fixture
+def kafka_installed() -> Path:
+    """Where the Apache Kafka jars are, for tests that start (and stop) their own node; skips,
+    saying why, when Java 17+ or the jars are not here."""
+    home = StackSettings.from_env().kafka_home
+    reason = unavailable_reason(home)
+    if reason:
+        pytest.skip(f"needs its own Apache Kafka node, which cannot run here: {reason}")
+    return home
 
 
 @pytest.fixture(scope="session")

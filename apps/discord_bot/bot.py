@@ -56,8 +56,9 @@ class DiscordBot:
             self._close_task = asyncio.get_running_loop().create_task(self.client.close())
 
     async def run(self) -> None:
+        # no waiting for the broker at start: the bot stops instead (CannotStart, below)
         publisher = Publisher(service=self.runtime.service_name or SERVICE, topic=self.settings.producer_topic,
-                              codec=JsonModelCodec(Report), settings=self.runtime)
+                              codec=JsonModelCodec(Report), settings=self.runtime, wait_for_broker=False)
         reader = IncidentReader(bootstrap_servers=self.settings.bootstrap_servers,
                                 topic=self.settings.incidents_topic, index=self.incidents,
                                 lookback=self.settings.incidents_lookback,

@@ -2,9 +2,10 @@
 
     .venv/bin/python tests/bots/bench_line_webhook.py [--requests 2000] [--concurrency 1 20]
 
-Starts its own tansu broker (or uses KAFKA_BOOTSTRAP_SERVERS) and ``python -m apps.line_bot``,
-then prints latency percentiles and calls per second for each concurrency. A benchmark, not a
-test: it prints figures and asserts nothing about speed.
+Starts its own broker (Apache Kafka when Java 17+ and its jars are here, else tansu; or uses
+KAFKA_BOOTSTRAP_SERVERS) and ``python -m apps.line_bot``, then prints latency percentiles and calls
+per second for each concurrency. A benchmark, not a test: it prints figures and asserts nothing
+about speed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parents[1]), str(HERE.parent), str(HERE)]
 
 from fogverse.processes import free_port, wait_for_port  # noqa: E402
-from workers.stack import tansu_process  # noqa: E402
+from fogverse.settings import StackSettings  # noqa: E402
+from kafka_helpers import start_kafka_node  # noqa: E402
+from workers.stack import choose_broker, tansu_process  # noqa: E402
 
 from bot_processes import app_env, start_app  # noqa: E402
 from line_events import ACCESS_TOKEN, SECRET, body, signed, text_event  # noqa: E402
@@ -70,11 +73,17 @@ async def main() -> None:
     state = Path(tempfile.mkdtemp(prefix="bench-line-"))
     broker = None
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    kind = "given"
     if not bootstrap:
-        port = free_port()
-        broker = tansu_process("127.0.0.1", port, state / "tansu.log").start()
-        wait_for_port("127.0.0.1", port, 30, broker)
-        bootstrap = f"127.0.0.1:{port}"
+        kind = choose_broker(StackSettings.from_env()).kind
+        if kind == "kafka":
+            node, broker = start_kafka_node(state / "kafka")
+            bootstrap = node.bootstrap
+        else:
+            port = free_port()
+            broker = tansu_process("127.0.0.1", port, state / "tansu.log").start()
+            wait_for_port("127.0.0.1", port, 30, broker)
+            bootstrap = f"127.0.0.1:{port}"
     port, topic = free_port(), f"bench-line-{os.getpid()}"
     env = app_env(bootstrap, CHANNEL_SECRET=SECRET, CHANNEL_ACCESS_TOKEN=ACCESS_TOKEN, MOKE_PRODUCER_TOPIC=topic,
                   PORT=port, LINE_HOST="127.0.0.1", LINE_API_HOST=f"http://127.0.0.1:{free_port()}",
@@ -84,7 +93,7 @@ async def main() -> None:
         url = f"http://127.0.0.1:{port}/callback"
         await run(50, 5, url)  # warm-up: connection, metadata, topic creation
         print(f"LINE webhook, {args.requests} signed one-event calls each, broker ack before every 200 "
-              f"({os.cpu_count()} cores, tansu at {bootstrap})")
+              f"({os.cpu_count()} cores, {kind} broker at {bootstrap})")
         for concurrency in args.concurrency:
             latencies, elapsed, failures = await run(args.requests, concurrency, url)
             ms = [1000 * value for value in latencies]

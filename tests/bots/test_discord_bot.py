@@ -21,10 +21,9 @@ from apps.discord_bot import commands
 from apps.discord_bot.bot import CannotStart, DiscordBot
 from apps.discord_bot.handler import NOT_CONFIRMED_REACTION
 from fogverse.contracts import MAX_TEXT_CHARS, Analysis, Report, ThroughputReport, parse_observer_message
-from fogverse.processes import ManagedProcess, free_port, python_module, wait_for_port
+from fogverse.processes import ManagedProcess, free_port, python_module
 from fogverse.settings import ConfigError, DiscordSettings, RuntimeSettings
-from kafka_helpers import produce, read_until
-from workers.stack import tansu_process
+from kafka_helpers import produce, read_until, start_kafka_node
 
 from bot_processes import app_env
 from discord_standin import DiscordStandIn, snowflake, user
@@ -242,14 +241,12 @@ async def broker_ready(bootstrap: str, timeout_s: float = 30) -> None:
             await asyncio.sleep(0.5)
 
 
-async def test_a_report_the_broker_does_not_confirm_gets_a_warning_reaction(tmp_path):
-    port = free_port()
-    broker = tansu_process("127.0.0.1", port, tmp_path / "tansu.log").start()
+async def test_a_report_the_broker_does_not_confirm_gets_a_warning_reaction(kafka_installed, tmp_path):
+    node, broker = await asyncio.to_thread(start_kafka_node, tmp_path / "kafka")
     standin = await DiscordStandIn(TOKEN).start()
     try:
-        wait_for_port("127.0.0.1", port, 30, broker)
-        await broker_ready(f"127.0.0.1:{port}")
-        bot = make_bot(f"127.0.0.1:{port}", DISCORD_PRODUCER_TOPIC=f"discord-down-{uuid.uuid4().hex[:6]}",
+        await broker_ready(node.bootstrap)
+        bot = make_bot(node.bootstrap, DISCORD_PRODUCER_TOPIC=f"discord-down-{uuid.uuid4().hex[:6]}",
                        DISCORD_PUBLISH_TIMEOUT="1")
         with pointed_at(standin):
             async with running(bot, standin):

@@ -15,9 +15,8 @@ import aiohttp
 import pytest
 
 from fogverse.contracts import MAX_TEXT_CHARS, Report, ThroughputReport, parse_observer_message
-from fogverse.processes import ManagedProcess, free_port, python_module, wait_for_port
-from kafka_helpers import read_until
-from workers.stack import tansu_process
+from fogverse.processes import ManagedProcess, free_port, python_module
+from kafka_helpers import kafka_node, read_until, start_kafka_node
 
 from bot_processes import app_env, start_app
 from line_api_standin import LineApiStandIn
@@ -215,10 +214,10 @@ async def test_healthz_answers(line_bot):
             assert (await response.json())["broker"] == "connected"
 
 
-async def test_broker_down_answers_503_and_the_redelivery_lands_once(line_api, tmp_path):
+async def test_broker_down_answers_503_and_the_redelivery_lands_once(line_api, kafka_installed, tmp_path):
     """LINE's side of an outage: 503 while Kafka is down, then its redelivery is published once."""
-    broker_port, port, topic = free_port(), free_port(), f"line-down-{uuid.uuid4().hex[:8]}"
-    bootstrap = f"127.0.0.1:{broker_port}"  # nothing listens there yet
+    node = kafka_node(tmp_path / "kafka")  # not started yet: nothing listens at its address
+    port, topic, bootstrap = free_port(), f"line-down-{uuid.uuid4().hex[:8]}", node.bootstrap
     env = line_env(None, topic, port, line_api.url, BOOTSTRAP_SERVERS=bootstrap, LINE_PUBLISH_TIMEOUT="1")
     process = start_app("apps.line_bot", env, tmp_path / "line_bot.log", port)
     broker = None
@@ -231,8 +230,7 @@ async def test_broker_down_answers_503_and_the_redelivery_lands_once(line_api, t
         print(f"503 answered in {time.monotonic() - started:.2f} s (LINE_PUBLISH_TIMEOUT=1)")
         assert status == 503, answer
 
-        broker = tansu_process("127.0.0.1", broker_port, tmp_path / "tansu.log").start()
-        wait_for_port("127.0.0.1", broker_port, 30, broker)
+        _, broker = await asyncio.to_thread(start_kafka_node, node.state_dir, node)
         redelivery = body(dict(event, deliveryContext={"isRedelivery": True}, replyToken="token-outage-2"))
         deadline = time.monotonic() + 40
         while True:  # LINE keeps redelivering while the answer is not 2xx
