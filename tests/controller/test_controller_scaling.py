@@ -1,4 +1,4 @@
-"""The control plane end to end: real worker process, real Temporal dev server, real tansu, LOCAL instances."""
+"""The control plane end to end: real worker process, real Temporal dev server, real Apache Kafka, LOCAL instances."""
 
 from __future__ import annotations
 
