@@ -181,7 +181,7 @@ class ControlActivities:
         """Services announced before the feed's read-back window, remembered by their own workflows.
 
         A service announces itself (``ServicePair``) once per instance start; after a worker restart
-        on a broker that can seek by time, that announcement may be older than the window read back.
+        that announcement may be older than the window the feed reads back.
         """
         query = (f"WorkflowType = '{SCALER_WORKFLOW}' AND ExecutionStatus = 'Running' "
                  f"AND TaskQueue = '{self.settings.task_queue}'")
