@@ -1,20 +1,19 @@
 """Throughput of the crawler and the notifier on this machine.
 
-    python -m bench.notifier_bench [--messages 50000]
+    python -m bench.notifier_bench [--messages 50000] [--broker kafka|tansu|both]
 
 Prints msgs/s for:
 - the incident tracker alone (merging reports in memory, one thread);
 - the notifier process end to end: ``client`` topic ▸ decode ▸ incidents (a sink), on the broker;
 - the crawler's replay at an unreachable target rate (its ceiling).
 
-Starts its own tansu broker unless KAFKA_BOOTSTRAP_SERVERS is set.
+Starts Apache Kafka and tansu in turn (see ``bench.brokers``) unless KAFKA_BOOTSTRAP_SERVERS is set.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import tempfile
 import time
@@ -28,13 +27,13 @@ from apps.crawler.replay import Replay
 from apps.crawler.texts import EXAMPLES, TextFile
 from apps.notifier.app import SERVICE, Notifier
 from apps.notifier.incidents import IncidentRules, IncidentTracker
+from bench import brokers
 from fogverse.codec import JsonModelCodec
 from fogverse.contracts import CATEGORIES, Analysis, Report
 from fogverse.kafka_client import client_options
-from fogverse.processes import free_port, wait_for_port
+from fogverse.processes import free_port
 from fogverse.publisher import Publisher
 from fogverse.settings import NotifierSettings, RuntimeSettings
-from workers.stack import tansu_process
 
 PLACES = ["Riverside", "Sudirman", "Cianjur", "Pasar Baru", "Bekasi", "Garut", "Merak", "Slipi", "Bogor", "Depok"]
 WHAT = {"fire": "fire burning smoke", "accident": "crash bus injured", "natural_hazard": "flood water rising",
@@ -110,29 +109,23 @@ async def crawler_rate(bootstrap: str, n: int) -> float:
     return totals.acked / totals.elapsed_s
 
 
-async def main_async(n: int) -> None:
+async def main_async(n: int, broker: str | None) -> None:
     items = analyses(n)
-    print(f"incident tracker alone      {tracker_rate(items):>10,.0f} msgs/s  ({n:,} analyses, 1 thread)")
-    given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    broker = None
-    if not given:
-        port = free_port()
-        broker = tansu_process("127.0.0.1", port, None).start()
-        wait_for_port("127.0.0.1", port, 30, broker)
-    bootstrap = given or f"127.0.0.1:{port}"
-    try:
-        print(f"notifier process, end to end {await notifier_rate(bootstrap, items):>9,.0f} msgs/s  "
-              f"(client topic ▸ incidents, BATCH_SIZE={RuntimeSettings.from_env({}).batch_size})")
-        print(f"crawler replay ceiling      {await crawler_rate(bootstrap, n):>10,.0f} msgs/s  (acked by the broker)")
-    finally:
-        if broker:
-            broker.stop()
+    print(f"incident tracker alone       {tracker_rate(items):>10,.0f} msgs/s  ({n:,} analyses, 1 thread)")
+    for name in brokers.requested(broker):
+        with brokers.started(name) as bootstrap:
+            print(f"{name}: notifier, end to end {await notifier_rate(bootstrap, items):>10,.0f} msgs/s  "
+                  f"(client topic ▸ incidents, BATCH_SIZE={RuntimeSettings.from_env({}).batch_size})")
+            print(f"{name}: crawler ceiling      {await crawler_rate(bootstrap, n):>10,.0f} msgs/s  "
+                  "(acked by the broker)", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=50_000)
-    asyncio.run(main_async(parser.parse_args().messages))
+    brokers.add_argument(parser)
+    args = parser.parse_args()
+    asyncio.run(main_async(args.messages, args.broker))
 
 
 if __name__ == "__main__":

@@ -2,50 +2,32 @@
 
 Both move the same N messages from one topic to another on the same broker in the same run,
 with the same guarantee (produce, await the acks, then commit), alternating rounds so neither
-gets a warmer machine. Rate is measured from the first commit to the commit of the N-th message
-(group join time is excluded).
+gets a warmer machine. Rate is measured from the first output to the N-th (group join time is
+excluded): on Apache Kafka from the target's end offsets, on tansu from the group's commits.
 
-    python -m bench.passthrough [--messages 200000] [--rounds 3]
+    python -m bench.passthrough [--messages 200000] [--rounds 3] [--broker kafka|tansu|both]
 
-Starts its own tansu broker unless KAFKA_BOOTSTRAP_SERVERS is set.
+Starts Apache Kafka and tansu in turn (see ``bench.brokers``) unless KAFKA_BOOTSTRAP_SERVERS is set.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import time
 import uuid
-from contextlib import contextmanager
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-
+from bench import brokers
+from fogverse.broker import ensure_topics, probe
 from fogverse.codec import BytesCodec
 from fogverse.kafka_client import client_options
-from fogverse.processes import free_port, wait_for_port
 from fogverse.runtime import PipelineApp
 from fogverse.settings import RuntimeSettings
-from workers.stack import tansu_process
 
 BATCH = 500
-
-
-@contextmanager
-def broker():
-    given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if given:
-        yield given
-        return
-    port = free_port()
-    process = tansu_process("127.0.0.1", port, None).start()
-    try:
-        wait_for_port("127.0.0.1", port, 30, process)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.stop()
 
 
 async def fill(bootstrap: str, topic: str, n: int, size: int) -> None:
@@ -59,28 +41,36 @@ async def fill(bootstrap: str, topic: str, n: int, size: int) -> None:
         await producer.stop()
 
 
-async def watch_rate(bootstrap: str, source: str, group_id: str, n: int, timeout_s: float = 300) -> float:
-    """msgs/s between the group's first commit and its commit of the n-th message.
+async def watch_rate(bootstrap: str, source: str, target: str, group_id: str, n: int, end_offsets: bool,
+                     timeout_s: float = 300) -> float:
+    """msgs/s between the first output and the n-th.
 
-    Committed offsets, not the target's end offsets: tansu 0.6.0 answers ListOffsets(latest)
-    with the last batch's base offset, and both loops commit only after their outputs' acks.
-    (It also drops the admin client's OffsetFetch, so this asks as a non-member consumer.)
+    ``end_offsets``: count the target's end offsets (acked outputs). Otherwise count the group's
+    committed offsets on the source, which both loops commit only after their outputs' acks: tansu
+    0.6.0 answers ListOffsets(latest) with the last batch's base offset, and drops the admin
+    client's OffsetFetch, so this asks as a consumer of the group that never joins it.
     """
     watcher = AIOKafkaConsumer(**client_options(), bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
     await watcher.start()
     try:
-        partitions = [TopicPartition(source, p) for p in watcher.partitions_for_topic(source) or ()]
-        first_at = first_total = None
+        topic = target if end_offsets else source
         deadline = time.monotonic() + timeout_s
+        while not watcher.partitions_for_topic(topic) and time.monotonic() < deadline:
+            await watcher._client.force_metadata_update()  # a topic just created may not be in metadata yet
+        partitions = [TopicPartition(topic, p) for p in watcher.partitions_for_topic(topic) or ()]
+        first_at = first_total = None
         while time.monotonic() < deadline:
-            total = sum([await watcher.committed(tp) or 0 for tp in partitions])
+            if end_offsets:
+                total = sum((await watcher.end_offsets(partitions)).values())
+            else:
+                total = sum([await watcher.committed(tp) or 0 for tp in partitions])
             now = time.monotonic()
             if total and first_at is None:
                 first_at, first_total = now, total
             if total >= n:
                 return (total - first_total) / (now - first_at)
             await asyncio.sleep(0.05)
-        raise TimeoutError(f"group {group_id} committed no {n} messages in {timeout_s} s")
+        raise TimeoutError(f"{topic} reached no {n} messages in {timeout_s} s")
     finally:
         await watcher.stop()
 
@@ -116,34 +106,48 @@ async def runtime_app(bootstrap: str, source: str, target: str, group_id: str, s
     await runner
 
 
-async def measure(kind, bootstrap: str, source: str, n: int) -> float:
+async def measure(kind, bootstrap: str, source: str, n: int, end_offsets: bool) -> float:
     target, group_id = f"bench-out-{uuid.uuid4().hex[:8]}", f"bench-{uuid.uuid4().hex[:8]}"
+    await ensure_topics(bootstrap, {target: 1})  # there before the watcher asks for its partitions
     stop = asyncio.Event()
     task = asyncio.create_task(kind(bootstrap, source, target, group_id, stop))
     try:
-        return await watch_rate(bootstrap, source, group_id, n)
+        return await watch_rate(bootstrap, source, target, group_id, n, end_offsets)
     finally:
         stop.set()
         await task
 
 
-async def main_async(n: int, rounds: int, size: int) -> None:
-    with broker() as bootstrap:
-        source = f"bench-in-{uuid.uuid4().hex[:8]}"
-        print(f"filling {source} with {n} messages of {size} bytes on {bootstrap} ...", flush=True)
-        await fill(bootstrap, source, n, size)
-        results: dict[str, list[float]] = {"plain aiokafka loop": [], "siaga runtime app": []}
-        for round_ in range(1, rounds + 1):
-            for name, kind in (("plain aiokafka loop", plain_loop), ("siaga runtime app", runtime_app)):
-                rate = await measure(kind, bootstrap, source, n)
-                results[name].append(rate)
-                print(f"round {round_}: {name:<20} {rate:>10,.0f} msgs/s", flush=True)
-        plain = statistics.median(results["plain aiokafka loop"])
-        ours = statistics.median(results["siaga runtime app"])
-        print(f"\nmedian of {rounds} rounds, {n} messages each, batch {BATCH}:")
-        print(f"  plain aiokafka loop  {plain:>10,.0f} msgs/s")
-        print(f"  siaga runtime app    {ours:>10,.0f} msgs/s")
-        print(f"  ratio runtime/plain  {ours / plain:.3f}   (target >= 0.95)")
+LOOPS = {"plain aiokafka loop": plain_loop, "siaga runtime app": runtime_app}
+
+
+async def on_broker(name: str, bootstrap: str, n: int, rounds: int, size: int) -> dict[str, float]:
+    """Median msgs/s of each loop on one broker."""
+    end_offsets = (await probe(bootstrap)).flavor() == "Apache Kafka"
+    source = f"bench-in-{uuid.uuid4().hex[:8]}"
+    await ensure_topics(bootstrap, {source: 1})
+    print(f"{name}: filling {source} with {n} messages of {size} bytes on {bootstrap} "
+          f"(measured by {'end offsets' if end_offsets else 'committed offsets'}) ...", flush=True)
+    await fill(bootstrap, source, n, size)
+    results: dict[str, list[float]] = {loop: [] for loop in LOOPS}
+    for round_ in range(1, rounds + 1):
+        for loop, kind in LOOPS.items():
+            results[loop].append(await measure(kind, bootstrap, source, n, end_offsets))
+            print(f"{name} round {round_}: {loop:<20} {results[loop][-1]:>10,.0f} msgs/s", flush=True)
+    return {loop: statistics.median(rates) for loop, rates in results.items()}
+
+
+async def main_async(n: int, rounds: int, size: int, broker: str | None) -> None:
+    medians: dict[str, dict[str, float]] = {}
+    for name in brokers.requested(broker):
+        with brokers.started(name) as bootstrap:
+            medians[name] = await on_broker(name, bootstrap, n, rounds, size)
+    print(f"\nmedian of {rounds} round(s), {n} messages of {size} bytes each, batch {BATCH} (msgs/s):")
+    print(f"  {'broker':<8} {'plain aiokafka':>15} {'siaga runtime':>15} {'runtime/plain':>14}")
+    for name, rates in medians.items():
+        plain, ours = rates["plain aiokafka loop"], rates["siaga runtime app"]
+        print(f"  {name:<8} {plain:>15,.0f} {ours:>15,.0f} {ours / plain:>14.3f}")
+    print("  target: runtime/plain >= 0.95")
 
 
 def main() -> None:
@@ -151,8 +155,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--size", type=int, default=200, help="bytes per message")
+    brokers.add_argument(parser)
     args = parser.parse_args()
-    asyncio.run(main_async(args.messages, args.rounds, args.size))
+    asyncio.run(main_async(args.messages, args.rounds, args.size, args.broker))
 
 
 if __name__ == "__main__":

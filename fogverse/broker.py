@@ -1,7 +1,9 @@
 """What the connected Kafka-protocol broker can do, and the topics Siaga needs on it.
 
-The probe speaks ApiVersions (API key 18, version 0) on a plain socket, so it answers the same
-way for Apache Kafka, tansu or any stand-in, whatever the client library version. The rest of
+The probe speaks ApiVersions (API key 18, version 0) on a plain socket (in TLS when
+``KAFKA_SECURITY_PROTOCOL`` is ``SSL`` or ``SASL_SSL``; brokers answer ApiVersions before SASL
+authentication), so it answers the same way for Apache Kafka, tansu or any stand-in, whatever
+the client library version. The rest of
 Siaga asks :class:`BrokerCapabilities` before relying on an optional API (tansu 0.6.0 has no
 CreatePartitions) and says clearly what is missing instead of failing obscurely.
 
@@ -20,7 +22,8 @@ from dataclasses import dataclass
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from fogverse.kafka_client import client_options
+from fogverse.kafka_client import client_options, refused_settings
+from fogverse.settings import ConfigError, KafkaSecurity
 
 
 log = logging.getLogger(__name__)
@@ -92,21 +95,31 @@ class UnsupportedByBroker(RuntimeError):
         super().__init__(f"the broker at {bootstrap} does not implement {keys}, needed for {feature}")
 
 
-async def probe(bootstrap: str, timeout_s: float = 5.0) -> BrokerCapabilities:
-    """Ask the first reachable bootstrap server which API versions it implements."""
+async def probe(bootstrap: str, timeout_s: float = 5.0, security: KafkaSecurity | None = None) -> BrokerCapabilities:
+    """Ask the first reachable bootstrap server which API versions it implements.
+
+    Raises :class:`BrokerUnavailable` when none answers, and :class:`ConfigError` naming the
+    setting when one refuses our TLS settings (an untrusted certificate, say).
+    """
+    security = security or KafkaSecurity.from_env()
+    tls = security.ssl_context()
     errors = []
     for server in bootstrap.split(","):
         host, _, port = server.strip().rpartition(":")
         try:
-            versions = await asyncio.wait_for(_api_versions(host.strip("[]"), int(port)), timeout_s)
+            versions = await asyncio.wait_for(_api_versions(host.strip("[]"), int(port), tls), timeout_s)
             return BrokerCapabilities(bootstrap, versions)
         except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
+            answered = isinstance(exc, (OSError, asyncio.IncompleteReadError))  # not our own parse errors
+            refusal = refused_settings(exc, server.strip(), security) if answered else None
+            if refusal is not None:
+                raise refusal from None
             errors.append(f"{server}: {exc!r}")
     raise BrokerUnavailable(f"no Kafka broker answered ApiVersions at {bootstrap}: {'; '.join(errors)}")
 
 
-async def _api_versions(host: str, port: int) -> dict[int, tuple[int, int]]:
-    reader, writer = await asyncio.open_connection(host, port)
+async def _api_versions(host: str, port: int, tls=None) -> dict[int, tuple[int, int]]:
+    reader, writer = await asyncio.open_connection(host, port, ssl=tls)
     try:
         client_id = b"siaga-probe"
         body = struct.pack(">hhih", 18, 0, 1, len(client_id)) + client_id
@@ -150,11 +163,21 @@ def main(argv: list[str] | None = None) -> int:
     bootstrap = argv[0] if argv else RuntimeSettings.from_env().bootstrap_servers
     try:
         caps = asyncio.run(probe(bootstrap))
-    except BrokerUnavailable as exc:
+    except (BrokerUnavailable, ConfigError) as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    print(json.dumps(caps.report(), indent=2))
+    report = caps.report()
+    report["version"] = _embedded_version(bootstrap) or "unknown (the Kafka protocol does not say; not the embedded broker)"
+    print(json.dumps(report, indent=2))
     return 0
+
+
+def _embedded_version(bootstrap: str) -> str | None:
+    """The version of the embedded Apache Kafka, when ``bootstrap`` is where it listens."""
+    from fogverse.settings import StackSettings
+    from workers.kafka_broker import version_listening_at
+
+    return version_listening_at(bootstrap, StackSettings.from_env().state_dir / "kafka")
 
 
 if __name__ == "__main__":

@@ -102,6 +102,15 @@ class ManagedProcess:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
+#: what a third-party server (Kafka, tansu, Temporal) takes from our environment: the system's
+#: basics, none of Siaga's settings and secrets (a Kafka password, bot tokens)
+SYSTEM_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "JAVA_HOME")
+
+
+def system_env() -> dict[str, str]:
+    return {name: value for name, value in os.environ.items() if name in SYSTEM_VARIABLES}
+
+
 def python_module(module: str, *args: str) -> list[str]:
     """argv that runs ``python -m module`` with this interpreter."""
     return [sys.executable, "-m", module, *args]

@@ -46,6 +46,23 @@ class _Env:
                 return value
         return default
 
+    def secret(self, name: str) -> str | None:
+        """A secret, as given (a password may begin or end with a space); unset or empty ▸ None."""
+        value = self.environ.get(name)
+        return value if value else None
+
+    def file(self, name: str) -> Path | None:
+        """A path to a file this process must be able to read; unset ▸ None."""
+        value = self.raw(name)
+        if value is None:
+            return None
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{name}={value} does not exist or is not a file")
+        if not os.access(path, os.R_OK):
+            raise ConfigError(f"{name}={value} is not readable by this process")
+        return path.resolve()
+
     def required(self, name: str, why: str) -> str:
         value = self.raw(name)
         if value is None:
@@ -162,22 +179,109 @@ def _bootstrap(env: _Env, specific: str | None = None) -> str:
     return (specific and env.str(specific, None)) or env.str("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP)
 
 
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
 @dataclass(frozen=True)
 class KafkaSecurity:
-    """How every Kafka client authenticates and encrypts (PLAINTEXT on loopback by default)."""
+    """How every Kafka client encrypts and authenticates (PLAINTEXT on loopback by default).
+
+    ``SSL`` / ``SASL_SSL`` verify the broker against ``ssl_cafile`` (unset: the system's CAs) and
+    may present a client certificate; ``SASL_*`` log in with a user name and password.
+    """
+
+    #: the variables, in the order the README lists them; SECRETS never leave this machine
+    VARIABLES = ("KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD",
+                 "KAFKA_SSL_CAFILE", "KAFKA_SSL_CERTFILE", "KAFKA_SSL_KEYFILE")
+    SECRETS = ("KAFKA_SASL_PASSWORD",)
 
     security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str = "PLAIN"
+    sasl_username: str | None = None
+    sasl_password: str | None = field(default=None, repr=False)  # secret: never logged, never in repr
+    ssl_cafile: Path | None = None  # None ▸ the system's trusted CAs
+    ssl_certfile: Path | None = None  # a client certificate (mutual TLS); may hold the key too
+    ssl_keyfile: Path | None = None  # its unencrypted private key, when not in ssl_certfile
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "KafkaSecurity":
         env = _Env(environ)
-        return cls(
-            security_protocol=env.choice("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT",
-                                         ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")),
+        security = cls(
+            security_protocol=env.choice("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT", SECURITY_PROTOCOLS),
+            sasl_mechanism=env.choice("KAFKA_SASL_MECHANISM", "PLAIN", SASL_MECHANISMS),
+            sasl_username=env.str("KAFKA_SASL_USERNAME", None),
+            sasl_password=env.secret("KAFKA_SASL_PASSWORD"),
+            ssl_cafile=env.file("KAFKA_SSL_CAFILE"),
+            ssl_certfile=env.file("KAFKA_SSL_CERTFILE"),
+            ssl_keyfile=env.file("KAFKA_SSL_KEYFILE"),
         )
+        security.validate()
+        return security
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.security_protocol in ("SSL", "SASL_SSL")
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.security_protocol in ("SASL_PLAINTEXT", "SASL_SSL")
+
+    def validate(self) -> None:
+        """Settings that only make sense together; each error names the variable to fix."""
+        protocol = f"KAFKA_SECURITY_PROTOCOL={self.security_protocol}"
+        if self.uses_sasl:
+            if not self.sasl_username:
+                raise ConfigError(f"KAFKA_SASL_USERNAME is not set: {protocol} logs in with a user name and password")
+            if not self.sasl_password:
+                raise ConfigError(f"KAFKA_SASL_PASSWORD is not set: {protocol} logs in with a user name and password")
+        else:
+            for name, value in (("KAFKA_SASL_USERNAME", self.sasl_username), ("KAFKA_SASL_PASSWORD", self.sasl_password)):
+                if value:
+                    raise ConfigError(f"{name} is set but {protocol} does not log in: "
+                                      "set KAFKA_SECURITY_PROTOCOL=SASL_SSL (or SASL_PLAINTEXT), or unset it")
+        if not self.uses_tls:
+            for name, value in (("KAFKA_SSL_CAFILE", self.ssl_cafile), ("KAFKA_SSL_CERTFILE", self.ssl_certfile),
+                                ("KAFKA_SSL_KEYFILE", self.ssl_keyfile)):
+                if value:
+                    raise ConfigError(f"{name} is set but {protocol} does not use TLS: "
+                                      "set KAFKA_SECURITY_PROTOCOL=SSL (or SASL_SSL), or unset it")
+        if self.ssl_keyfile and not self.ssl_certfile:
+            raise ConfigError("KAFKA_SSL_KEYFILE is set without KAFKA_SSL_CERTFILE, the certificate it belongs to")
+
+    def ssl_context(self):
+        """The TLS context for ``SSL`` / ``SASL_SSL`` (aiokafka's ``create_ssl_context``), None otherwise."""
+        if not self.uses_tls:
+            return None
+        import ssl
+
+        from aiokafka.helpers import create_ssl_context
+
+        try:
+            context = create_ssl_context(cafile=str(self.ssl_cafile) if self.ssl_cafile else None)
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(f"KAFKA_SSL_CAFILE={self.ssl_cafile} holds no CA certificate in PEM form "
+                              f"({exc.__class__.__name__}: {exc})") from None
+        if self.ssl_certfile:
+            try:
+                # a callable password: an encrypted key fails here instead of prompting on a terminal
+                context.load_cert_chain(str(self.ssl_certfile), str(self.ssl_keyfile) if self.ssl_keyfile else None,
+                                        password=lambda: b"")
+            except (ssl.SSLError, OSError) as exc:
+                raise ConfigError(f"KAFKA_SSL_CERTFILE={self.ssl_certfile} / KAFKA_SSL_KEYFILE={self.ssl_keyfile} "
+                                  "are not a PEM certificate and its unencrypted private key "
+                                  f"({exc.__class__.__name__}: {exc})") from None
+        return context
 
     def aiokafka_options(self) -> dict:
-        return {"security_protocol": self.security_protocol}
+        """Keyword arguments for aiokafka's clients and ``aiokafka.conn.create_conn``."""
+        options: dict = {"security_protocol": self.security_protocol}
+        if self.uses_tls:
+            options["ssl_context"] = self.ssl_context()
+        if self.uses_sasl:
+            options.update(sasl_mechanism=self.sasl_mechanism, sasl_plain_username=self.sasl_username,
+                           sasl_plain_password=self.sasl_password)
+        return options
 
 
 @dataclass(frozen=True)
@@ -460,8 +564,7 @@ class ProviderSettings:
             state_dir=Path(env.str("SIAGA_STATE_DIR", ".state")).resolve(),
             local_service_modules=cls._mapping(env, "LOCAL_SERVICE_MODULES"),
             instance_bootstrap_servers=_bootstrap(env, "INSTANCE_KAFKA_BOOTSTRAP_SERVERS"),
-            instance_env=env.list("INSTANCE_ENV", ("OBSERVER_TOPIC", "METRICS_INTERVAL", "BATCH_SIZE", "MODEL_MODE",
-                                                   "ANALYZER_MODE", "WORKER_THREADS", "LOG_LEVEL")),
+            instance_env=cls._instance_env(env),
             image_name=env.str("IMAGE_NAME", "ghcr.io/siaga/siaga:latest"),
             cloud_zone=env.str("CLOUD_ZONE", "asia-southeast2-a"),
             project_name=env.str("PROJECT_NAME", "siaga"),
@@ -475,6 +578,17 @@ class ProviderSettings:
             aws_subnet_id=env.str("AWS_SUBNET_ID", None),
             aws_security_group_ids=env.list("AWS_SECURITY_GROUP_IDS"),
         )
+
+    @staticmethod
+    def _instance_env(env: _Env) -> tuple[str, ...]:
+        names = env.list("INSTANCE_ENV", ("OBSERVER_TOPIC", "METRICS_INTERVAL", "BATCH_SIZE", "MODEL_MODE",
+                                          "ANALYZER_MODE", "WORKER_THREADS", "LOG_LEVEL"))
+        for secret in KafkaSecurity.SECRETS:
+            if secret in names:
+                raise ConfigError(f"INSTANCE_ENV must not list {secret}: cloud instances' metadata and user-data are "
+                                  "readable by whoever may view the instance; give them the secret from the "
+                                  "cloud's secret store (LOCAL instances get it without being listed)")
+        return names
 
     @staticmethod
     def _mapping(env: _Env, name: str) -> dict[str, str]:

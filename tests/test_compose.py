@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from code_facts import variables_the_code_reads
-from fogverse.settings import (AnalyzerSettings, ControllerSettings, NotifierSettings, RuntimeSettings,
-                               StackSettings)
+from fogverse.settings import (AnalyzerSettings, ControllerSettings, KafkaSecurity, NotifierSettings,
+                               RuntimeSettings, StackSettings)
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
@@ -78,3 +78,35 @@ def test_settings_in_compose_are_valid_values():
     assert controller.input_output_ratio_threshold == 0.7
     notifier = NotifierSettings.from_env(resolved_env(SERVICES["notifier"]))
     assert notifier.consumer_topic == analyzer.producer_topic, "the notifier reads what the analyzer writes"
+
+
+def published_container_ports(service: dict) -> set[int]:
+    """The container ports a service publishes on the host, in any of compose's port syntaxes."""
+    ports = set()
+    for spec in service.get("ports") or []:
+        target = spec.get("target") if isinstance(spec, dict) else str(spec).split("/")[0].rsplit(":", 1)[-1]
+        first, _, last = str(target).partition("-")
+        ports.update(range(int(first), int(last or first) + 1))
+    return ports
+
+
+def test_the_broker_publishes_no_listener_that_lets_anyone_in():
+    kafka = SERVICES["kafka"]
+    env = kafka["environment"]
+    assert kafka.get("network_mode") != "host", "host networking would publish every listener"
+    protocols = dict(item.split(":", 1) for item in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    by_port = {int(listener.rsplit(":", 1)[1]): protocols[listener.split("://", 1)[0]]
+               for listener in env["KAFKA_LISTENERS"].split(",")}
+    for port in published_container_ports(kafka):
+        assert by_port.get(port) == "SASL_SSL", (
+            f"the kafka service publishes port {port}, a {by_port.get(port, 'unknown')} listener: beyond the compose "
+            "network only SASL_SSL (encrypted and authenticated) may be published")
+
+
+@pytest.mark.parametrize("name", sorted(APP_SERVICES))
+def test_app_services_take_the_kafka_security_settings_from_the_environment(name):
+    env = APP_SERVICES[name]["environment"]
+    for variable in KafkaSecurity.VARIABLES:
+        assert str(env.get(variable)) == f"${{{variable}:-}}", (
+            f"{name} must take {variable} from the environment with no default (found {env.get(variable)!r})")
+    assert KafkaSecurity.from_env(resolved_env(APP_SERVICES[name])) == KafkaSecurity(), "PLAINTEXT by default"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -94,6 +95,13 @@ def test_supervisor_brings_up_apache_kafka_and_temporal_and_leaves_no_processes_
             assert response.status == 200
         assert (tmp_path / "state" / "temporal.db").exists(), "Temporal keeps its state on disk"
         assert (tmp_path / "state" / "kafka" / "data" / "meta.properties").exists(), "Kafka keeps its data on disk"
+        report = subprocess.run([sys.executable, "-m", "fogverse.broker", f"127.0.0.1:{ports['KAFKA_PORT']}"],
+                                env=dict(os.environ, SIAGA_STATE_DIR=str(tmp_path / "state"), PYTHONPATH=str(REPO)),
+                                cwd=REPO, capture_output=True, text=True, timeout=60)
+        facts = json.loads(report.stdout)
+        assert facts["broker"] == "Apache Kafka"
+        assert facts["version"].startswith(f"Apache Kafka {pinned_version()} (embedded")
+        assert facts["features"]["partition growth (CreatePartitions)"]["supported"] is True
     finally:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=60)

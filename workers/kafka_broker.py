@@ -22,7 +22,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fogverse.processes import ManagedProcess
+from fogverse.processes import ManagedProcess, system_env
 
 POM = Path(__file__).with_name("kafka") / "pom.xml"
 MIN_JAVA = 17
@@ -219,10 +219,11 @@ class KafkaNode:
         """Format the data folder once (a new cluster id); later starts reuse what is there."""
         if self.formatted():
             return
-        cluster_id = uuid.uuid4().bytes
         import base64
 
-        cluster = base64.urlsafe_b64encode(cluster_id).decode().rstrip("=")
+        cluster = "-"
+        while cluster.startswith("-"):  # the storage tool would read a leading "-" as an option (as Kafka's own ids avoid)
+            cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         argv = self._java("kafka.tools.StorageTool", "format", "-t", cluster, "-c", str(self.properties_path))
         for credential in self.scram_credentials:
             argv += ["--add-scram", credential]
@@ -234,9 +235,21 @@ class KafkaNode:
         """Write the properties, format on first use, and return the (not yet started) broker."""
         self.write_properties()
         self.format_storage()
-        env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "JAVA_HOME", "TZ")}
         return ManagedProcess("kafka", self._java("kafka.Kafka", str(self.properties_path)),
-                              env=env, log_path=log_path)
+                              env=system_env(), log_path=log_path)
+
+
+def version_listening_at(bootstrap: str, state_dir: Path) -> str | None:
+    """``Apache Kafka <version>`` if the embedded node whose properties are in ``state_dir`` listens at ``bootstrap``."""
+    try:
+        lines = (state_dir / "server.properties").read_text().splitlines()
+    except OSError:
+        return None
+    advertised = next((line.split("=", 1)[1] for line in lines if line.startswith("advertised.listeners=")), "")
+    addresses = {listener.split("://", 1)[-1] for listener in advertised.split(",") if listener}
+    if not addresses & {server.strip() for server in bootstrap.split(",")}:
+        return None
+    return f"Apache Kafka {pinned_version()} (embedded, data in {state_dir})"
 
 
 def _mebibytes(size: str) -> float:

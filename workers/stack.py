@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fogverse.processes import ManagedProcess, wait_for_port
+from fogverse.processes import ManagedProcess, system_env, wait_for_port
 from fogverse.settings import ConfigError, StackSettings
 from workers import kafka_broker
 
@@ -48,7 +48,7 @@ def tansu_process(host: str, port: int, log_path: Path | None) -> ManagedProcess
     url = f"tcp://{host}:{port}"
     return ManagedProcess("tansu", [tansu_binary(), "broker", "--listener-url", url,
                                     "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
-                          log_path=log_path)
+                          env=system_env(), log_path=log_path)
 
 
 def temporal_process(host: str, port: int, ui_port: int | None, db_file: Path | None,
@@ -60,7 +60,7 @@ def temporal_process(host: str, port: int, ui_port: int | None, db_file: Path | 
         argv += ["--db-filename", str(db_file)]
     for name, kind in SEARCH_ATTRIBUTES.items():
         argv += ["--search-attribute", f"{name}={kind}"]
-    return ManagedProcess("temporal", argv, log_path=log_path)
+    return ManagedProcess("temporal", argv, env=system_env(), log_path=log_path)
 
 
 #: What each embedded broker cannot do, for the banner.

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from activities.providers.local import LocalProcessProvider
 from fogverse.broker import ensure_topics, probe
 from fogverse.processes import ManagedProcess, python_module
-from fogverse.settings import NotifierSettings, StackSettings
+from fogverse.settings import ConfigError, KafkaSecurity, NotifierSettings, StackSettings
 from workers.kafka_broker import pinned_version
 from workers.stack import LIMITATIONS, EmbeddedStack
 
@@ -59,15 +59,20 @@ COMPONENTS: tuple[Component, ...] = (
 
 def run_up(components: tuple[Component, ...] = COMPONENTS) -> int:
     settings = StackSettings.from_env()
+    security = KafkaSecurity.from_env()  # every child is a Kafka client: a bad setting stops us here, not them
+    if settings.kafka_bootstrap is None and security.security_protocol != "PLAINTEXT":
+        raise ConfigError(f"KAFKA_SECURITY_PROTOCOL={security.security_protocol} needs KAFKA_BOOTSTRAP_SERVERS: "
+                          "the embedded broker listens on loopback in PLAINTEXT only")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     stack = EmbeddedStack(settings).start()
     children: list[ManagedProcess] = []
     try:
-        caps = asyncio.run(probe(stack.kafka_bootstrap))
+        caps = asyncio.run(probe(stack.kafka_bootstrap, security=security))
         topics = initial_topics(caps.supports("CreatePartitions"))
         created = asyncio.run(ensure_topics(stack.kafka_bootstrap, topics))
+        # the children get the KAFKA_SECURITY_PROTOCOL / KAFKA_SASL_* / KAFKA_SSL_* settings with the rest
         env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=stack.kafka_bootstrap,
                    TEMPORAL_ADDRESS=stack.temporal_address)
         skipped = [c for c in components if not c.wanted(env)]

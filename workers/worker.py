@@ -27,6 +27,7 @@ from activities.lag import ConsumerLagReader
 from activities.observer import ObserverFeed
 from activities.partitions import PartitionAdmin
 from activities.providers import Providers
+from fogverse.kafka_client import BrokerUnreachable, preflight
 from fogverse.settings import ControllerSettings
 from workflows import WORKFLOWS
 from workflows.messages import TICK_WORKFLOW, TickRequest
@@ -84,6 +85,7 @@ async def connect(settings: ControllerSettings, attempts: int = 30) -> Client:
 
 async def run_control_plane(settings: ControllerSettings, stop: asyncio.Event | None = None) -> None:
     stop = stop or _stop_on_signals()
+    await _kafka_preflight(settings.bootstrap_servers)
     client = await connect(settings)
     partitions = PartitionAdmin(settings.bootstrap_servers)
     lag = ConsumerLagReader(settings.bootstrap_servers)
@@ -103,6 +105,14 @@ async def run_control_plane(settings: ControllerSettings, stop: asyncio.Event | 
                      settings.temporal_address, settings.observer_topic)
             await stop.wait()
             log.info("stopping the control plane")
+
+
+async def _kafka_preflight(bootstrap: str) -> None:
+    """A broker that refuses our security settings stops the worker at start (ConfigError ▸ exit 2)."""
+    try:
+        await preflight(bootstrap)
+    except BrokerUnreachable as exc:
+        log.warning("%s; starting anyway (the activities retry)", exc)
 
 
 def sandbox_runner() -> SandboxedWorkflowRunner:

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Mapping, Protocol
 
-from fogverse.settings import ProviderSettings
+from fogverse.settings import KafkaSecurity, ProviderSettings
 from workflows.messages import InstanceInfo
 
 
@@ -56,9 +56,18 @@ class BlockingProvider:
 
 def instance_env(settings: ProviderSettings, service: str, name: str, provider: str,
                  environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The variables an instance starts with: who it is, where the broker is, and the pass-through list."""
+    """The variables an instance starts with: who it is, where the broker is, and the pass-through list.
+
+    Instances are Kafka clients, so they get the controller's Kafka security settings too; the
+    secret ones (the SASL password) only LOCAL instances, which stay on this machine. Cloud
+    metadata and user-data are readable by whoever may view the instance, so there the image or
+    the VM must supply ``KAFKA_SASL_PASSWORD`` (from the cloud's secret store); an instance
+    without it stops at start naming the variable.
+    """
     environ = os.environ if environ is None else environ
     env = {key: environ[key] for key in settings.instance_env if environ.get(key)}
+    security = [key for key in KafkaSecurity.VARIABLES if provider == "LOCAL" or key not in KafkaSecurity.SECRETS]
+    env.update({key: environ[key] for key in security if environ.get(key)})
     env.update(INSTANCE_ID=name, SERVICE_NAME=service, CLOUD_PROVIDER=provider,
                KAFKA_BOOTSTRAP_SERVERS=settings.instance_bootstrap_servers)
     return env

@@ -4,6 +4,10 @@ Instances carry tags (``Name`` = the instance name, ``siaga-service``, ``siaga-m
 listed by them. ``RunInstances`` gets the instance name as its ``ClientToken``, EC2's own
 idempotency key, so a retried create returns the instance the first attempt made; a create also
 looks by tag first, for attempts older than EC2 remembers tokens.
+
+User-data is readable by whoever may describe the instance: the env file it writes carries the
+Kafka security settings but never ``KAFKA_SASL_PASSWORD`` (see ``activities.providers.instance_env``);
+the image must get that from Secrets Manager (or SSM Parameter Store) itself.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ Optimized OS boot image, the container declared in the ``gce-container-declarati
 and labels, by which instances are listed. Creating a name that exists answers 409 and is taken
 as "already there"; deleting a name that does not exist answers 404 and is "already gone".
 
+The container's environment is metadata, readable by whoever may view the VM: it carries the
+Kafka security settings but never ``KAFKA_SASL_PASSWORD`` (see ``activities.providers.instance_env``);
+the image must get that from Secret Manager itself.
+
 ``GCE_API_ENDPOINT`` points the client at another Compute endpoint (a stand-in in the tests),
 with anonymous credentials; otherwise Application Default Credentials are used.
 """
