@@ -25,13 +25,15 @@ from fogverse.broker import UnsupportedByBroker
 from fogverse.contracts import ConsumerJoined, ServicePair
 from fogverse.settings import ControllerSettings
 from workflows.decision import ScalingPolicy
-from workflows.messages import (AWAIT_FIRST_HEARTBEAT, CREATE_INSTANCE, DELETE_INSTANCE, DISPATCH_TICK, GROW_PARTITIONS,
-                                LAST_HEARTBEATS, LIST_INSTANCES, MEASURE_SERVICE, PARTITION_WORKFLOW, SCALER_WORKFLOW,
-                                DeleteResult, EvaluateRequest, Heartbeats, HeartbeatSeen, HeartbeatsRequest,
-                                HeartbeatWait, InstanceInfo, InstanceList, InstanceRequest, ListInstancesRequest,
-                                MeasureRequest, PartitionGrowth, PartitionRequest, ReconcileRequest,
-                                ServiceMeasurement, ServiceSpec, TickRequest, TickResult, partition_workflow_id,
-                                scaler_workflow_id)
+from workflows.messages import (AWAIT_FIRST_HEARTBEAT, CREATE_INSTANCE, CREATE_PARTITIONS, DELETE_INSTANCE,
+                                DISPATCH_TICK, GROUP_SPANS_TOPICS, GROW_PARTITIONS, LAST_HEARTBEATS, LIST_INSTANCES,
+                                MEASURE_PARTITIONS, MEASURE_SERVICE, PARTITION_WORKFLOW, SCALER_WORKFLOW,
+                                UNSUPPORTED_BY_BROKER, DeleteResult, EvaluateRequest, Heartbeats, HeartbeatSeen,
+                                HeartbeatsRequest, HeartbeatWait, InstanceInfo, InstanceList, InstanceRequest,
+                                ListInstancesRequest, MeasureRequest, PartitionGrowth, PartitionMeasurement,
+                                PartitionRequest, ReconcileRequest, ServiceMeasurement, ServiceSpec, TickRequest,
+                                TickResult, partition_workflow_id, scaler_workflow_id)
+from workflows.partitioning import GROW, HOLD, REFUSE, PartitionDecision, decide_partitions
 from workflows.state import PartitionInput, ScalerInput, ScalerState
 
 log = logging.getLogger(__name__)
@@ -68,7 +70,8 @@ class ControlActivities:
 
     def all(self) -> list:
         return [self.measure_service, self.last_heartbeats, self.await_first_heartbeat, self.create_instance,
-                self.delete_instance, self.list_instances, self.grow_partitions, self.dispatch_tick]
+                self.delete_instance, self.list_instances, self.measure_partitions, self.create_partitions,
+                self.grow_partitions, self.dispatch_tick]
 
     # ── measure ────────────────────────────────────────────────────────────────────────────
 
@@ -126,12 +129,26 @@ class ControlActivities:
     async def list_instances(self, request: ListInstancesRequest) -> InstanceList:
         return InstanceList(await self._heartbeating(self._provider(request.provider).list(request.service)))
 
+    @activity.defn(name=MEASURE_PARTITIONS)
+    async def measure_partitions(self, request: PartitionRequest) -> PartitionMeasurement:
+        return await self._broker_call(self.partitions.measure(request.topic, request.group_id))
+
+    @activity.defn(name=CREATE_PARTITIONS)
+    async def create_partitions(self, decision: PartitionDecision) -> PartitionGrowth:
+        return await self._broker_call(self.partitions.grow_to(decision))
+
     @activity.defn(name=GROW_PARTITIONS)
     async def grow_partitions(self, request: PartitionRequest) -> PartitionGrowth:
-        try:
-            return await self.partitions.grow(request)
-        except UnsupportedByBroker as exc:
-            raise ApplicationError(str(exc), type="UnsupportedByBroker", non_retryable=True) from None
+        """Measure, decide and grow in one activity: what partition workflows started before the
+        decision moved into the workflow (``workflow.patched``) still call."""
+        measured = await self.measure_partitions(request)
+        decision = decide_partitions(measured, request.max_partitions)
+        if decision.action == REFUSE:
+            raise ApplicationError(decision.detail, type=GROUP_SPANS_TOPICS, non_retryable=True)
+        if decision.action == HOLD:
+            return PartitionGrowth(request.topic, request.group_id, measured.members, measured.partitions,
+                                   measured.partitions, decision.capped)
+        return await self.create_partitions(decision)
 
     # ── ticks: the schedules' way to reach every service's workflow ─────────────────────────
 
@@ -164,7 +181,7 @@ class ControlActivities:
         """Services announced before the feed's read-back window, remembered by their own workflows.
 
         A service announces itself (``ServicePair``) once per instance start; after a worker restart
-        on a broker that can seek by time, that announcement may be older than the window read back.
+        that announcement may be older than the window the feed reads back.
         """
         query = (f"WorkflowType = '{SCALER_WORKFLOW}' AND ExecutionStatus = 'Running' "
                  f"AND TaskQueue = '{self.settings.task_queue}'")
@@ -180,12 +197,12 @@ class ControlActivities:
 
     async def _short_of_partitions(self, spec: ServiceSpec) -> bool:
         try:
-            members, partitions = await self.partitions.sizes(spec.source_topic, spec.consumer_group)
+            measured = await self.partitions.measure(spec.source_topic, spec.consumer_group)
         except Exception as exc:
             log.warning("could not compare %s's partitions with %s's members: %r", spec.source_topic,
                         spec.consumer_group, exc)
             return False
-        return partitions < min(members, self.settings.max_partitions)
+        return decide_partitions(measured, self.settings.max_partitions).action == GROW
 
     async def on_consumer_joined(self, joined: ConsumerJoined) -> None:
         """The observer feed calls this when an app says a consumer joined a group."""
@@ -199,6 +216,13 @@ class ControlActivities:
             start_signal_args=[PartitionRequest(topic, group_id, s.max_partitions, s.sleep_time_s, reason)])
 
     # ── helpers ────────────────────────────────────────────────────────────────────────────
+
+    @staticmethod
+    async def _broker_call(work: Awaitable[T]) -> T:
+        try:
+            return await work
+        except UnsupportedByBroker as exc:
+            raise ApplicationError(str(exc), type=UNSUPPORTED_BY_BROKER, non_retryable=True) from None
 
     def _provider(self, name: str):
         try:

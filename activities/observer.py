@@ -1,9 +1,8 @@
 """The controller's ear on the observer topic: one consumer feeding a :class:`ThroughputLedger`.
 
 It runs for the life of the worker, so activities answer from memory instead of re-reading the
-topic each time. At start it reads back ``WINDOW_MAX_SECOND`` (by timestamp where the broker can
-look one up, else from the beginning, which tansu needs) and reports itself caught up once it has
-reached the end offsets it saw at start; measurements wait for that.
+topic each time. At start it reads back ``WINDOW_MAX_SECOND`` (seeking by timestamp) and reports
+itself caught up once it has reached the end offsets it saw at start; measurements wait for that.
 """
 
 from __future__ import annotations
@@ -55,24 +54,22 @@ class ObserverFeed:
         tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
         self._consumer.assign(tps)
         self._started_at = time.time()
-        self.watching_since = await self._seek_back(tps, self._started_at - self.keep_s)
         self._end_at_start = await self._consumer.end_offsets(tps)
+        self.watching_since = await self._seek_back(tps, self._started_at - self.keep_s)
         self._task = asyncio.create_task(self._run(), name="observer-feed")
-        since = time.strftime("%H:%M:%S", time.localtime(self.watching_since)) if self.watching_since else "the beginning"
-        log.info("observer feed reading %s from %s", self.topic, since)
+        log.info("observer feed reading %s from %s", self.topic,
+                 time.strftime("%H:%M:%S", time.localtime(self.watching_since)))
 
     async def _seek_back(self, tps: list[TopicPartition], since: float) -> float:
-        """Position at ``since``; returns from when on the feed has seen everything."""
+        """Position at ``since``; returns from when on the feed has seen everything.
+
+        Explicit seeks only: a ``seek_to_end`` can lose the race with the reset that ``assign``
+        started, and the feed would read the whole topic."""
         found = await self._consumer.offsets_for_times({tp: int(since * 1000) for tp in tps})
-        if any(f is not None and f.timestamp < 0 for f in found.values()):
-            # tansu answers timestamp -1: read everything there is (memory storage keeps it small)
-            await self._consumer.seek_to_beginning(*tps)
-            return 0.0
         for tp, f in found.items():
-            if f is None:  # nothing written since: start at the end
-                await self._consumer.seek_to_end(tp)
-            else:
-                self._consumer.seek(tp, f.offset)
+            # nothing written since: start at the end (tansu 0.6.0 says so with timestamp -1 and
+            # offset 0, where Apache Kafka answers no offset at all)
+            self._consumer.seek(tp, self._end_at_start[tp] if f is None or f.timestamp < 0 else f.offset)
         return since
 
     async def stop(self) -> None:

@@ -48,6 +48,7 @@ class Publisher(Generic[T]):
             **client_options(),
             bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=5,
             client_id=f"{service}-{settings.instance_id}",
+            metadata_max_age_ms=int(settings.metadata_max_age_s * 1000),  # grown partitions get traffic soon
         )
         self.metrics = MetricsEmitter(self.producer, settings, service, (topic,), watch=self.watch)
 

@@ -118,7 +118,7 @@ class PipelineApp(Generic[In, Out]):
         self.producer = AIOKafkaProducer(
             **client_options(),
             bootstrap_servers=s.bootstrap_servers, acks="all", linger_ms=5,
-            client_id=f"{self.service}-{s.instance_id}",
+            client_id=f"{self.service}-{s.instance_id}", metadata_max_age_ms=int(s.metadata_max_age_s * 1000),
         )
         self.consumer = AIOKafkaConsumer(
             **client_options(),
@@ -126,6 +126,8 @@ class PipelineApp(Generic[In, Out]):
             client_id=f"{self.service}-{s.instance_id}", enable_auto_commit=False,
             auto_offset_reset="earliest", max_poll_records=s.batch_size,
             heartbeat_interval_ms=1000,  # members hear of a rebalance sooner, so a new instance starts sooner
+            # the group's leader sees grown partitions this soon, and rebalances so a newcomer gets one
+            metadata_max_age_ms=int(s.metadata_max_age_s * 1000),
         )
         self.metrics = MetricsEmitter(self.producer, s, self.service, (self._metrics_topic,), watch=self.watch)
         self._inflight = asyncio.Queue()

@@ -149,6 +149,9 @@ class RuntimeSettings:
     max_instance: int = 3
     cloud_provider: str = "LOCAL"
     machine_type: str = "CPU"
+    #: how old a client's view of the topics may get: after partition growth the group's leader
+    #: rebalances and producers spread over the new partitions within this (Kafka's default: 300 s)
+    metadata_max_age_s: float = 5.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, bootstrap_var: str | None = None,
@@ -167,6 +170,7 @@ class RuntimeSettings:
             max_instance=env.int("MAX_INSTANCE", 3, minimum=1),
             cloud_provider=env.choice("CLOUD_PROVIDER", "LOCAL", ("LOCAL", "GOOGLE_CLOUD", "AWS")),
             machine_type=env.str("MACHINE_TYPE", "CPU"),
+            metadata_max_age_s=env.float("METADATA_MAX_AGE", 5.0, minimum=0.5),
         )
 
 

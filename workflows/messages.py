@@ -24,8 +24,15 @@ AWAIT_FIRST_HEARTBEAT = "await_first_heartbeat"
 CREATE_INSTANCE = "create_instance"
 DELETE_INSTANCE = "delete_instance"
 LIST_INSTANCES = "list_instances"
-GROW_PARTITIONS = "grow_partitions"
+GROW_PARTITIONS = "grow_partitions"  # measure, decide and grow in one: what histories before the split call
+MEASURE_PARTITIONS = "measure_partitions"
+CREATE_PARTITIONS = "create_partitions"
 DISPATCH_TICK = "dispatch_tick"
+
+
+#: Error types a retry cannot fix, so workflows can tell them apart.
+UNSUPPORTED_BY_BROKER = "UnsupportedByBroker"  # the broker lacks an API (tansu: CreatePartitions)
+GROUP_SPANS_TOPICS = "GroupSpansTopics"  # partition growth refused: the group consumes several topics
 
 
 def scaler_workflow_id(service: str) -> str:
@@ -210,13 +217,27 @@ class PartitionRequest:
 
 
 @dataclass
+class PartitionMeasurement:
+    """A topic and its consumer group, as DescribeGroups and Metadata answer."""
+
+    topic: str
+    group_id: str
+    members: int
+    partitions: int
+    group_topics: list[str] = field(default_factory=list)  # every topic the members subscribe to
+
+
+@dataclass
 class PartitionGrowth:
+    """What a topic had and has after a growth (``partitions_after == partitions_before``: it had enough)."""
+
     topic: str
     group_id: str
     members: int
     partitions_before: int
     partitions_after: int
     capped: bool = False
+    at: float = 0.0  # unix seconds the broker answered (0: unknown, in histories before it was kept)
 
     @property
     def grew(self) -> bool:

@@ -4,9 +4,12 @@ Started, or signalled if running, with signal-with-start whenever a consumer joi
 topic, so there is never more than one grower per topic: this replaces the thesis's lock server on
 ``MASTER_HOST:MASTER_PORT``, which had no lease and could stay locked forever.
 
-Growth is one-way and changes which partition a key maps to, so it is capped (``MAX_PARTITIONS``)
-and every change is logged. A broker without CreatePartitions (tansu) fails the workflow with a
-non-retryable error naming the missing API instead of retrying forever.
+Each check is measure ▸ decide ▸ act: an activity reads the group's members and the topic's
+partitions, ``workflows.partitioning.decide_partitions`` decides, and only a growth calls the
+activity that grows. Growth is one-way and changes which partition a key maps to, so it is capped
+(``MAX_PARTITIONS``) and logged with the keys it moves. Two failures end the workflow, non-retryable,
+saying why, instead of retrying forever: a broker without CreatePartitions (tansu), and a group
+that consumes more than one topic (refused by the decision).
 """
 
 from __future__ import annotations
@@ -19,10 +22,14 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.messages import GROW_PARTITIONS, PARTITION_WORKFLOW, PartitionGrowth, PartitionRequest
+    from workflows.messages import (CREATE_PARTITIONS, GROUP_SPANS_TOPICS, GROW_PARTITIONS, MEASURE_PARTITIONS,
+                                    PARTITION_WORKFLOW, UNSUPPORTED_BY_BROKER, PartitionGrowth, PartitionMeasurement,
+                                    PartitionRequest)
+    from workflows.partitioning import GROW, REFUSE, decide_partitions
     from workflows.state import PartitionInput, PartitionState
 
-UNSUPPORTED = "UnsupportedByBroker"
+#: Runs recorded before the decision moved out of the growing activity take the old path on replay.
+DECISION_IN_WORKFLOW = "partition-decision-in-workflow"
 #: After a growth, members may still be joining: look again this many times, SLEEP_TIME apart.
 RECHECKS = 3
 IDLE_CHECKS = 10  # with nothing to do for this many SLEEP_TIMEs the workflow completes
@@ -58,27 +65,47 @@ class PartitionWorkflow:
             request = self.pending.pop(0)
             sleep_s = request.sleep_time_s
             for _ in range(RECHECKS):
-                growth = await self._grow(request)
-                if not growth.grew:
+                if not await self._check(request):
                     break
                 await workflow.sleep(timedelta(seconds=request.sleep_time_s))
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(PartitionInput(self.state.topic, self.state, self.pending))
 
-    async def _grow(self, request: PartitionRequest) -> PartitionGrowth:
+    async def _check(self, request: PartitionRequest) -> bool:
+        """Measure ▸ decide ▸ act once; True if the topic grew."""
         self.state.checks += 1
+        if not workflow.patched(DECISION_IN_WORKFLOW):
+            growth = await self._activity(GROW_PARTITIONS, request, PartitionGrowth, request)
+            self._record(growth, growth.grew or growth.capped)
+            return growth.grew
+        measured = await self._activity(MEASURE_PARTITIONS, request, PartitionMeasurement, request)
+        decision = decide_partitions(measured, request.max_partitions)
+        previous, self.state.last_decision = self.state.last_decision, decision
+        if decision.action == REFUSE:
+            raise ApplicationError(decision.detail, type=GROUP_SPANS_TOPICS, non_retryable=True)
+        if decision.action != GROW:
+            if previous is None or previous.reason != decision.reason:
+                workflow.logger.info("%s: %s", decision.reason, decision.detail)
+            return False
+        workflow.logger.warning("%s (%s)", decision.detail, request.reason)
+        growth = await self._activity(CREATE_PARTITIONS, decision, PartitionGrowth, request)
+        self._record(growth, growth.grew)
+        return growth.grew
+
+    async def _activity(self, name: str, argument, result_type, request: PartitionRequest):
         try:
-            growth = await workflow.execute_activity(
-                GROW_PARTITIONS, request, result_type=PartitionGrowth, start_to_close_timeout=timedelta(seconds=60),
+            return await workflow.execute_activity(
+                name, argument, result_type=result_type, start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=RetryPolicy(initial_interval=timedelta(seconds=request.sleep_time_s),
                                          backoff_coefficient=1.0, maximum_attempts=5,
-                                         non_retryable_error_types=[UNSUPPORTED]))
+                                         non_retryable_error_types=[UNSUPPORTED_BY_BROKER]))
         except ActivityError as err:
             cause = err.cause
-            if isinstance(cause, ApplicationError) and cause.type == UNSUPPORTED:
-                raise ApplicationError(cause.message, type=UNSUPPORTED, non_retryable=True) from None
+            if isinstance(cause, ApplicationError) and cause.type in (UNSUPPORTED_BY_BROKER, GROUP_SPANS_TOPICS):
+                raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from None
             raise
-        if growth.grew or growth.capped:
+
+    def _record(self, growth: PartitionGrowth, keep: bool) -> None:
+        if keep:
             self.state.growths = (self.state.growths + [growth])[-KEEP_GROWTHS:]
-        return growth

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from workflows.decision import Decision, ScalingPolicy
 from workflows.messages import EvaluateRequest, PartitionGrowth, PartitionRequest, ReconcileRequest, ServiceSpec
+from workflows.partitioning import PartitionDecision
 
 #: How much recent history the state keeps for people reading it in the Temporal UI.
 KEEP_DECISIONS = 20
@@ -85,6 +86,7 @@ class PartitionState:
     topic: str
     growths: list[PartitionGrowth] = field(default_factory=list)
     checks: int = 0
+    last_decision: PartitionDecision | None = None
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """What the controller's end-to-end tests share: the control plane as a real process, a first
 (unmanaged) instance of a test service, steady traffic with real metrics, and ways to look.
 
-Everything runs for real: ``python -m workers worker`` against the session's tansu broker and
-Temporal dev server, LOCAL instances as ``python -m controller_test_app`` processes.
+Everything runs for real: ``python -m workers worker`` against the session's broker (Apache Kafka)
+and Temporal dev server, LOCAL instances as ``python -m controller_test_app`` processes. A test
+topic starts with the broker's one partition and grows as instances join, as in production.
 """
 
 from __future__ import annotations

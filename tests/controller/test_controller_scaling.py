@@ -1,4 +1,4 @@
-"""The control plane end to end: real worker process, real Temporal dev server, real tansu, LOCAL instances."""
+"""The control plane end to end: real worker process, real Temporal dev server, real Apache Kafka, LOCAL instances."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from activities.partitions import PartitionAdmin
 from controller_harness import (ANALYZER_READY, FAST_SETTINGS, ServiceUnderTest, Traffic, actions, close_out, connect_temporal,
                                 start_control_plane, start_first_instance, wait_for_state)
 from workflows.messages import ManualDeploy, partition_workflow_id
@@ -72,6 +73,9 @@ async def test_overload_deploys_one_instance_then_low_load_removes_it(kafka_boot
             assert state.next_instance_number == 2, "exactly one deploy was ever started"
             assert len(state.instances) == 1
             assert state.last_decision.numbers["instances"] == 2
+            # the second instance has work because the topic grew when it joined (it started with one partition)
+            assert state.last_decision.numbers["consuming"] == 2
+            assert (await PartitionAdmin(kafka_bootstrap).measure(sut.source, sut.group)).partitions == 2
 
             traffic.rate = 2.0  # low enough for one instance at 60 %
             state = await wait_for_state(temporal, sut, lambda s: any(e.action == "removed" for e in s.events),
