@@ -45,7 +45,8 @@ async def _preflight(app: Stoppable) -> None:
     try:
         await preflight(bootstrap)
     except BrokerUnreachable as exc:
-        log.warning("%s; starting anyway", exc)  # not a settings error: the app's clients take it from here
+        # not a settings error: the app's clients wait for the broker and say so (fogverse.broker_watch)
+        log.debug("%s", exc)
 
 
 def _bootstrap_of(app: Stoppable) -> str | None:
