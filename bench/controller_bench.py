@@ -4,10 +4,11 @@ Scenario (the issue's: the service is slowed while the input keeps coming):
 
 1. One instance of a test service runs (``tests/controller/controller_test_app.py``); a feeder
    sends it ``--rate`` messages/s of cheap messages, which it keeps up with, long enough for the
-   spike window to fill (``--warmup`` s). Its source topic starts with ``--partitions`` (4).
+   spike window to fill (``--warmup`` s). Its source topic starts with ``--partitions``
+   (default as ``up``: 1 on Apache Kafka, grown by the control plane; 2 on tansu).
 2. At t0 the messages become ``--cost-ms`` expensive at the same rate: one instance can no longer
    keep up. The controller, evaluating every ``--refresh`` s, must deploy a second instance (and,
-   with ``--partitions 1`` on Apache Kafka, grow the topic when that instance joins the group).
+   on Apache Kafka, grow the topic when that instance joins the group).
 3. Reaction time = t0 ▸ the first observer report of output from the new instance (it is consuming).
    Its first heartbeat (process up) and first assignment (rebalance done) are printed beside it.
 4. After the last round the traffic stops and the worker process's CPU is measured for ``--idle``
@@ -123,9 +124,12 @@ async def scenario(args: argparse.Namespace, bootstrap: str, temporal_address: s
                PYTHONPATH=f"{REPO}:{TEST_APPS}", INPUT_OUTPUT_REFRESH_RATE=str(args.refresh),
                WINDOW_MAX_SECOND="300", METRICS_INTERVAL="0.5", BATCH_SIZE="5", MAX_INSTANCE="2",
                HEARBEART_DEPLOY_DELAY="60", LOG_LEVEL=os.environ.get("LOG_LEVEL", "WARNING"))
-    grows = args.partitions < 2 and (await probe(bootstrap)).supports("CreatePartitions")
-    await ensure_topics(bootstrap, {source: args.partitions, target: args.partitions, observer: 1})
-    print(f"  {source}: {args.partitions} partition(s){', to be grown by the control plane' if grows else ''}",
+    can_grow = (await probe(bootstrap)).supports("CreatePartitions")
+    # as `up` starts topics: one partition where the control plane grows them, room for two where it cannot
+    partitions = args.partitions or (1 if can_grow else 2)
+    grows = partitions < 2 and can_grow
+    await ensure_topics(bootstrap, {source: partitions, target: partitions, observer: 1})
+    print(f"  {source}: {partitions} partition(s){', to be grown by the control plane' if grows else ''}",
           flush=True)
     processes: list[ManagedProcess] = []
     try:
@@ -220,11 +224,9 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=30.0,
                         help="seconds of idle CPU measurement, after the last round")
     parser.add_argument("--rounds", type=int, default=1, help="overloads per broker, each on a fresh service")
-    # 4, not 1, until the runtime's consumers notice grown partitions: the control plane grows the topic
-    # within a second of the join, but aiokafka rebalances on a partition change only at its next
-    # metadata refresh (metadata_max_age_ms, 300 s by default)
-    parser.add_argument("--partitions", type=int, default=4,
-                        help="source partitions at start; 1 makes the control plane grow them (Apache Kafka only)")
+    parser.add_argument("--partitions", type=int, default=0,
+                        help="source partitions at start; default as `up`: 1 where the control plane grows them "
+                             "(Apache Kafka), else 2")
     brokers.add_argument(parser)
     asyncio.run(run(parser.parse_args()))
 
