@@ -13,6 +13,7 @@ import yaml
 from code_facts import variables_the_code_reads
 from fogverse.settings import (AnalyzerSettings, ControllerSettings, KafkaSecurity, NotifierSettings,
                                RuntimeSettings, StackSettings)
+from workers.kafka_broker import pinned_version
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
@@ -34,7 +35,8 @@ def resolved_env(service: dict) -> dict[str, str]:
 def test_core_services_exist():
     for name in ("kafka", "postgresql", "temporal", "temporal-ui", "controller", "analyzer", "notifier"):
         assert name in SERVICES, f"docker-compose.yml lacks {name}"
-    assert SERVICES["kafka"]["image"].startswith("apache/kafka")
+    assert SERVICES["kafka"]["image"] == f"apache/kafka:{pinned_version()}", "the broker the embedded stack runs"
+    assert SERVICES["kafka"]["environment"]["KAFKA_NUM_PARTITIONS"] == "1", "partitions grow as consumers join"
     assert SERVICES["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller", "KRaft, no ZooKeeper"
 
 
