@@ -24,6 +24,7 @@ class _Sample:
     timestamp: float
     total: int
     interval_s: float
+    report_id: str = ""
 
 
 @dataclass
@@ -31,8 +32,13 @@ class _Series:
     """One (producer service, instance, target topic)'s reports, in timestamp order."""
 
     samples: list[_Sample] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)  # report ids held, so a report sent twice counts once
 
     def add(self, sample: _Sample) -> None:
+        if sample.report_id:
+            if sample.report_id in self.ids:
+                return
+            self.ids.add(sample.report_id)
         if self.samples and sample.timestamp < self.samples[-1].timestamp:
             bisect.insort(self.samples, sample, key=lambda s: s.timestamp)
         else:
@@ -50,6 +56,7 @@ class _Series:
     def prune(self, before: float) -> None:
         cut = bisect.bisect_left(self.samples, before, key=lambda s: s.timestamp)
         if cut:
+            self.ids.difference_update(s.report_id for s in self.samples[:cut])
             del self.samples[:cut]
 
 
@@ -65,7 +72,7 @@ class ThroughputLedger:
 
     def add_report(self, report: ThroughputReport) -> None:
         series = self._series[report.target_topic].setdefault((report.service, report.instance_id), _Series())
-        series.add(_Sample(report.timestamp, report.total_messages, report.interval_s))
+        series.add(_Sample(report.timestamp, report.total_messages, report.interval_s, report.report_id))
         self.add_heartbeat_at(report.service, report.instance_id, report.timestamp)
 
     def add_heartbeat(self, heartbeat: Heartbeat) -> None:

@@ -111,6 +111,8 @@ class ThroughputReport(_Contract):
     interval_s: float = Field(gt=0)
     service: str
     instance_id: str
+    #: a report sent again (its ack was lost in a broker outage) keeps its id: readers count each id once
+    report_id: str = Field(default_factory=lambda: uuid.uuid4().hex, max_length=64)
 
 
 class ServicePair(_Contract):

@@ -1,9 +1,9 @@
 """What an app tells the control plane: counts per interval, its service pair, a heartbeat.
 
 The emitter never sits on the data path: ``count`` only adds to a dict, and a background task
-sends one batch per interval, so a slow observer topic cannot slow the pipeline. Counts the
-broker did not take (it was away) are kept and reported with the next flush, over the longer
-interval, so a rate read from the reports stays true across an outage; while the
+sends one batch per interval, so a slow observer topic cannot slow the pipeline. A report the
+broker did not ack (it was away) is sent again with its id, timestamp and interval unchanged,
+and readers count each id once, so the reports add up to the outputs across an outage; while the
 :class:`~fogverse.broker_watch.BrokerWatch` says the broker is away, no flush is tried.
 """
 
@@ -33,6 +33,10 @@ class MetricsEmitter:
         self._counts: Counter[str] = Counter({topic: 0 for topic in target_topics})
         self._task: asyncio.Task | None = None
         self._last_flush = time.monotonic()
+        #: reports whose ack failed: sent again, with the same id, until one is acked. A failed ack
+        #: does not prove the broker lacks the report (a broker stopping mid-request), so readers
+        #: count each report id once (activities.throughput)
+        self._unsent: list[ThroughputReport] = []
 
     def count(self, target_topic: str, messages: int = 1) -> None:
         self._counts[target_topic] += messages
@@ -74,21 +78,23 @@ class MetricsEmitter:
         ))
 
     async def flush(self) -> None:
-        """Report the counts since the last flush the broker acked, and a heartbeat."""
+        """Report the counts since the last flush, any report not acked before, and a heartbeat."""
         now = time.monotonic()
         interval = max(now - self._last_flush, 1e-3)
         counts, self._counts = self._counts, Counter({topic: 0 for topic in self._counts})
-        try:
-            acks = [await self._send(ThroughputReport(
-                target_topic=topic, total_messages=total, interval_s=interval,
-                service=self._service, instance_id=self._settings.instance_id,
-            )) for topic, total in counts.items()]
-            acks.append(await self._send(Heartbeat(service=self._service, instance_id=self._settings.instance_id)))
-            await asyncio.gather(*acks)
-        except BaseException:
-            self._counts.update(counts)  # reported with the next flush, over its longer interval
-            raise
         self._last_flush = now
+        self._unsent += [ThroughputReport(target_topic=topic, total_messages=total, interval_s=interval,
+                                          service=self._service, instance_id=self._settings.instance_id)
+                         for topic, total in counts.items()]
+        reports = list(self._unsent)
+        acks = [await self._send(report) for report in reports]
+        acks.append(await self._send(Heartbeat(service=self._service, instance_id=self._settings.instance_id)))
+        results = await asyncio.gather(*acks, return_exceptions=True)
+        delivered = {r.report_id for r, result in zip(reports, results) if not isinstance(result, BaseException)}
+        self._unsent = [r for r in self._unsent if r.report_id not in delivered]
+        failure = next((result for result in results if isinstance(result, BaseException)), None)
+        if failure is not None:
+            raise failure
 
     async def _loop(self) -> None:
         while True:

@@ -69,3 +69,16 @@ def test_heartbeats_live_instances_and_pruning():
     ledger.prune(T0 + 73)
     assert ledger.last_heartbeats("analyzer") == {"a3": T0 + 14}
     assert ledger.rate("client", T0, T0 + 100) is None
+
+
+def test_a_report_sent_again_after_a_lost_ack_counts_once():
+    ledger = ThroughputLedger(keep_s=300)
+    first = report("analyze", 10, 1)
+    for t in (2, 3):
+        ledger.add_report(report("analyze", 10, t))
+    ledger.add_report(first)
+    ledger.add_report(first.model_copy())  # the same report, read twice from the observer topic
+    assert ledger.rate("analyze", T0, T0 + 3) == pytest.approx(10.0)
+    ledger.prune(T0 + 400)  # once pruned, its id is forgotten too
+    ledger.add_report(report("analyze", 7, 401))
+    assert ledger.rate("analyze", T0 + 400, T0 + 401) == pytest.approx(7.0)
