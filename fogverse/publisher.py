@@ -10,7 +10,6 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.structs import RecordMetadata
 
-
 from fogverse.broker_watch import BrokerWatch, retriable
 from fogverse.codec import Codec
 from fogverse.kafka_client import client_options

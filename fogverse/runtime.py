@@ -34,7 +34,6 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import ConsumerRecord
 
-
 from fogverse.broker_watch import BrokerWatch, retriable
 from fogverse.codec import Codec
 from fogverse.contracts import DLQ_HEADERS, utc_iso
