@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
-from typing import Callable
-
 from pathlib import Path
+from typing import Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
-
 
 from fogverse.kafka_client import client_options
 from fogverse.processes import ManagedProcess, free_port, wait_for_port
 from fogverse.settings import StackSettings
 from workers.kafka_broker import KafkaNode
+from workers.stack import kafka_node as stack_kafka_node
 
 
 def kafka_node(state: Path, **overrides) -> KafkaNode:
     """An Apache Kafka node on free loopback ports with its data under ``state`` (not started)."""
-    settings = StackSettings.from_env()
-    fields = dict(home=settings.kafka_home, state_dir=state, port=free_port(), controller_port=free_port(),
-                  heap=settings.kafka_heap)
-    fields.update(overrides)
-    return KafkaNode(**fields)
+    node = stack_kafka_node(StackSettings.from_env())  # home and heap as the settings give them
+    return dataclasses.replace(node, state_dir=state, port=free_port(), controller_port=free_port(), **overrides)
 
 
 def start_kafka_node(state: Path, node: KafkaNode | None = None, **overrides) -> tuple[KafkaNode, ManagedProcess]:
