@@ -2,7 +2,8 @@
 
 One object holds what the activities share for the life of the worker (the observer feed, the lag
 reader, the providers, the Temporal client for signal-with-start) and exposes each activity as a
-method. Failures a retry cannot fix become non-retryable ``ApplicationError``s with a type the
+method: ``measure_*`` read the world, ``create_*``/``delete_*``/``list_*`` change it, and
+``dispatch_tick`` lets the schedules reach every service's workflow. Failures a retry cannot fix become non-retryable ``ApplicationError``s with a type the
 workflows can tell apart (``UnsupportedByBroker``, ``ProviderRefused``).
 """
 
@@ -21,25 +22,36 @@ from activities.lag import ConsumerLagReader
 from activities.observer import ObserverFeed
 from activities.partitions import PartitionAdmin
 from activities.providers import InstanceSpec, ProviderRefused, Providers, instance_env
-from fogverse.broker import UnsupportedByBroker
-from fogverse.contracts import ConsumerJoined, ServicePair
+from activities.relay import check_partitions
+from fogverse.broker import UnsupportedByBroker, probe
+from fogverse.contracts import ServicePair
 from fogverse.settings import ControllerSettings
-from workflows.decision import ScalingPolicy
-from workflows.messages import (AWAIT_FIRST_HEARTBEAT, CREATE_INSTANCE, CREATE_PARTITIONS, DELETE_INSTANCE,
-                                DISPATCH_TICK, GROUP_SPANS_TOPICS, GROW_PARTITIONS, LAST_HEARTBEATS, LIST_INSTANCES,
-                                MEASURE_PARTITIONS, MEASURE_SERVICE, PARTITION_WORKFLOW, SCALER_WORKFLOW,
-                                UNSUPPORTED_BY_BROKER, DeleteResult, EvaluateRequest, Heartbeats, HeartbeatSeen,
-                                HeartbeatsRequest, HeartbeatWait, InstanceInfo, InstanceList, InstanceRequest,
-                                ListInstancesRequest, MeasureRequest, PartitionGrowth, PartitionMeasurement,
-                                PartitionRequest, ReconcileRequest, ServiceMeasurement, ServiceSpec, TickRequest,
-                                TickResult, partition_workflow_id, scaler_workflow_id)
+from workflows.decision import Measurement, ScalingPolicy
+from workflows.messages import (CREATE_INSTANCE, CREATE_PARTITIONS, DELETE_INSTANCE, DISPATCH_TICK, GROUP_SPANS_TOPICS,
+                                GROW_PARTITIONS, LAST_HEARTBEATS, LIST_INSTANCES, MEASURE_PARTITIONS, MEASURE_SERVICE,
+                                SCALER_WORKFLOW, UNSUPPORTED_BY_BROKER, DeleteResult, EvaluateRequest, Heartbeats,
+                                HeartbeatsRequest, InstanceInfo, InstanceList, InstanceRequest, ListInstancesRequest,
+                                MeasureRequest, PartitionGrowth, PartitionMeasurement, PartitionRequest,
+                                ReconcileRequest, ServiceSpec, TickRequest, TickResult, scaler_workflow_id)
 from workflows.partitioning import GROW, HOLD, REFUSE, PartitionDecision, decide_partitions
-from workflows.state import PartitionInput, ScalerInput, ScalerState
+from workflows.state import ScalerInput, ScalerState
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 CATCH_UP_TIMEOUT_S = 20.0
+#: Busy time is averaged over this many rate windows: one window of a few batches is noisy.
+BUSY_WINDOWS = 6
+#: How long a probe's answer (can the broker grow partitions?) is trusted.
+PROBE_TTL_S = 60.0
+PROVIDERS = ("LOCAL", "GOOGLE_CLOUD", "AWS")
+
+
+def check_service_name(name: str) -> str:  # TODO(merge): fogverse.contracts.check_service_name
+    import re
+    if not re.fullmatch(r"[a-z][a-z0-9_-]{0,39}", name):
+        raise ValueError(f"service name {name[:60]!r} does not match [a-z][a-z0-9_-]{{0,39}}")
+    return name
 
 
 def policy_from(settings: ControllerSettings) -> ScalingPolicy:
@@ -48,7 +60,9 @@ def policy_from(settings: ControllerSettings) -> ScalingPolicy:
         deploy_delay_s=settings.deploy_delay_s, max_instances=settings.max_instance,
         min_instances=settings.min_instance, stabilization_s=settings.scale_in_stabilization_s,
         scale_in_utilization=settings.scale_in_utilization, backlog_near_zero=settings.backlog_near_zero,
-        spike_tolerance=settings.spike_tolerance)
+        spike_tolerance=settings.spike_tolerance, target_utilization=settings.target_utilization,
+        catch_up_s=settings.catch_up_s, scale_in_cooldown_s=settings.scale_in_cooldown_s,
+        max_partitions=settings.max_partitions, scale_out_rule=settings.scale_out_rule)
 
 
 def spec_from(pair: ServicePair) -> ServiceSpec:
@@ -67,31 +81,36 @@ class ControlActivities:
         self.providers = providers
         self.partitions = partitions
         self._remembered: dict[str, ServiceSpec] | None = None  # read from the service workflows once
+        self._refused: set[tuple[str, str]] = set()  # (service, reason) already logged
+        self._growable: tuple[float, bool] | None = None  # (when probed, the broker has CreatePartitions)
 
     def all(self) -> list:
-        return [self.measure_service, self.last_heartbeats, self.await_first_heartbeat, self.create_instance,
-                self.delete_instance, self.list_instances, self.measure_partitions, self.create_partitions,
-                self.grow_partitions, self.dispatch_tick]
+        return [self.measure_service, self.last_heartbeats, self.create_instance, self.delete_instance,
+                self.list_instances, self.measure_partitions, self.create_partitions, self.grow_partitions,
+                self.dispatch_tick]
 
     # ── measure ────────────────────────────────────────────────────────────────────────────
 
     @activity.defn(name=MEASURE_SERVICE)
-    async def measure_service(self, request: MeasureRequest) -> ServiceMeasurement:
+    async def measure_service(self, request: MeasureRequest) -> Measurement:
         await self._caught_up()
         spec, ledger, now = request.spec, self.feed.ledger, time.time()
         start = now - request.window_s
-        lag = await self.lag_reader.lag(spec.consumer_group, spec.source_topic)
+        lag = await self.lag_reader.read(spec.consumer_group, spec.source_topic)
         outputs = ledger.instance_outputs(spec.target_topic, spec.service, start, now)
         # a dead-lettered input was handled too: without this, poison messages would look like overload
-        dead_letters = ledger.rate(spec.source_topic + ".dlq", start, now, service=spec.service) or 0.0
+        dead_letters = ledger.rate(spec.source_topic + self.settings.dlq_suffix, start, now, service=spec.service) or 0.0
         live = ledger.live_instances(spec.service, now, request.heartbeat_timeout_s)
-        return ServiceMeasurement(
+        busy_from = now - min(request.history_s, BUSY_WINDOWS * request.window_s)
+        return Measurement(
             input_rate=ledger.rate(spec.source_topic, start, now) or 0.0,
             output_rate=sum(outputs.values()) + dead_letters,
             input_history=ledger.history(spec.source_topic, now, request.window_s, request.history_s),
-            lag=lag, live_instances=live,
-            consuming_instances=len([i for i, rate in outputs.items() if rate > 0 and i in live]),
-            measured_at=now)
+            lag=None if lag is None else lag.total, live_instances=live,
+            consuming=len([i for i, rate in outputs.items() if rate > 0 and i in live]),
+            processing_rate=ledger.processing_rate(spec.service, busy_from, now),
+            partitions=None if lag is None else len(lag.partitions),
+            partitions_growable=await self._partitions_growable(), measured_at=now)
 
     @activity.defn(name=LAST_HEARTBEATS)
     async def last_heartbeats(self, request: HeartbeatsRequest) -> Heartbeats:
@@ -99,11 +118,16 @@ class ControlActivities:
         ledger = self.feed.ledger
         return Heartbeats(ledger.last_heartbeats(request.service), time.time(), self.feed.watching_since, ledger.newest)
 
-    @activity.defn(name=AWAIT_FIRST_HEARTBEAT)
-    async def await_first_heartbeat(self, request: HeartbeatWait) -> HeartbeatSeen:
-        seen = await self._heartbeating(self.feed.wait_for_heartbeat(request.service, request.instance,
-                                                                     request.timeout_s))
-        return HeartbeatSeen(seen is not None, seen)
+    async def _partitions_growable(self) -> bool:
+        now = time.monotonic()
+        if self._growable is None or now - self._growable[0] > PROBE_TTL_S:
+            try:
+                growable = (await probe(self.settings.bootstrap_servers)).supports("CreatePartitions")
+            except Exception as exc:
+                log.warning("could not ask the broker whether it grows partitions: %r", exc)
+                return self._growable[1] if self._growable else False
+            self._growable = (now, growable)
+        return self._growable[1]
 
     # ── act ────────────────────────────────────────────────────────────────────────────────
 
@@ -155,27 +179,55 @@ class ControlActivities:
     @activity.defn(name=DISPATCH_TICK)
     async def dispatch_tick(self, request: TickRequest) -> TickResult:
         await self._caught_up()
-        s = self.settings
         result = TickResult()
         if self._remembered is None:
             self._remembered = await self._specs_of_running_scalers()
         specs = dict(self._remembered)
-        specs.update((pair.service, spec_from(pair)) for pair in self.feed.ledger.pairs())  # newest word wins
+        for pair in self.feed.ledger.pairs():  # newest word wins
+            spec = self._admitted(pair)
+            if spec is not None:
+                specs[spec.service] = spec
         for spec in specs.values():
-            if request.kind == "evaluate":
-                signal, argument = "evaluate", EvaluateRequest(
-                    spec, policy_from(s), window_s=s.input_output_refresh_rate_s, history_s=s.window_max_second,
-                    heartbeat_timeout_s=s.heartbeat_timeout_s, heartbeat_deploy_delay_s=s.heartbeat_deploy_delay_s)
-            else:
-                signal, argument = "reconcile", ReconcileRequest(spec, s.heartbeat_timeout_s)
-            await self.client.start_workflow(
-                SCALER_WORKFLOW, ScalerInput(service=spec.service), id=scaler_workflow_id(spec.service),
-                task_queue=s.task_queue, start_signal=signal, start_signal_args=[argument])
-            result.services.append(spec.service)
-            if request.kind == "reconcile" and await self._short_of_partitions(spec):
-                await self.check_partitions(spec.source_topic, spec.consumer_group, "reconcile")
-                result.partition_checks.append(spec.source_topic)
+            try:  # one service's trouble never stops the others being evaluated
+                await self._dispatch(request, spec, result)
+            except Exception as exc:
+                self._refuse(spec.service, f"could not signal its workflow: {exc!r}")
         return result
+
+    async def _dispatch(self, request: TickRequest, spec: ServiceSpec, result: TickResult) -> None:
+        s = self.settings
+        if request.kind == "evaluate":
+            signal, argument = "evaluate", EvaluateRequest(
+                spec, policy_from(s), window_s=s.input_output_refresh_rate_s, history_s=s.window_max_second,
+                heartbeat_timeout_s=s.heartbeat_timeout_s, heartbeat_deploy_delay_s=s.heartbeat_deploy_delay_s,
+                sleep_time_s=s.sleep_time_s)
+        else:
+            signal, argument = "reconcile", ReconcileRequest(spec, s.heartbeat_timeout_s)
+        await self.client.start_workflow(
+            SCALER_WORKFLOW, ScalerInput(service=spec.service), id=scaler_workflow_id(spec.service),
+            task_queue=s.task_queue, start_signal=signal, start_signal_args=[argument])
+        result.services.append(spec.service)
+        if request.kind == "reconcile" and await self._short_of_partitions(spec):
+            await check_partitions(self.client, s, spec.source_topic, spec.consumer_group, "reconcile")
+            result.partition_checks.append(spec.source_topic)
+
+    def _admitted(self, pair: ServicePair) -> ServiceSpec | None:
+        """The spec of an announced service, or None (logged once) when it is refused."""
+        try:
+            check_service_name(pair.service)
+        except ValueError as exc:
+            self._refuse(pair.service[:80], str(exc))
+            return None
+        spec = spec_from(pair)
+        if spec.cloud_provider not in PROVIDERS:
+            self._refuse(spec.service, f"unknown cloud provider {spec.cloud_provider!r}")
+            return None
+        return spec
+
+    def _refuse(self, service: str, reason: str) -> None:
+        if (service, reason) not in self._refused:
+            self._refused.add((service, reason))
+            log.warning("service %r refused: %s", service, reason)
 
     async def _specs_of_running_scalers(self) -> dict[str, ServiceSpec]:
         """Services announced before the feed's read-back window, remembered by their own workflows.
@@ -203,17 +255,6 @@ class ControlActivities:
                         spec.consumer_group, exc)
             return False
         return decide_partitions(measured, self.settings.max_partitions).action == GROW
-
-    async def on_consumer_joined(self, joined: ConsumerJoined) -> None:
-        """The observer feed calls this when an app says a consumer joined a group."""
-        await self.check_partitions(joined.topic, joined.group_id, f"{joined.instance_id} joined")
-
-    async def check_partitions(self, topic: str, group_id: str, reason: str) -> None:
-        s = self.settings
-        await self.client.start_workflow(
-            PARTITION_WORKFLOW, PartitionInput(topic=topic), id=partition_workflow_id(topic), task_queue=s.task_queue,
-            start_signal="consumer_joined",
-            start_signal_args=[PartitionRequest(topic, group_id, s.max_partitions, s.sleep_time_s, reason)])
 
     # ── helpers ────────────────────────────────────────────────────────────────────────────
 

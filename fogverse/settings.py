@@ -629,6 +629,11 @@ class ControllerSettings:
     heartbeat_timeout_s: float  # an instance silent this long is dead
     reconcile_interval_s: float
     max_partitions: int  # partition growth never goes past this
+    target_utilization: float = 0.8  # scale out to instances this busy
+    catch_up_s: float = 60.0  # drain a backlog within this, on top of the input
+    scale_in_cooldown_s: float = 60.0  # no scale change this long after a scale in (its rebalance settles)
+    scale_out_rule: str = "count"  # count | plus_one (the thesis's rule, for comparison)
+    dlq_suffix: str = ".dlq"  # the apps' DLQ_SUFFIX: their dead letters count as handled
     providers: ProviderSettings = field(default_factory=ProviderSettings.from_env)
 
     @classmethod
@@ -658,6 +663,11 @@ class ControllerSettings:
             heartbeat_timeout_s=env.float("HEARTBEAT_TIMEOUT", 30.0, minimum=1.0),
             reconcile_interval_s=env.float("RECONCILE_INTERVAL", 60.0, minimum=1.0),
             max_partitions=env.int("MAX_PARTITIONS", 12, minimum=1),
+            target_utilization=env.float("TARGET_UTILIZATION", 0.8, minimum=0.05, maximum=1.0),
+            catch_up_s=env.float("CATCH_UP_TIME", 60.0, minimum=1.0),
+            scale_in_cooldown_s=env.float("SCALE_IN_COOLDOWN", 60.0, minimum=0.0),
+            scale_out_rule=env.choice("SCALE_OUT_RULE", "count", ("count", "plus_one")),
+            dlq_suffix=env.str("DLQ_SUFFIX", ".dlq"),
             providers=ProviderSettings.from_env(environ),
         )
 

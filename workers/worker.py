@@ -7,6 +7,10 @@ creates the two schedules, or updates them to the current settings if they exist
   decided on and acted upon;
 - ``<task queue>/reconcile`` every ``RECONCILE_INTERVAL`` s: registries are matched against the
   providers and heartbeats, and topics short of partitions are grown.
+
+The observer feed records what the apps say; its :class:`~activities.relay.FeedRelay` turns the
+two things workflows wait for (a deployed instance's first heartbeat, a consumer joining) into
+signals the moment the feed reads them.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from activities.lag import ConsumerLagReader
 from activities.observer import ObserverFeed
 from activities.partitions import PartitionAdmin
 from activities.providers import Providers
+from activities.relay import FeedRelay
 from fogverse.kafka_client import BrokerUnreachable, preflight
 from fogverse.settings import ControllerSettings
 from workflows import WORKFLOWS
@@ -90,13 +95,11 @@ async def run_control_plane(settings: ControllerSettings, stop: asyncio.Event | 
     partitions = PartitionAdmin(settings.bootstrap_servers)
     lag = ConsumerLagReader(settings.bootstrap_servers)
     providers = Providers(settings.providers)
-    joined = _Forward()
+    relay = FeedRelay(client, settings)  # what the feed hears that workflows wait for, as signals
     feed = ObserverFeed(settings.bootstrap_servers, settings.observer_topic,
-                        keep_s=settings.window_max_second + 2 * settings.input_output_refresh_rate_s,
-                        on_consumer_joined=joined)
+                        keep_s=settings.window_max_second + 2 * settings.input_output_refresh_rate_s, listener=relay)
     async with feed, lag:
         control = ControlActivities(settings, client, feed, lag, providers, partitions)
-        joined.target = control.on_consumer_joined
         worker = Worker(client, task_queue=settings.task_queue, workflows=WORKFLOWS, activities=control.all(),
                         graceful_shutdown_timeout=timedelta(seconds=5), workflow_runner=sandbox_runner())
         async with worker:
@@ -105,6 +108,7 @@ async def run_control_plane(settings: ControllerSettings, stop: asyncio.Event | 
                      settings.temporal_address, settings.observer_topic)
             await stop.wait()
             log.info("stopping the control plane")
+    await relay.stop()
 
 
 async def _kafka_preflight(bootstrap: str) -> None:
@@ -122,16 +126,6 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
     workflow modules for each run: passing them through cuts the idle CPU by about a third.
     """
     return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows"))
-
-
-class _Forward:
-    """Lets the feed be built before the activities that handle what it hears."""
-
-    target = None
-
-    async def __call__(self, joined) -> None:
-        if self.target is not None:
-            await self.target(joined)
 
 
 def _stop_on_signals() -> asyncio.Event:

@@ -20,7 +20,6 @@ TICK_WORKFLOW = "ControlTick"
 
 MEASURE_SERVICE = "measure_service"
 LAST_HEARTBEATS = "last_heartbeats"
-AWAIT_FIRST_HEARTBEAT = "await_first_heartbeat"
 CREATE_INSTANCE = "create_instance"
 DELETE_INSTANCE = "delete_instance"
 LIST_INSTANCES = "list_instances"
@@ -29,6 +28,11 @@ MEASURE_PARTITIONS = "measure_partitions"
 CREATE_PARTITIONS = "create_partitions"
 DISPATCH_TICK = "dispatch_tick"
 
+
+#: Signals: the observer feed saw a deployed instance's first heartbeat (to ``deploy/<instance>``);
+#: a deploy ended (from ``deploy/<instance>`` to ``scaler/<service>``).
+HEARTBEAT_SEEN = "heartbeat_seen"
+DEPLOY_FINISHED = "deploy_finished"
 
 #: Error types a retry cannot fix, so workflows can tell them apart.
 UNSUPPORTED_BY_BROKER = "UnsupportedByBroker"  # the broker lacks an API (tansu: CreatePartitions)
@@ -111,17 +115,6 @@ class MeasureRequest:
 
 
 @dataclass
-class ServiceMeasurement:
-    input_rate: float
-    output_rate: float
-    input_history: list[float]
-    lag: int | None
-    live_instances: list[str]  # heartbeating within the timeout
-    consuming_instances: int  # live instances that reported output in the window
-    measured_at: float
-
-
-@dataclass
 class HeartbeatsRequest:
     service: str
 
@@ -135,16 +128,11 @@ class Heartbeats:
 
 
 @dataclass
-class HeartbeatWait:
-    service: str
-    instance: str
-    timeout_s: float
-
-
-@dataclass
 class HeartbeatSeen:
-    seen: bool
-    at: float | None = None
+    """Signal to a deploy workflow: its instance was heard from (the controller's clock)."""
+
+    instance: str
+    at: float
 
 
 # ─── the service workflow ───────────────────────────────────────────────────────────────────
@@ -160,6 +148,7 @@ class EvaluateRequest:
     history_s: float
     heartbeat_timeout_s: float
     heartbeat_deploy_delay_s: float
+    sleep_time_s: float = 3.0  # SLEEP_TIME: between partition retries
 
 
 @dataclass
@@ -183,6 +172,7 @@ class DeployRequest:
     instance: InstanceRequest
     heartbeat_deadline_s: float
     reason: str = ""
+    tell_scaler: bool = True  # signal DEPLOY_FINISHED to ``scaler/<service>`` at the end
 
 
 @dataclass

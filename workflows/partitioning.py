@@ -100,3 +100,22 @@ def decide_partitions(measured: PartitionMeasurement, max_partitions: int) -> Pa
     return decision(GROW, "members_exceed_partitions", (
         f"grow {m.topic} from {m.partitions} to {target} partitions for {m.members} members of {m.group_id}{cap}; "
         f"{remapping.summary()}"), target, capped, remapping)
+
+
+def plan_growth(topic: str, group_id: str, partitions: int, instances: int, max_partitions: int) -> PartitionDecision:
+    """The growth a scale out needs first: ``instances`` consumers of ``group_id`` each get a partition.
+
+    ``decide_partitions`` answers to members that already joined; this answers to members about
+    to be deployed, so they find work when they join instead of waiting for a growth.
+    """
+    target = min(instances, max_partitions)
+    if target <= partitions:
+        return PartitionDecision(HOLD, "enough_partitions", f"{topic} has {partitions} partition(s) for {instances} "
+                                 f"instance(s) of {group_id}", topic, group_id, instances, partitions, partitions,
+                                 target < instances)
+    remapping = key_remapping(partitions, target)
+    capped = target < instances
+    cap = f" (capped by MAX_PARTITIONS={max_partitions})" if capped else ""
+    return PartitionDecision(GROW, "instances_need_partitions", (
+        f"grow {topic} from {partitions} to {target} partitions before deploying up to {instances} instances of "
+        f"{group_id}{cap}; {remapping.summary()}"), topic, group_id, instances, partitions, target, capped, remapping)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
-from workflows.decision import Decision, ScalingPolicy
+from workflows.decision import Decision, Recommendation, ScalingPolicy
 from workflows.messages import EvaluateRequest, PartitionGrowth, PartitionRequest, ReconcileRequest, ServiceSpec
 from workflows.partitioning import PartitionDecision
 
@@ -13,9 +14,13 @@ KEEP_DECISIONS = 20
 KEEP_EVENTS = 50
 KEEP_FAILURES = 20
 
-DEPLOYING = "deploying"
-RUNNING = "running"
-REMOVING = "removing"
+Status = Literal["deploying", "running", "removing"]
+DEPLOYING: Status = "deploying"
+RUNNING: Status = "running"
+REMOVING: Status = "removing"
+
+EventAction = Literal["deployed", "deploy_failed", "removed", "remove_failed", "vanished", "adopted", "dead",
+                      "orphan_deleted", "partitions_grown", "partitions_failed"]
 
 
 @dataclass
@@ -24,7 +29,7 @@ class InstanceRecord:
 
     name: str
     provider: str
-    status: str  # deploying | running | removing
+    status: Status
     requested_at: float
     reason: str = ""
     running_since: float | None = None
@@ -33,7 +38,7 @@ class InstanceRecord:
 @dataclass
 class ScaleEvent:
     at: float
-    action: str  # deployed | deploy_failed | removed | vanished | adopted | dead
+    action: EventAction
     instance: str
     reason: str
 
@@ -46,9 +51,9 @@ class ScalerState:
     heartbeat_deploy_delay_s: float = 120.0
     instances: dict[str, InstanceRecord] = field(default_factory=dict)
     next_instance_number: int = 1
-    last_deploy_at: float | None = None
-    low_load_since: float | None = None
-    capacity_per_instance: float | None = None
+    cooldown_until: float | None = None  # a DEPLOY_DELAY / SCALE_IN_COOLDOWN timer runs until then
+    cooldown_reason: str = ""
+    recommendations: list[Recommendation] = field(default_factory=list)  # for scale-in stabilization
     live_instances: list[str] = field(default_factory=list)
     gone: list[str] = field(default_factory=list)  # deleted here: their last heartbeats no longer count
     last_decision: Decision | None = None
