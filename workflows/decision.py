@@ -158,12 +158,17 @@ def decide(m: Measurement, fleet: Fleet, policy: ScalingPolicy, now: float) -> D
     needed_rate = m.input_rate + backlog / policy.catch_up_s if policy.catch_up_s > 0 else m.input_rate
     needed = (None if m.processing_rate is None
               else instances_for(needed_rate, m.processing_rate, policy.target_utilization))
-    keep = None if m.processing_rate is None else max(
-        policy.min_instances, instances_for(m.input_rate, m.processing_rate, policy.scale_in_utilization))
+    # what this evaluation recommends for the scale-in window: what carries the input at
+    # SCALE_IN_UTILIZATION (a band below TARGET_UTILIZATION, so the two never chase each other),
+    # and with a backlog what drains it too; never below MIN_INSTANCE
+    carry = None if m.processing_rate is None else instances_for(m.input_rate, m.processing_rate,
+                                                                  policy.scale_in_utilization)
     if m.processing_rate is None and m.input_rate <= 0 and not backlog:
-        keep = policy.min_instances  # idle: the minimum carries nothing just as well
-    # what this evaluation recommends for the scale-in window: with a backlog, what drains it too
-    recommended = keep if keep is None or not backlog or needed is None else max(keep, needed)
+        carry = 0  # idle: nothing to carry
+    if carry is not None and backlog:
+        carry = max(carry, needed) if needed is not None else None
+    keep = None if carry is None else max(policy.min_instances, carry)
+    recommended = keep
     current = fleet.instances
     numbers = {
         "input_rate": round(m.input_rate, 3), "output_rate": round(m.output_rate, 3),
@@ -201,6 +206,9 @@ def decide(m: Measurement, fleet: Fleet, policy: ScalingPolicy, now: float) -> D
 
     if keep is not None and keep < current:
         return _scale_in(fleet, current, keep, cooling, policy, numbers, now)
+    if carry is not None and carry < current and ratio is not None:
+        return hold("at_min_instances", f"{max(carry, 1)} instance(s) would do but {current} is the minimum "
+                                        f"(MIN_INSTANCE={policy.min_instances})")
     if ratio is None:
         return hold("no_traffic", "no input: nothing to scale for")
     return hold("keeping_up", f"output/input {ratio:.2f} ≥ {policy.ratio_threshold}")

@@ -327,7 +327,6 @@ class ServiceScalerWorkflow:
         def silent_for(name: str) -> float:
             return beats.now - beats.last_seen.get(name, float("-inf"))
 
-        s.reconciliations += 1
         present = {i.name: i for i in listing.instances}
         for record in list(s.managed(RUNNING)):
             if record.name not in present:
@@ -349,6 +348,7 @@ class ServiceScalerWorkflow:
                 s.instances[name] = orphan
                 await self._remove(orphan, "orphan_deleted", "listed by the provider but never heartbeating",
                                    failure=True)
+        s.reconciliations += 1  # counted once applied
 
     # ── what the Temporal UI shows ─────────────────────────────────────────────────────────
 

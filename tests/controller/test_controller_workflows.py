@@ -197,7 +197,7 @@ async def timers(handle: WorkflowHandle) -> list[tuple[float, str]]:
 async def test_one_decision_deploys_the_whole_count_then_a_cooldown_timer_holds(plane):
     await plane.start()
     await plane.evaluate(POLICY)
-    state = await plane.wait(lambda s: len(s.instances) == 2, "two deploys from one decision")
+    state = await plane.wait(lambda s: len(s.instances) == 2 and s.cooldown_until, "two deploys from one decision")
     assert state.last_decision.target_instances == 3 and state.last_decision.reason == "overloaded"
     await until(lambda: sorted(plane.world.names(CREATE_INSTANCE)) == sorted(state.instances), "both creates")
     assert state.cooldown_until is not None
