@@ -129,7 +129,8 @@ def test_a_long_refused_name_is_not_repeated_whole_in_the_error():
 
 
 def test_old_heartbeats_read_without_busy_figures():
-    beat = parse_observer_message(b'{"kind": "heartbeat", "service": "crawler", "instance_id": "h-1", "timestamp": 1.0}')
+    old = b'{"kind": "heartbeat", "service": "crawler", "instance_id": "h-1", "timestamp": 1.0}'
+    beat = parse_observer_message(old)
     assert isinstance(beat, Heartbeat)
     assert (beat.interval_s, beat.busy_s, beat.handled) == (None, None, None)
 
