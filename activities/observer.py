@@ -3,6 +3,10 @@
 It runs for the life of the worker, so activities answer from memory instead of re-reading the
 topic each time. At start it reads back ``WINDOW_MAX_SECOND`` (seeking by timestamp) and reports
 itself caught up once it has reached the end offsets it saw at start; measurements wait for that.
+
+The ledger runs on the controller's clock: a message read live counts as received now
+(``time.time()``); one read back at start, as received at its Kafka record timestamp, never later
+than now. The sender's own ``timestamp`` is never trusted for windows or liveness.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections import defaultdict
 from typing import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-
+from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
 from activities.throughput import ThroughputLedger
@@ -26,6 +30,7 @@ log = logging.getLogger(__name__)
 
 OnConsumerJoined = Callable[[ConsumerJoined], Awaitable[None]]
 PRUNE_EVERY_S = 10.0
+REFUSED_LOG_EVERY_S = 60.0  # a flood of forged messages must not flood the log too
 
 
 class ObserverFeed:
@@ -43,6 +48,9 @@ class ObserverFeed:
         self._task: asyncio.Task | None = None
         self._waiters: dict[tuple[str, str], list[asyncio.Future]] = defaultdict(list)
         self._callbacks: set[asyncio.Task] = set()
+        self._end_at_start: dict[TopicPartition, int] = {}
+        self.refused = 0  # observer messages refused at decode since start
+        self._refused_logged_at = float("-inf")
 
     async def start(self) -> None:
         await ensure_topics(self.bootstrap, {self.topic: 1})
@@ -122,9 +130,9 @@ class ObserverFeed:
                 log.exception("observer feed could not fetch; retrying")
                 await asyncio.sleep(1.0)
                 continue
-            for records in batch.values():
+            for tp, records in batch.items():
                 for record in records:
-                    self._take(record.value)
+                    self._take(record.value, self._received_at(tp, record))
             if not self.caught_up.is_set() and await self._reached_start_end():
                 self.caught_up.set()
                 log.info("observer feed caught up: %d service(s) known", len(self.ledger.pairs()))
@@ -138,38 +146,63 @@ class ObserverFeed:
                 return False
         return True
 
-    def _take(self, raw: bytes | None) -> None:
+    def _received_at(self, tp: TopicPartition, record: ConsumerRecord) -> float:
+        """When the controller received ``record``, by its own clock."""
+        now = time.time()
+        if record.offset >= self._end_at_start.get(tp, 0):
+            return now  # read live
+        # read back: it arrived when the broker took it (a missing timestamp: as old as the read-back)
+        stamped = record.timestamp / 1000 if record.timestamp is not None and record.timestamp >= 0 \
+            else self.watching_since
+        return min(stamped, now)
+
+    def _take(self, raw: bytes | None, received_at: float) -> None:
         if not raw:
             return
         try:
             message = parse_observer_message(raw)
-        except (ValidationError, ValueError):
-            log.debug("ignoring an observer message that is not a known contract")
+        except ValueError as exc:  # pydantic's ValidationError included
+            self._refuse(exc)
             return
         if isinstance(message, ThroughputReport):
-            self.ledger.add_report(message)
-            self._wake(message.service, message.instance_id, message.timestamp)
+            self.ledger.add_report(message, received_at)
         elif isinstance(message, Heartbeat):
-            self.ledger.add_heartbeat(message)
-            self._wake(message.service, message.instance_id, message.timestamp)
+            self.ledger.add_heartbeat(message, received_at)
         elif isinstance(message, ServicePair):
-            self.ledger.add_pair(message)
-            self._wake(message.service, message.instance_id, message.timestamp)
+            self.ledger.add_pair(message, received_at)
         elif isinstance(message, ConsumerJoined):
-            self.ledger.add_heartbeat_at(message.service, message.instance_id, message.timestamp)
-            self._wake(message.service, message.instance_id, message.timestamp)
-            if self._on_consumer_joined is not None and message.timestamp >= self._started_at - 5:  # old joins read back at start were handled then
+            self.ledger.add_heartbeat_at(message.service, message.instance_id, received_at)
+            # old joins read back at start were handled then
+            if self._on_consumer_joined is not None and received_at >= self._started_at - 5:
                 task = asyncio.create_task(self._consumer_joined(message))
                 self._callbacks.add(task)
                 task.add_done_callback(self._callbacks.discard)
+        self._wake(message.service, message.instance_id, received_at)
 
-    def _wake(self, service: str, instance: str, timestamp: float) -> None:
+    def _refuse(self, exc: ValueError) -> None:
+        self.refused += 1
+        now = time.monotonic()
+        if now - self._refused_logged_at >= REFUSED_LOG_EVERY_S:
+            self._refused_logged_at = now
+            log.warning("refused an observer message (%d so far; logged at most once a minute): %s",
+                        self.refused, _reason(exc))
+
+    def _wake(self, service: str, instance: str, received_at: float) -> None:
         for future in self._waiters.pop((service, instance), []):
             if not future.done():
-                future.set_result(timestamp)
+                future.set_result(received_at)
 
     async def _consumer_joined(self, message: ConsumerJoined) -> None:
         try:
             await self._on_consumer_joined(message)
         except Exception:
             log.exception("could not act on %s joining %s", message.instance_id, message.topic)
+
+
+def _reason(exc: ValueError, limit: int = 500) -> str:
+    """Why a message was refused, on one line: each failing field and what is wrong with it."""
+    if isinstance(exc, ValidationError):
+        text = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'message'}: {e['msg']}" for e in exc.errors()[:5])
+    else:
+        text = str(exc)
+    return text[:limit]

@@ -11,16 +11,22 @@ Topics:
   apps and the controller. Field meanings follow the thesis (``target_topic``,
   ``total_messages``, ``timestamp``; ``source_topic``, ``target_topic``, ``deploy_configs``).
 - ``<topic>.dlq``: the original bytes, with :data:`DLQ_HEADERS` saying why.
+
+Everything read from a topic is untrusted: names that end up in paths, scripts, workflow ids or
+Kafka requests match one strict pattern each (:data:`ServiceName`, :data:`InstanceId`,
+:data:`KafkaName`), every float is finite, observer timestamps are not far in the future, and
+free text fields have a size limit. A message that breaks one is refused at decode with the reason.
 """
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from datetime import datetime, timezone
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 SCHEMA_VERSION = 1
 
@@ -33,12 +39,84 @@ Category = Literal["fire", "accident", "natural_hazard", "violence", "hazmat", "
 Source = Literal["crawler", "discord", "line", "manual"]
 
 
+#: A service's name: it becomes instance names, log paths, cloud-init scripts and workflow ids.
+SERVICE_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
+#: An instance's id: ``<hostname>-<pid>`` by default, ``<service>-<n>`` for instances the controller deploys.
+INSTANCE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+#: A Kafka topic or consumer group name (Kafka's own rule for topics).
+KAFKA_NAME_PATTERN = r"^[A-Za-z0-9._-]{1,249}$"
+#: A machine type an announcement asks for: it reaches the cloud providers' APIs.
+MACHINE_TYPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+#: Observer timestamps further ahead of this process's clock than this are refused (a clock that
+#: far off, or a forged message, must not pin "the feed is current").
+MAX_CLOCK_AHEAD_S = 300.0
+
+#: Free fields of a :class:`Report`: whatever a network hands us, bounded.
+MAX_ID_CHARS = 200
+MAX_METADATA_ENTRIES = 32
+MAX_METADATA_KEY_CHARS = 64
+MAX_METADATA_VALUE_CHARS = 1000
+
+_SHOWN_CHARS = 60  # of a refused value, in the error: a 1,100-character name must not flood the log
+
+
 def _now() -> float:
     return time.time()
 
 
+def _check(kind: str, pattern: str, rule: str, value: str) -> str:
+    # fullmatch: with match, the pattern's ``$`` would let a trailing newline through
+    if isinstance(value, str) and re.fullmatch(pattern, value):
+        return value
+    shown = value if not isinstance(value, str) or len(value) <= _SHOWN_CHARS else \
+        f"{value[:_SHOWN_CHARS]}… ({len(value)} characters)"
+    raise ValueError(f"{kind} {shown!r} is refused: {rule} (pattern {pattern})")
+
+
+def check_service_name(name: str) -> str:
+    """``name`` if it is a valid service name; otherwise ValueError saying why not."""
+    return _check("service name", SERVICE_NAME_PATTERN,
+                  "a lowercase letter, then at most 39 lowercase letters, digits, '_' or '-'", name)
+
+
+def check_instance_id(value: str) -> str:
+    """``value`` if it is a valid instance id; otherwise ValueError saying why not."""
+    return _check("instance id", INSTANCE_ID_PATTERN,
+                  "a letter or digit, then at most 99 letters, digits, '.', '_' or '-'", value)
+
+
+def check_kafka_name(value: str) -> str:
+    """``value`` if it is a valid Kafka topic or consumer group name; otherwise ValueError saying why not."""
+    return _check("topic or group name", KAFKA_NAME_PATTERN, "1 to 249 letters, digits, '.', '_' or '-'", value)
+
+
+def check_machine_type(value: str) -> str:
+    """``value`` if it can be a machine type (``CPU``, ``e2-medium``, ``t3.micro``); otherwise ValueError."""
+    return _check("machine type", MACHINE_TYPE_PATTERN,
+                  "a letter or digit, then at most 63 letters, digits, '.', '_' or '-'", value)
+
+
+def _not_far_ahead(timestamp: float) -> float:
+    ahead = timestamp - time.time()
+    if ahead > MAX_CLOCK_AHEAD_S:
+        raise ValueError(f"timestamp {timestamp} is {ahead:.0f} s in the future (at most {MAX_CLOCK_AHEAD_S:.0f} s "
+                         "ahead of the reader's clock is accepted)")
+    return timestamp
+
+
+ServiceName = Annotated[str, AfterValidator(check_service_name)]
+InstanceId = Annotated[str, AfterValidator(check_instance_id)]
+KafkaName = Annotated[str, AfterValidator(check_kafka_name)]
+MachineType = Annotated[str, AfterValidator(check_machine_type)]
+#: When an app sent an observer message, by its own clock: informative only, since the controller
+#: windows and judges liveness by when it received a message (activities.observer).
+ObserverTimestamp = Annotated[float, AfterValidator(_not_far_ahead)]
+
+_CONFIG = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)  # every float finite: 1e999 is inf
+
+
 class _Contract(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = _CONFIG
 
     schema_version: int = SCHEMA_VERSION
 
@@ -59,9 +137,11 @@ class Report(_Contract):
     id: str = Field(default_factory=lambda: uuid.uuid4().hex, min_length=1, max_length=200)
     text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     source: Source
-    author_id: str | None = None
-    channel_id: str | None = None
-    metadata: dict[str, str] = Field(default_factory=dict)
+    author_id: str | None = Field(default=None, max_length=MAX_ID_CHARS)
+    channel_id: str | None = Field(default=None, max_length=MAX_ID_CHARS)
+    metadata: dict[Annotated[str, Field(max_length=MAX_METADATA_KEY_CHARS)],
+                   Annotated[str, Field(max_length=MAX_METADATA_VALUE_CHARS)]] = Field(
+        default_factory=dict, max_length=MAX_METADATA_ENTRIES)
     created_at: float = Field(default_factory=_now, description="when the author posted it (unix seconds)")
     received_at: float = Field(default_factory=_now, description="when Siaga took it in (unix seconds)")
 
@@ -94,23 +174,23 @@ class Analysis(_Contract):
 class DeployConfig(BaseModel):
     """How the controller may deploy more of a service (the thesis's ``deploy_configs``)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = _CONFIG
 
     max_instance: int = Field(ge=1)
     cloud_provider: Literal["LOCAL", "GOOGLE_CLOUD", "AWS"] = "LOCAL"
-    machine_type: str = "CPU"
+    machine_type: MachineType = "CPU"
 
 
 class ThroughputReport(_Contract):
     """Messages one instance produced to ``target_topic`` during one interval."""
 
     kind: Literal["throughput"] = "throughput"
-    target_topic: str
+    target_topic: KafkaName
     total_messages: int = Field(ge=0)
-    timestamp: float = Field(default_factory=_now)
+    timestamp: ObserverTimestamp = Field(default_factory=_now)
     interval_s: float = Field(gt=0)
-    service: str
-    instance_id: str
+    service: ServiceName
+    instance_id: InstanceId
     #: a report sent again (its ack was lost in a broker outage) keeps its id: readers count each id once
     report_id: str = Field(default_factory=lambda: uuid.uuid4().hex, max_length=64)
 
@@ -119,34 +199,52 @@ class ServicePair(_Contract):
     """Sent once at start: this service turns ``source_topic`` into ``target_topic``."""
 
     kind: Literal["service_pair"] = "service_pair"
-    source_topic: str
-    target_topic: str
-    consumer_group: str
+    source_topic: KafkaName
+    target_topic: KafkaName
+    consumer_group: KafkaName
     deploy_configs: DeployConfig
-    service: str
-    instance_id: str
-    timestamp: float = Field(default_factory=_now)
+    service: ServiceName
+    instance_id: InstanceId
+    timestamp: ObserverTimestamp = Field(default_factory=_now)
 
 
 class Heartbeat(_Contract):
-    """Sent every interval while an instance runs: the controller's proof of life."""
+    """Sent every interval while an instance runs: the controller's proof of life.
+
+    An app that processes a stream also says how busy the interval kept it: ``busy_s`` seconds
+    spent decoding, processing and encoding ``handled`` inputs (outputs, dead letters and inputs
+    with no output) during the ``interval_s`` seconds since its previous heartbeat, so its true
+    processing rate (``handled / busy_s``) is known without waiting for an overload. Apps that
+    only publish (crawler, bots) send no busy figures; messages from before these fields are valid.
+    """
 
     kind: Literal["heartbeat"] = "heartbeat"
-    service: str
-    instance_id: str
-    timestamp: float = Field(default_factory=_now)
+    service: ServiceName
+    instance_id: InstanceId
+    timestamp: ObserverTimestamp = Field(default_factory=_now)
+    interval_s: float | None = Field(default=None, gt=0, description="seconds since the previous heartbeat")
+    busy_s: float | None = Field(default=None, ge=0, description="seconds spent processing in that interval")
+    handled: int | None = Field(default=None, ge=0, description="inputs handled in that interval")
+
+    @model_validator(mode="after")
+    def _busy_figures_complete(self) -> "Heartbeat":
+        if (self.busy_s is None) != (self.handled is None):
+            raise ValueError("busy_s and handled come together (both or neither)")
+        if self.busy_s is not None and self.interval_s is None:
+            raise ValueError("busy figures need the interval_s they cover")
+        return self
 
 
 class ConsumerJoined(_Contract):
     """A consumer got its assignment in ``group_id`` on ``topic`` (the partition trigger)."""
 
     kind: Literal["consumer_joined"] = "consumer_joined"
-    topic: str
-    group_id: str
+    topic: KafkaName
+    group_id: KafkaName
     assigned_partitions: int = Field(ge=0)
-    service: str
-    instance_id: str
-    timestamp: float = Field(default_factory=_now)
+    service: ServiceName
+    instance_id: InstanceId
+    timestamp: ObserverTimestamp = Field(default_factory=_now)
 
 
 ObserverMessage = Annotated[
@@ -190,7 +288,7 @@ MAX_DEVICE_TOKEN_CHARS = 4096
 class IncidentSample(BaseModel):
     """One report an incident was built from, cut to :data:`MAX_SAMPLE_CHARS` for display."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = _CONFIG
 
     report_id: str
     text: str = Field(max_length=MAX_SAMPLE_CHARS)
@@ -230,6 +328,6 @@ class IncidentEvent(_Contract):
 class DeviceRegistration(BaseModel):
     """``POST /api/devices``: a push token the receiver obtained for this browser or phone."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = _CONFIG
 
     token: str = Field(min_length=1, max_length=MAX_DEVICE_TOKEN_CHARS, pattern=r"^\S+$")

@@ -1,5 +1,9 @@
 """What an app tells the control plane: counts per interval, its service pair, a heartbeat.
 
+An app that processes a stream also says, with each heartbeat, how long processing kept it busy
+in the interval and how many inputs that was (``busy``): the controller reads each instance's
+true processing rate from that, without waiting for an overload.
+
 The emitter never sits on the data path: ``count`` only adds to a dict, and a background task
 sends one batch per interval, so a slow observer topic cannot slow the pipeline. A report the
 broker did not ack (it was away) is sent again with its id, timestamp and interval unchanged,
@@ -25,7 +29,8 @@ log = logging.getLogger(__name__)
 
 class MetricsEmitter:
     def __init__(self, producer: AIOKafkaProducer, settings: RuntimeSettings, service: str,
-                 target_topics: tuple[str, ...] = (), watch: BrokerWatch | None = None):
+                 target_topics: tuple[str, ...] = (), watch: BrokerWatch | None = None,
+                 reports_busy: bool = False):
         self._producer = producer
         self._watch = watch
         self._settings = settings
@@ -37,9 +42,18 @@ class MetricsEmitter:
         #: does not prove the broker lacks the report (a broker stopping mid-request), so readers
         #: count each report id once (activities.throughput)
         self._unsent: list[ThroughputReport] = []
+        #: busy figures go with the heartbeats of apps that process a stream (None: a publisher)
+        self._reports_busy = reports_busy
+        self._busy_s = 0.0
+        self._handled = 0
 
     def count(self, target_topic: str, messages: int = 1) -> None:
         self._counts[target_topic] += messages
+
+    def busy(self, seconds: float, handled: int) -> None:
+        """``handled`` inputs took ``seconds`` of processing (decode, process, encode)."""
+        self._busy_s += max(seconds, 0.0)
+        self._handled += handled
 
     async def start(self) -> None:
         self._last_flush = time.monotonic()
@@ -82,13 +96,18 @@ class MetricsEmitter:
         now = time.monotonic()
         interval = max(now - self._last_flush, 1e-3)
         counts, self._counts = self._counts, Counter({topic: 0 for topic in self._counts})
+        busy_s, handled, self._busy_s, self._handled = self._busy_s, self._handled, 0.0, 0
         self._last_flush = now
         self._unsent += [ThroughputReport(target_topic=topic, total_messages=total, interval_s=interval,
                                           service=self._service, instance_id=self._settings.instance_id)
                          for topic, total in counts.items()]
         reports = list(self._unsent)
         acks = [await self._send(report) for report in reports]
-        acks.append(await self._send(Heartbeat(service=self._service, instance_id=self._settings.instance_id)))
+        # busy figures are not sent again when an ack fails: the controller reads rates over windows
+        acks.append(await self._send(Heartbeat(
+            service=self._service, instance_id=self._settings.instance_id, interval_s=interval,
+            busy_s=busy_s if self._reports_busy else None, handled=handled if self._reports_busy else None,
+        )))
         results = await asyncio.gather(*acks, return_exceptions=True)
         delivered = {r.report_id for r, result in zip(reports, results) if not isinstance(result, BaseException)}
         self._unsent = [r for r in self._unsent if r.report_id not in delivered]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, Sequence, TypeVar
@@ -128,7 +129,8 @@ class PipelineApp(Generic[In, Out]):
             # the group's leader sees grown partitions this soon, and rebalances so a newcomer gets one
             metadata_max_age_ms=int(s.metadata_max_age_s * 1000),
         )
-        self.metrics = MetricsEmitter(self.producer, s, self.service, (self._metrics_topic,), watch=self.watch)
+        self.metrics = MetricsEmitter(self.producer, s, self.service, (self._metrics_topic,), watch=self.watch,
+                                      reports_busy=True)
         self._inflight = asyncio.Queue()
         self._send_slots = asyncio.Semaphore(s.max_inflight_batches)
         pool = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix=f"{self.service}-process")
@@ -194,7 +196,10 @@ class PipelineApp(Generic[In, Out]):
         loop = asyncio.get_running_loop()
         size = -(-len(records) // self._threads)
         chunks = [records[i:i + size] for i in range(0, len(records), size)]
+        started = time.perf_counter()
         results = await asyncio.gather(*(loop.run_in_executor(pool, self._handle_chunk, c) for c in chunks))
+        # every record is handled: an output, a dead letter or no output at all
+        self.metrics.busy(time.perf_counter() - started, len(records))
         messages: list[_Outgoing] = []
         outputs = dead = 0
         for record, result in zip(records, (r for chunk in results for r in chunk)):

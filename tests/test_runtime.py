@@ -171,6 +171,32 @@ async def test_metrics_arrive_on_observer_topic_at_expected_rate(kafka_bootstrap
     assert len(records) < n / 3, "metrics must be batched, never one per message"
 
 
+async def test_heartbeats_say_how_long_processing_took_and_how_many_inputs(kafka_bootstrap, topic_name):
+    """Busy time covers decode ▸ process ▸ encode; handled counts outputs and dead letters alike."""
+    source, target = topic_name("src"), topic_name("dst")
+    slow, poison, sleep_ms = 40, 3, 25
+    await produce(kafka_bootstrap, source, items(slow, sleep_ms=sleep_ms)
+                  + [json.dumps({"id": f"p{i}", "poison": True}).encode() for i in range(poison)] + [b"{not json"])
+    env = app_env(kafka_bootstrap, source, target, BATCH_SIZE=8, INSTANCE_ID="busy-test-1")
+    app = build_app(env)
+    task = asyncio.create_task(app.run())
+    started = time.monotonic()
+    try:
+        await read_until(kafka_bootstrap, target, lambda r: len(r) >= slow, timeout_s=60)
+        await asyncio.sleep(1.5)  # idle intervals: busy 0, handled 0
+    finally:
+        await stop(app, task)
+    elapsed = time.monotonic() - started
+    records = await read_until(kafka_bootstrap, env["OBSERVER_TOPIC"], lambda r: False, timeout_s=3)
+    heartbeats = [m for m in map(parse_observer_message, (r.value for r in records)) if isinstance(m, Heartbeat)]
+    assert heartbeats and all(h.interval_s and h.interval_s > 0 for h in heartbeats)
+    assert sum(h.handled for h in heartbeats) == slow + poison + 1
+    busy = sum(h.busy_s for h in heartbeats)
+    assert slow * sleep_ms / 1000 <= busy <= elapsed, (busy, elapsed)
+    assert any(h.handled == 0 and h.busy_s == 0 for h in heartbeats), "an idle interval says so"
+    assert sum(h.interval_s for h in heartbeats) <= elapsed + 1
+
+
 async def test_process_signal_sigterm_drains(kafka_bootstrap, topic_name, subprocess_env, tmp_path):
     """SIGTERM on an app process stops it cleanly (exit 0) after committing its work."""
     source, target = topic_name("src"), topic_name("dst")

@@ -44,3 +44,49 @@ async def test_read_back_covers_the_last_seconds_and_nothing_older(any_broker):
             assert set(feed.ledger.last_heartbeats("analyzer")) == {"recent"}
     finally:
         await producer.stop()
+
+
+async def send(producer: AIOKafkaProducer, topic: str, message, kafka_timestamp: float | None = None) -> None:
+    raw = message if isinstance(message, bytes) else message.model_dump_json().encode()
+    await producer.send_and_wait(topic, raw, timestamp_ms=None if kafka_timestamp is None else int(kafka_timestamp * 1000))
+
+
+async def test_windows_and_liveness_run_on_the_controllers_clock(any_broker):
+    """Read back or live, a message counts when the controller received it: a sender 40 s behind
+    stays live, a future stamp (in the message or on the record) never moves ``newest`` past now,
+    and a hostile announcement is refused, counted, and stops nothing."""
+    topic = f"observer-{uuid.uuid4().hex[:8]}"
+    await ensure_topics(any_broker, {topic: 1})
+    producer = AIOKafkaProducer(bootstrap_servers=any_broker)
+    await producer.start()
+    try:
+        now = time.time()
+        await send(producer, topic, Heartbeat(service="analyzer", instance_id="behind", timestamp=now - 40))
+        await send(producer, topic, Heartbeat(service="analyzer", instance_id="ahead", timestamp=now + 200),
+                   kafka_timestamp=now + 120)  # the record itself stamped ahead too
+        await send(producer, topic, b'{"kind": "service_pair", "source_topic": "analyze", "target_topic": "client", '
+                                    b'"consumer_group": "g", "deploy_configs": {"max_instance": 9}, '
+                                    b'"service": "../../../../tmp/x", "instance_id": "x-1"}')
+        async with ObserverFeed(any_broker, topic, keep_s=60) as feed:
+            assert await feed.wait_caught_up(20)
+            read_back = time.time()
+            ledger = feed.ledger
+            assert set(ledger.last_heartbeats("analyzer")) == {"behind", "ahead"}
+            assert "behind" in ledger.live_instances("analyzer", read_back, timeout_s=10)
+            assert ledger.newest <= read_back, "a record stamped ahead must not pin the feed as current"
+            assert max(ledger.last_heartbeats("analyzer").values()) <= read_back
+            assert feed.refused == 1 and ledger.pairs() == []
+
+            sent = time.time()
+            await send(producer, topic, Heartbeat(service="analyzer", instance_id="live-behind", timestamp=sent - 40),
+                       kafka_timestamp=sent - 40)  # the sender's producer stamps records by its clock too
+            seen = await feed.wait_for_heartbeat("analyzer", "live-behind", 10)
+            assert seen is not None and sent <= seen <= time.time()
+            assert "live-behind" in ledger.live_instances("analyzer", time.time(), timeout_s=10)
+
+            await send(producer, topic, Heartbeat(service="analyzer", instance_id="live-ahead", timestamp=sent + 250),
+                       kafka_timestamp=sent + 250)
+            seen = await feed.wait_for_heartbeat("analyzer", "live-ahead", 10)
+            assert seen is not None and ledger.newest <= time.time()
+    finally:
+        await producer.stop()
