@@ -24,7 +24,7 @@ from activities.partitions import PartitionAdmin
 from activities.providers import InstanceSpec, ProviderRefused, Providers, instance_env
 from activities.relay import check_partitions
 from fogverse.broker import UnsupportedByBroker, probe
-from fogverse.contracts import ServicePair
+from fogverse.contracts import ServicePair, check_service_name
 from fogverse.settings import ControllerSettings
 from workflows.decision import Measurement, ScalingPolicy
 from workflows.messages import (CREATE_INSTANCE, CREATE_PARTITIONS, DELETE_INSTANCE, DISPATCH_TICK, GROUP_SPANS_TOPICS,
@@ -45,13 +45,6 @@ BUSY_WINDOWS = 6
 #: How long a probe's answer (can the broker grow partitions?) is trusted.
 PROBE_TTL_S = 60.0
 PROVIDERS = ("LOCAL", "GOOGLE_CLOUD", "AWS")
-
-
-def check_service_name(name: str) -> str:  # TODO(merge): fogverse.contracts.check_service_name
-    import re
-    if not re.fullmatch(r"[a-z][a-z0-9_-]{0,39}", name):
-        raise ValueError(f"service name {name[:60]!r} does not match [a-z][a-z0-9_-]{{0,39}}")
-    return name
 
 
 def policy_from(settings: ControllerSettings) -> ScalingPolicy:

@@ -4,6 +4,10 @@ It runs for the life of the worker, so activities answer from memory instead of 
 topic each time. At start it reads back ``WINDOW_MAX_SECOND`` (seeking by timestamp) and reports
 itself caught up once it has reached the end offsets it saw at start; measurements wait for that.
 
+The feed only records. The two things workflows wait for, an instance heard from for the first
+time and a consumer joining a group, it tells its listener (``activities.relay.FeedRelay``)
+without waiting.
+
 The ledger runs on the controller's clock: a message read live counts as received now
 (``time.time()``); one read back at start, as received at its Kafka record timestamp, never later
 than now. The sender's own ``timestamp`` is never trusted for windows or liveness.
@@ -14,8 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import defaultdict
-from typing import Awaitable, Callable
+from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
@@ -28,26 +31,33 @@ from fogverse.kafka_client import client_options
 
 log = logging.getLogger(__name__)
 
-OnConsumerJoined = Callable[[ConsumerJoined], Awaitable[None]]
+
+
+class FeedListener(Protocol):
+    """Told, without waiting, what workflows wait for (``activities.relay.FeedRelay`` signals them)."""
+
+    def instance_seen(self, service: str, instance: str, at: float) -> None: ...
+
+    def consumer_joined(self, joined: ConsumerJoined) -> None: ...
+
 PRUNE_EVERY_S = 10.0
+MAX_HEARD = 50_000  # instances remembered as heard from (each app start has a new id)
 REFUSED_LOG_EVERY_S = 60.0  # a flood of forged messages must not flood the log too
 
 
 class ObserverFeed:
-    def __init__(self, bootstrap: str, topic: str, keep_s: float,
-                 on_consumer_joined: OnConsumerJoined | None = None):
+    def __init__(self, bootstrap: str, topic: str, keep_s: float, listener: FeedListener | None = None):
         self.bootstrap = bootstrap
         self.topic = topic
         self.ledger = ThroughputLedger(keep_s)
         self.keep_s = keep_s
         self.watching_since = time.time()  # heartbeats are complete from here on
         self.caught_up = asyncio.Event()
-        self._on_consumer_joined = on_consumer_joined
+        self._listener = listener
         self._started_at = time.time()
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task | None = None
-        self._waiters: dict[tuple[str, str], list[asyncio.Future]] = defaultdict(list)
-        self._callbacks: set[asyncio.Task] = set()
+        self._heard: set[tuple[str, str]] = set()  # (service, instance) heard from since start
         self._end_at_start: dict[TopicPartition, int] = {}
         self.refused = 0  # observer messages refused at decode since start
         self._refused_logged_at = float("-inf")
@@ -84,8 +94,6 @@ class ObserverFeed:
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        for task in list(self._callbacks):
-            task.cancel()
         if self._consumer:
             await self._consumer.stop()
 
@@ -102,24 +110,6 @@ class ObserverFeed:
             return True
         except asyncio.TimeoutError:
             return False
-
-    async def wait_for_heartbeat(self, service: str, instance: str, timeout_s: float) -> float | None:
-        """The time of the instance's latest sign of life; waits up to ``timeout_s`` for a first one."""
-        seen = self.ledger.last_heartbeats(service).get(instance)
-        if seen is not None:
-            return seen
-        future = asyncio.get_running_loop().create_future()
-        self._waiters[(service, instance)].append(future)
-        try:
-            return await asyncio.wait_for(future, timeout_s)
-        except asyncio.TimeoutError:
-            return None
-        finally:
-            waiters = self._waiters.get((service, instance), [])
-            if future in waiters:
-                waiters.remove(future)
-            if not waiters:
-                self._waiters.pop((service, instance), None)
 
     async def _run(self) -> None:
         last_prune = time.monotonic()
@@ -173,11 +163,9 @@ class ObserverFeed:
         elif isinstance(message, ConsumerJoined):
             self.ledger.add_heartbeat_at(message.service, message.instance_id, received_at)
             # old joins read back at start were handled then
-            if self._on_consumer_joined is not None and received_at >= self._started_at - 5:
-                task = asyncio.create_task(self._consumer_joined(message))
-                self._callbacks.add(task)
-                task.add_done_callback(self._callbacks.discard)
-        self._wake(message.service, message.instance_id, received_at)
+            if self._listener is not None and received_at >= self._started_at - 5:
+                self._listener.consumer_joined(message)
+        self._first_heard(message.service, message.instance_id, received_at)
 
     def _refuse(self, exc: ValueError) -> None:
         self.refused += 1
@@ -187,16 +175,15 @@ class ObserverFeed:
             log.warning("refused an observer message (%d so far; logged at most once a minute): %s",
                         self.refused, _reason(exc))
 
-    def _wake(self, service: str, instance: str, received_at: float) -> None:
-        for future in self._waiters.pop((service, instance), []):
-            if not future.done():
-                future.set_result(received_at)
-
-    async def _consumer_joined(self, message: ConsumerJoined) -> None:
-        try:
-            await self._on_consumer_joined(message)
-        except Exception:
-            log.exception("could not act on %s joining %s", message.instance_id, message.topic)
+    def _first_heard(self, service: str, instance: str, received_at: float) -> None:
+        key = (service, instance)
+        if key in self._heard:
+            return
+        if len(self._heard) >= MAX_HEARD:
+            self._heard.clear()  # bounded: forgetting only means a deploy may be signalled twice
+        self._heard.add(key)
+        if self._listener is not None:
+            self._listener.instance_seen(service, instance, received_at)
 
 
 def _reason(exc: ValueError, limit: int = 500) -> str:

@@ -15,6 +15,28 @@ from fogverse.contracts import Heartbeat
 KEEP_S = 2.0
 
 
+class Heard:
+    """A feed listener that keeps what it was told."""
+
+    def __init__(self):
+        self.seen: list[tuple[str, str, float]] = []
+        self.joined = []
+
+    def instance_seen(self, service: str, instance: str, at: float) -> None:
+        self.seen.append((service, instance, at))
+
+    def consumer_joined(self, joined) -> None:
+        self.joined.append(joined)
+
+    async def wait_for(self, instance: str, timeout_s: float) -> float | None:
+        for _ in range(int(timeout_s * 20)):
+            for _service, name, at in self.seen:
+                if name == instance:
+                    return at
+            await asyncio.sleep(0.05)
+        return None
+
+
 async def heartbeat(producer: AIOKafkaProducer, topic: str, instance: str) -> None:
     beat = Heartbeat(service="analyzer", instance_id=instance)
     await producer.send_and_wait(topic, beat.model_dump_json().encode())
@@ -32,12 +54,17 @@ async def test_read_back_covers_the_last_seconds_and_nothing_older(any_broker):
         await heartbeat(producer, topic, "old")
         await asyncio.sleep(KEEP_S + 1)
         started = time.time()
-        async with ObserverFeed(any_broker, topic, keep_s=KEEP_S) as feed:
+        heard = Heard()
+        async with ObserverFeed(any_broker, topic, keep_s=KEEP_S, listener=heard) as feed:
             assert await feed.wait_caught_up(20)
             assert feed.ledger.last_heartbeats("analyzer") == {}
             assert started - KEEP_S - 1 <= feed.watching_since <= time.time() - KEEP_S
             await heartbeat(producer, topic, "recent")
-            assert await feed.wait_for_heartbeat("analyzer", "recent", 10) is not None
+            at = await heard.wait_for("recent", 10)
+            assert at is not None and abs(at - time.time()) < 5, "told once, on the controller's clock"
+            await heartbeat(producer, topic, "recent")
+            await asyncio.sleep(1.5)
+            assert [name for _, name, _ in heard.seen] == ["recent"], "told once per instance, not per heartbeat"
 
         async with ObserverFeed(any_broker, topic, keep_s=KEEP_S) as feed:
             assert await feed.wait_caught_up(20)
@@ -67,7 +94,8 @@ async def test_windows_and_liveness_run_on_the_controllers_clock(any_broker):
         await send(producer, topic, b'{"kind": "service_pair", "source_topic": "analyze", "target_topic": "client", '
                                     b'"consumer_group": "g", "deploy_configs": {"max_instance": 9}, '
                                     b'"service": "../../../../tmp/x", "instance_id": "x-1"}')
-        async with ObserverFeed(any_broker, topic, keep_s=60) as feed:
+        heard = Heard()
+        async with ObserverFeed(any_broker, topic, keep_s=60, listener=heard) as feed:
             assert await feed.wait_caught_up(20)
             read_back = time.time()
             ledger = feed.ledger
@@ -80,13 +108,13 @@ async def test_windows_and_liveness_run_on_the_controllers_clock(any_broker):
             sent = time.time()
             await send(producer, topic, Heartbeat(service="analyzer", instance_id="live-behind", timestamp=sent - 40),
                        kafka_timestamp=sent - 40)  # the sender's producer stamps records by its clock too
-            seen = await feed.wait_for_heartbeat("analyzer", "live-behind", 10)
+            seen = await heard.wait_for("live-behind", 10)
             assert seen is not None and sent <= seen <= time.time()
             assert "live-behind" in ledger.live_instances("analyzer", time.time(), timeout_s=10)
 
             await send(producer, topic, Heartbeat(service="analyzer", instance_id="live-ahead", timestamp=sent + 250),
                        kafka_timestamp=sent + 250)
-            seen = await feed.wait_for_heartbeat("analyzer", "live-ahead", 10)
+            seen = await heard.wait_for("live-ahead", 10)
             assert seen is not None and ledger.newest <= time.time()
     finally:
         await producer.stop()
