@@ -52,13 +52,13 @@ def tansu_process(host: str, port: int, log_path: Path | None) -> ManagedProcess
 
 
 def temporal_process(host: str, port: int, ui_port: int | None, db_file: Path | None,
-                     log_path: Path | None) -> ManagedProcess:
+                     log_path: Path | None, search_attributes: bool = True) -> ManagedProcess:
     argv = [temporal_binary(), "server", "start-dev", "--ip", host, "--port", str(port),
             "--log-level", "warn", "--ui-disable-news-fetch"]
     argv += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
     if db_file is not None:
         argv += ["--db-filename", str(db_file)]
-    for name, kind in SEARCH_ATTRIBUTES.items():
+    for name, kind in (SEARCH_ATTRIBUTES.items() if search_attributes else ()):
         argv += ["--search-attribute", f"{name}={kind}"]
     return ManagedProcess("temporal", argv, env=system_env(), log_path=log_path)
 

@@ -23,6 +23,7 @@ from datetime import timedelta
 from temporalio.client import (Client, Schedule, ScheduleActionStartWorkflow, ScheduleAlreadyRunningError,
                                ScheduleIntervalSpec, ScheduleOverlapPolicy, SchedulePolicy, ScheduleSpec,
                                ScheduleUpdate, ScheduleUpdateInput)
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -34,6 +35,7 @@ from activities.providers import Providers
 from activities.relay import FeedRelay
 from fogverse.kafka_client import BrokerUnreachable, preflight
 from fogverse.settings import ControllerSettings
+from workers.stack import SEARCH_ATTRIBUTES
 from workflows import WORKFLOWS
 from workflows.messages import TICK_WORKFLOW, TickRequest
 
@@ -58,6 +60,30 @@ def control_schedules(settings: ControllerSettings) -> dict[str, Schedule]:
             policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(seconds=10)),
         )
     return schedules
+
+
+async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:
+    """Register the custom search attributes the workflows upsert (``SiagaService`` …).
+
+    The dev server is started with them; any other Temporal server needs them registered once
+    through the operator API, or every upsert fails the workflow task again and again. "Already
+    exists" is fine. Returns the names that were added.
+    """
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+
+    kinds = {"Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT}
+    listed = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
+    missing = {name: kinds[kind] for name, kind in SEARCH_ATTRIBUTES.items() if name not in listed.custom_attributes}
+    if missing:
+        try:
+            await client.operator_service.add_search_attributes(
+                AddSearchAttributesRequest(namespace=namespace, search_attributes=missing))
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.ALREADY_EXISTS:
+                raise
+        log.info("registered search attributes %s", ", ".join(sorted(missing)))
+    return sorted(missing)
 
 
 async def ensure_schedules(client: Client, settings: ControllerSettings) -> list[str]:
@@ -103,6 +129,7 @@ async def run_control_plane(settings: ControllerSettings, stop: asyncio.Event | 
         worker = Worker(client, task_queue=settings.task_queue, workflows=WORKFLOWS, activities=control.all(),
                         graceful_shutdown_timeout=timedelta(seconds=5), workflow_runner=sandbox_runner())
         async with worker:
+            await ensure_search_attributes(client, settings.temporal_namespace)
             await ensure_schedules(client, settings)
             log.info("control plane on task queue %s (Temporal %s, observer topic %s)", settings.task_queue,
                      settings.temporal_address, settings.observer_topic)

@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 
 from activities.control import ControlActivities
 from activities.partitions import PartitionAdmin
+from activities.relay import check_partitions
 from controller_harness import (ServiceUnderTest, Traffic, close_out, connect_temporal, start_control_plane,
                                 start_first_instance, wait_for_state)
 from fogverse.broker import ensure_topics
@@ -99,7 +100,7 @@ async def test_partitions_grow_to_the_group_size_stop_at_the_cap_and_never_shrin
     settings = settings_for(apache_kafka, MAX_PARTITIONS="3")
     async with partition_worker(temporal_address, settings) as (client, control):
         async with group_members(apache_kafka, group, 2, topic):
-            await control.check_partitions(topic, group, "second member joined")
+            await check_partitions(client, control.settings, topic, group, "second member joined")
             state = await partition_state(client, topic, lambda s: len(s.growths) == 1, what="a first growth")
             assert (state.growths[0].partitions_before, state.growths[0].partitions_after) == (1, 2)
             assert not state.growths[0].capped and state.growths[0].at > 0
@@ -107,7 +108,7 @@ async def test_partitions_grow_to_the_group_size_stop_at_the_cap_and_never_shrin
             assert await partitions_of(apache_kafka, topic) == 2
 
         async with group_members(apache_kafka, group, 4, topic):
-            await control.check_partitions(topic, group, "four members")
+            await check_partitions(client, control.settings, topic, group, "four members")
             # a new run if the last one went idle meanwhile: each run keeps the growths it made
             state = await partition_state(client, topic, lambda s: any(g.partitions_after == 3 for g in s.growths),
                                           what="a capped growth")
@@ -120,7 +121,7 @@ async def test_partitions_grow_to_the_group_size_stop_at_the_cap_and_never_shrin
             assert "1 member(s) stay idle" in state.last_decision.detail
 
         async with group_members(apache_kafka, group, 1, topic):  # growth is one-way: fewer members shrink nothing
-            await control.check_partitions(topic, group, "members left")
+            await check_partitions(client, control.settings, topic, group, "members left")
             state = await partition_state(client, topic, lambda s: s.last_decision.members == 1,
                                           what="a check with one member")
             assert state.last_decision.reason == "enough_partitions"
@@ -150,7 +151,7 @@ async def test_a_group_on_two_topics_is_refused_saying_why(apache_kafka, tempora
     await ensure_topics(apache_kafka, {topic: 1, other: 1})
     async with partition_worker(temporal_address, settings_for(apache_kafka)) as (client, control):
         async with group_members(apache_kafka, group, 2, topic, other):
-            await control.check_partitions(topic, group, "second member joined")
+            await check_partitions(client, control.settings, topic, group, "second member joined")
             with pytest.raises(WorkflowFailureError) as failed:
                 await asyncio.wait_for(client.get_workflow_handle(partition_workflow_id(topic)).result(), 30)
     cause = failed.value.cause
@@ -167,7 +168,7 @@ async def test_enough_partitions_need_no_create_partitions_even_on_a_broker_with
     await ensure_topics(tansu_bootstrap, {topic: 4})
     async with partition_worker(temporal_address, settings_for(tansu_bootstrap)) as (client, control):
         async with group_members(tansu_bootstrap, group, 2, topic):
-            await control.check_partitions(topic, group, "second member joined")
+            await check_partitions(client, control.settings, topic, group, "second member joined")
             state = await partition_state(client, topic, lambda s: s.last_decision is not None, what="a check")
             assert state.growths == [] and state.last_decision.reason == "enough_partitions"
             await client.get_workflow_handle(partition_workflow_id(topic)).terminate("test done")
@@ -179,7 +180,7 @@ async def test_partition_growth_fails_naming_the_missing_api_on_a_broker_without
     await ensure_topics(tansu_bootstrap, {topic: 1})
     async with partition_worker(temporal_address, settings_for(tansu_bootstrap)) as (client, control):
         async with group_members(tansu_bootstrap, group, 2, topic):
-            await control.check_partitions(topic, group, "second member joined")
+            await check_partitions(client, control.settings, topic, group, "second member joined")
             with pytest.raises(WorkflowFailureError) as failed:
                 await asyncio.wait_for(client.get_workflow_handle(partition_workflow_id(topic)).result(), 30)
     cause = failed.value.cause

@@ -8,7 +8,11 @@ from datetime import timedelta
 
 from controller_harness import connect_temporal
 from fogverse.settings import ControllerSettings
-from workers.worker import ensure_schedules
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+
+from fogverse.processes import free_port, wait_for_port
+from workers.stack import SEARCH_ATTRIBUTES, temporal_process
+from workers.worker import ensure_schedules, ensure_search_attributes
 
 
 async def test_schedules_are_created_then_updated_in_place(temporal_address):
@@ -40,3 +44,19 @@ async def test_schedules_are_created_then_updated_in_place(temporal_address):
     finally:
         for schedule_id in ids:
             await client.get_schedule_handle(schedule_id).delete()
+
+
+async def test_the_worker_registers_its_search_attributes_on_a_server_without_them(tmp_path):
+    """Only the dev server is started with them: on any other server the worker adds them itself."""
+    port = free_port()
+    server = temporal_process("127.0.0.1", port, None, tmp_path / "t.db", tmp_path / "t.log",
+                              search_attributes=False).start()
+    try:
+        wait_for_port("127.0.0.1", port, 60, server)
+        client = await connect_temporal(f"127.0.0.1:{port}")
+        assert await ensure_search_attributes(client, "default") == sorted(SEARCH_ATTRIBUTES)
+        listed = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace="default"))
+        assert set(SEARCH_ATTRIBUTES) <= set(listed.custom_attributes)
+        assert await ensure_search_attributes(client, "default") == [], "a second start adds nothing"
+    finally:
+        server.stop()
