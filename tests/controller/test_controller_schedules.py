@@ -6,11 +6,11 @@ import asyncio
 import uuid
 from datetime import timedelta
 
-from controller_harness import connect_temporal
-from fogverse.settings import ControllerSettings
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 
+from controller_harness import connect_temporal
 from fogverse.processes import free_port, wait_for_port
+from fogverse.settings import ControllerSettings
 from workers.stack import SEARCH_ATTRIBUTES, temporal_process
 from workers.worker import ensure_schedules, ensure_search_attributes
 
