@@ -235,13 +235,18 @@ async def test_the_current_details_say_what_the_workflow_waits_for_and_until_whe
     assert f"waiting for the first heartbeat of **{name}** until" in details, details
 
 
-async def test_a_deploy_without_a_heartbeat_is_rolled_back_when_its_deadline_timer_fires(plane):
+async def one_deploy(plane: Plane, deadline_s: float) -> str:
+    """One evaluation whose count is one more instance (10/s in, 5/s out, 10/s per instance)."""
     await plane.start()
     plane.world.measurement = replace(plane.world.measurement, input_rate=10.0, input_history=[10.0] * 5,
                                       output_rate=5.0)
-    await plane.evaluate(POLICY, deadline_s=2.0)
-    state = await plane.wait(lambda s: len(s.instances) == 1, "one deploy")
-    (name,) = state.instances
+    await plane.evaluate(POLICY, deadline_s=deadline_s)
+    (name,) = (await plane.wait(lambda s: len(s.instances) == 1, "one deploy")).instances
+    return name
+
+
+async def test_a_deploy_without_a_heartbeat_is_rolled_back_when_its_deadline_timer_fires(plane):
+    name = await one_deploy(plane, deadline_s=2.0)
     started = time.monotonic()
     outcome = await plane.client.get_workflow_handle(deploy_workflow_id(name), result_type=DeployOutcome).result()
     assert not outcome.ok and "no heartbeat within 2 s" in outcome.reason and "deleted" in outcome.reason
@@ -255,13 +260,8 @@ async def test_a_deploy_without_a_heartbeat_is_rolled_back_when_its_deadline_tim
 
 
 async def test_a_heartbeat_just_before_the_deadline_keeps_the_instance(plane):
-    await plane.start()
-    plane.world.measurement = replace(plane.world.measurement, input_rate=10.0, input_history=[10.0] * 5,
-                                      output_rate=5.0)
-    await plane.evaluate(POLICY, deadline_s=3.0)
-    state = await plane.wait(lambda s: len(s.instances) == 1, "one deploy")
-    (name,) = state.instances
-    requested = state.instances[name].requested_at
+    name = await one_deploy(plane, deadline_s=3.0)
+    requested = (await plane.state()).instances[name].requested_at
     await asyncio.sleep(max(0.0, requested + 2.5 - time.time()))
     plane.heard(name)
     outcome = await plane.client.get_workflow_handle(deploy_workflow_id(name), result_type=DeployOutcome).result()
@@ -271,11 +271,7 @@ async def test_a_heartbeat_just_before_the_deadline_keeps_the_instance(plane):
 
 
 async def test_a_heartbeat_whose_signal_was_lost_is_found_at_the_deadline(plane):
-    await plane.start()
-    plane.world.measurement = replace(plane.world.measurement, input_rate=10.0, input_history=[10.0] * 5,
-                                      output_rate=5.0)
-    await plane.evaluate(POLICY, deadline_s=2.0)
-    (name,) = (await plane.wait(lambda s: len(s.instances) == 1, "one deploy")).instances
+    name = await one_deploy(plane, deadline_s=2.0)
     await asyncio.sleep(0.5)
     plane.world.heartbeats[name] = time.time()  # the feed heard it; no signal reached the deploy
     outcome = await plane.client.get_workflow_handle(deploy_workflow_id(name), result_type=DeployOutcome).result()
@@ -287,6 +283,7 @@ async def test_partitions_grow_before_the_deploys_that_need_them(plane):
     await plane.start()
     await plane.evaluate(POLICY)
     state = await plane.wait(lambda s: len(s.instances) == 2, "two deploys")
+    await until(lambda: len(plane.world.names(CREATE_INSTANCE)) == 2, "both creates")
     calls = plane.world.calls
     grown = [when for name, _, when in calls if name == CREATE_PARTITIONS]
     created = [when for name, _, when in calls if name == CREATE_INSTANCE]
