@@ -4,6 +4,13 @@ The histories in ``histories/`` (gzipped JSON) were recorded from the end-to-end
 ``SIAGA_RECORD_HISTORIES=1``, then renamed for what they show.
 A workflow change that must change the commands it issues needs ``workflow.patched`` (or a new
 workflow name) and freshly recorded histories next to the old ones, never instead of them.
+
+One exception, made once (2026-12, the durable-timer redesign): the scaler and deploy workflows
+stopped polling for heartbeats and awaiting their children, and started cooldown and deadline
+timers and signals instead, which changes nearly every command they issue; patching each branch
+would have kept two control planes in one file. Their histories were re-recorded, and the README
+says how to upgrade (terminate the old runs; reconcile adopts their instances). The partition and
+tick histories are the old ones and still replay.
 """
 
 from __future__ import annotations
