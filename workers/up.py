@@ -1,8 +1,10 @@
 """``python -m workers up``: bring up the whole system on this machine and keep it up.
 
 Starts the embedded stack (unless pointed elsewhere), creates the topics, then the control-plane
-worker and the apps, each as a child process with its log under ``$SIAGA_STATE_DIR/logs``.
-Ctrl-C or SIGTERM stops everything it started, in reverse order.
+worker and the apps, each as a child process with its log under ``$SIAGA_STATE_DIR/logs`` and
+only the environment its service needs (``fogverse.processes.child_env``). Ctrl-C or SIGTERM
+stops everything it started, in reverse order; a SIGKILL stops it too (the kernel's
+PR_SET_PDEATHSIG, down to the instances the controller deployed).
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ import os
 import signal
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from activities.providers.local import LocalProcessProvider
 from fogverse.broker import ensure_topics, probe
-from fogverse.processes import ManagedProcess, python_module
+from fogverse.processes import ManagedProcess, child_env, python_module
 from fogverse.settings import ConfigError, KafkaSecurity, NotifierSettings, StackSettings
 from workers.kafka_broker import pinned_version
 from workers.stack import LIMITATIONS, EmbeddedStack
@@ -39,21 +42,26 @@ def initial_topics(can_grow: bool) -> dict[str, int]:
 class Component:
     name: str
     module: str
+    service: str  # whose variables it gets (fogverse.processes.SERVICE_VARIABLES)
     args: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()  # environment variables without which it is not started (secrets)
 
     def wanted(self, environ) -> bool:
         return all(environ.get(name) for name in self.needs)
 
+    def process(self, environ, log_dir: Path) -> ManagedProcess:
+        return ManagedProcess(self.name, python_module(self.module, *self.args),
+                              env=child_env(self.service, environ), log_path=log_dir / f"{self.name}.log")
+
 
 #: What ``up`` runs after the stack, in start order.
 COMPONENTS: tuple[Component, ...] = (
-    Component("controller", "workers", ("worker",)),
-    Component("analyzer", "apps.analyzer"),
-    Component("notifier", "apps.notifier"),
-    Component("crawler", "apps.crawler", ("--loop", "--rate", "2", "--quiet")),
-    Component("discord", "apps.discord_bot", needs=("TOKEN",)),
-    Component("line", "apps.line_bot", needs=("CHANNEL_SECRET", "CHANNEL_ACCESS_TOKEN")),
+    Component("controller", "workers", "controller", ("worker",)),
+    Component("analyzer", "apps.analyzer", "analyzer"),
+    Component("notifier", "apps.notifier", "notifier"),
+    Component("crawler", "apps.crawler", "crawler", ("--loop", "--rate", "2", "--quiet")),
+    Component("discord", "apps.discord_bot", "discord_bot", needs=("TOKEN",)),
+    Component("line", "apps.line_bot", "line_bot", needs=("CHANNEL_SECRET", "CHANNEL_ACCESS_TOKEN")),
 )
 
 
@@ -77,9 +85,7 @@ def run_up(components: tuple[Component, ...] = COMPONENTS) -> int:
                    TEMPORAL_ADDRESS=stack.temporal_address)
         skipped = [c for c in components if not c.wanted(env)]
         for component in (c for c in components if c.wanted(env)):
-            child = ManagedProcess(component.name, python_module(component.module, *component.args),
-                                   env=env, log_path=settings.state_dir / "logs" / f"{component.name}.log")
-            children.append(child.start())
+            children.append(component.process(env, settings.state_dir / "logs").start())
         _print_banner(stack, caps, topics, created, children, skipped, settings)
         reported: set[str] = set()
         while not stop.wait(1.0):
