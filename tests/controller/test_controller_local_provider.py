@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from activities.providers import InstanceSpec
-from activities.providers.local import LocalProcessProvider
+from activities.providers import InstanceSpec, ProviderRefused
+from activities.providers.local import LocalProcessProvider, _is_live, _start_ticks
 from controller_harness import REPO
 
 MODULES = {"quiet": "controller_silent_app", "other": "controller_silent_app"}
@@ -34,7 +38,7 @@ async def test_create_is_idempotent_by_name(provider):
     listed = await provider.list("quiet")
     assert [i.name for i in listed] == ["quiet-1"]
     assert first.name == again.name == "quiet-1"
-    assert len({pid for pid, _ in provider._scan().values()}) == 1
+    assert len({found.pid for found in provider._scan().values()}) == 1
 
 
 async def test_list_is_per_service_and_delete_is_idempotent(provider):
@@ -50,12 +54,12 @@ async def test_list_is_per_service_and_delete_is_idempotent(provider):
 
 async def test_a_new_provider_finds_and_stops_instances_it_did_not_start(provider, tmp_path):
     await provider.create(spec("quiet-1"))
-    (pid, info), = provider._scan().values()
+    (pid, _, info), = provider._scan().values()
     assert info.created_at is not None and abs(info.created_at - time.time()) < 30
     restarted = LocalProcessProvider(tmp_path, MODULES, stop_timeout_s=5)  # what a restarted worker builds
     assert [i.name for i in await restarted.list("quiet")] == ["quiet-1"]
     again = await restarted.create(spec("quiet-1"))
-    assert again.name == "quiet-1" and [p for p, _ in restarted._scan().values()] == [pid]
+    assert again.name == "quiet-1" and [f.pid for f in restarted._scan().values()] == [pid]
     assert await restarted.delete("quiet-1") is True
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -93,3 +97,153 @@ async def test_an_instance_that_ignores_sigterm_is_killed(tmp_path):
     finally:
         provider.stop_timeout_s = 0.1
         await provider.delete("stubborn-1")
+
+
+# ─── names from the wire, secrets, and the instances' life ────────────────────────────────
+
+
+@pytest.mark.parametrize("name, service", [("../../../../tmp/x-1", "x"), ("../../../../tmp/x-1", "../../../../tmp/x"),
+                                           ("quiet-1/../../../../../tmp/x-1", "quiet"), ("/tmp/x-1", "quiet"),
+                                           ("quiet-1\0", "quiet"), ("other-1", "quiet")])
+async def test_a_name_that_is_not_service_n_is_refused_and_nothing_is_written(tmp_path, name, service):
+    state = tmp_path / "deep" / "er" / "state"
+    provider = LocalProcessProvider(state, {service: "controller_silent_app"}, stop_timeout_s=1)
+    with pytest.raises(ProviderRefused, match="refused"):
+        await provider.create(InstanceSpec(name, service, spec(name).env))
+    assert await provider.delete(name, service) is False
+    assert await provider.list(service) == []
+    assert provider._scan() == {}, "no process was started"
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == [], "nothing was written anywhere"
+    assert not Path("/tmp/x-1.log").exists()
+
+
+def test_the_log_path_of_a_name_must_resolve_inside_the_state_directory(tmp_path):
+    provider = LocalProcessProvider(tmp_path)
+    assert provider.log_path("quiet-1") == tmp_path.resolve() / "instances" / "quiet-1.log"
+    with pytest.raises(ProviderRefused, match="outside"):
+        provider.log_path("../../../../tmp/x-1")
+
+
+SECRETS = {"TOKEN": "discord-secret", "CHANNEL_SECRET": "line-secret", "CHANNEL_ACCESS_TOKEN": "line-token",
+           "FIREBASE_KEY": '{"private_key": "firebase-secret"}', "AWS_SECRET_ACCESS_KEY": "aws-secret"}
+
+
+def environ_of(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    return dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
+
+
+async def test_each_instance_gets_only_the_variables_its_service_needs(tmp_path):
+    base = {**os.environ, **SECRETS, "ANALYZER_MODE": "parallel", "NOTIFIER_PORT": "8123",
+            "KAFKA_SASL_PASSWORD": "kafka-secret", "UNRELATED_SETTING": "x"}
+    provider = LocalProcessProvider(tmp_path, {"analyzer": "controller_silent_app", "notifier": "controller_silent_app"},
+                                    base_env=base, stop_timeout_s=5)
+    try:
+        await provider.create(spec("analyzer-1", "analyzer"))
+        await provider.create(spec("notifier-1", "notifier"))
+        found = provider._scan()
+        analyzer, notifier = environ_of(found["analyzer-1"].pid), environ_of(found["notifier-1"].pid)
+    finally:
+        await provider.delete("analyzer-1")
+        await provider.delete("notifier-1")
+    assert not set(SECRETS) & set(analyzer), "an analyzer holds another service's secret"
+    assert analyzer["ANALYZER_MODE"] == "parallel" and analyzer["KAFKA_SASL_PASSWORD"] == "kafka-secret"
+    assert analyzer["PATH"] == os.environ["PATH"] and "UNRELATED_SETTING" not in analyzer
+    assert "NOTIFIER_PORT" not in analyzer
+    assert notifier["FIREBASE_KEY"] == SECRETS["FIREBASE_KEY"] and notifier["NOTIFIER_PORT"] == "8123"
+    assert not {"TOKEN", "CHANNEL_SECRET", "CHANNEL_ACCESS_TOKEN", "AWS_SECRET_ACCESS_KEY"} & set(notifier)
+
+
+#: a worker: deploys one LOCAL instance and serves on (its event loop, and the thread that
+#: started the instance, live on), printing the instance's pid
+WORKER = """
+import asyncio, sys
+from activities.providers import InstanceSpec
+from activities.providers.local import LocalProcessProvider
+
+async def main():
+    provider = LocalProcessProvider(sys.argv[1], {"quiet": "controller_silent_app"})
+    await provider.create(InstanceSpec("quiet-1", "quiet", {"PYTHONPATH": sys.argv[2]}))
+    print(provider._scan()["quiet-1"].pid, flush=True)
+    await asyncio.sleep(3600)
+
+asyncio.run(main())
+"""
+
+#: what `up` does with the worker: starts it as a ManagedProcess, then waits
+SUPERVISOR = """
+import sys, time
+from fogverse.processes import ManagedProcess
+ManagedProcess("controller", [sys.executable, "-c", sys.argv[1], *sys.argv[2:]], log_path=None).start()
+time.sleep(3600)
+"""
+
+
+def gone(pid: int, timeout_s: float = 20) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not _is_live(pid):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def start_worker(tmp_path, *prefix: str) -> subprocess.Popen:
+    path = f"{REPO}:{REPO / 'tests' / 'controller'}"
+    return subprocess.Popen([sys.executable, *prefix, "-c", WORKER, str(tmp_path), path], cwd=REPO, text=True,
+                            stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path})
+
+
+def instance_pid(tmp_path, timeout_s: float = 30) -> int:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = LocalProcessProvider(tmp_path)._scan()
+        if "quiet-1" in found:
+            return found["quiet-1"].pid
+        time.sleep(0.1)
+    raise AssertionError("the instance never started")
+
+
+def test_an_instance_does_not_outlive_a_worker_killed_by_sigkill(tmp_path):
+    worker = start_worker(tmp_path)
+    try:
+        pid = int(worker.stdout.readline())
+        assert _is_live(pid)
+        worker.kill()
+        worker.wait(10)
+        assert gone(pid), "the instance outlived its worker"
+    finally:
+        worker.kill()
+        LocalProcessProvider(tmp_path, stop_timeout_s=1)._delete("quiet-1")
+
+
+def test_instances_do_not_outlive_a_supervisor_killed_by_sigkill(tmp_path):
+    path = f"{REPO}:{REPO / 'tests' / 'controller'}"
+    supervisor = subprocess.Popen([sys.executable, "-c", SUPERVISOR, WORKER, str(tmp_path), path], cwd=REPO,
+                                  env={**os.environ, "PYTHONPATH": path})
+    try:
+        pid = instance_pid(tmp_path)
+        supervisor.kill()
+        supervisor.wait(10)
+        assert gone(pid), "the instance outlived the supervisor"
+    finally:
+        supervisor.kill()
+        LocalProcessProvider(tmp_path, stop_timeout_s=1)._delete("quiet-1")
+
+
+def test_a_recycled_pid_is_not_taken_for_the_instance(tmp_path):
+    """A process of the same pid but another start time (here: one with an empty environment, which
+    reads like an exiting instance) is not ours: never signalled, never waited on."""
+    stranger = subprocess.Popen(["env", "-i", "sleep", "60"])
+    try:
+        provider = LocalProcessProvider(tmp_path, stop_timeout_s=1)
+        time.sleep(0.2)  # exec'd into sleep, with its empty environment
+        started = _start_ticks(stranger.pid)
+        assert provider._alive("quiet-1", stranger.pid, started), "same pid and start time: still the one found"
+        assert not provider._alive("quiet-1", stranger.pid, started - 1), "another start time: a recycled pid"
+        provider._signal("quiet-1", stranger.pid, started - 1, signal.SIGKILL)
+        time.sleep(0.2)
+        assert stranger.poll() is None, "a recycled pid was signalled"
+    finally:
+        stranger.kill()
+        stranger.wait()
