@@ -137,6 +137,7 @@ SERVICE_VARIABLES: dict[str, tuple[str, ...]] = {
     "discord_bot": ("TOKEN", "DISCORD_*", "CLIENT_CONSUMER_TOPIC"),
     "line_bot": ("CHANNEL_SECRET", "CHANNEL_ACCESS_TOKEN", "BOOTSTRAP_SERVERS", "MOKE_PRODUCER_TOPIC", "CLIENT_ID",
                  "PORT", "LINE_*"),
+    "reaper": (),  # up's reaper of LOCAL instances (workers.up.instance_reaper)
 }
 #: the control plane: its own settings and the clouds' credentials; it starts LOCAL instances of
 #: the services it scales, so it carries their variables too (never the bots' secrets)
@@ -150,14 +151,23 @@ SERVICE_VARIABLES["controller"] = (
 )
 
 
+#: the secrets of the services above and of the clouds: a process of a service not listed there
+#: (a module of your own in ``LOCAL_SERVICE_MODULES``), whose needs nobody wrote down, gets every
+#: variable but these
+SECRET_VARIABLES = ("TOKEN", "CHANNEL_SECRET", "CHANNEL_ACCESS_TOKEN", "FIREBASE_*", "AWS_SECRET_ACCESS_KEY",
+                    "AWS_SESSION_TOKEN", "GOOGLE_APPLICATION_CREDENTIALS")
+
+
 def allowed(name: str, patterns: Sequence[str]) -> bool:
     return any(name.startswith(p[:-1]) if p.endswith("*") else name == p for p in patterns)
 
 
 def child_env(service: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The part of ``environ`` a ``service`` process needs; a service not listed gets COMMON_VARIABLES."""
+    """The part of ``environ`` a ``service`` process needs (see SERVICE_VARIABLES)."""
     environ = os.environ if environ is None else environ
-    patterns = (*COMMON_VARIABLES, *SERVICE_VARIABLES.get(service, ()))
+    if service not in SERVICE_VARIABLES:
+        return {name: value for name, value in environ.items() if not allowed(name, SECRET_VARIABLES)}
+    patterns = (*COMMON_VARIABLES, *SERVICE_VARIABLES[service])
     return {name: value for name, value in environ.items() if allowed(name, patterns)}
 
 

@@ -68,7 +68,8 @@ def test_a_secret_goes_to_its_service_alone(secret):
         # the controller starts LOCAL notifier instances, so it passes the notifier's key on
         expected = service == OWNER[secret] or (service == "controller" and OWNER[secret] == "notifier")
         assert given == expected, f"{service} {'gets' if given else 'lacks'} {secret}"
-    assert child_env("some_new_service", SECRETS) == {}, "a service nobody listed gets the shared variables only"
+    unlisted = child_env("my_own_service", {**SECRETS, "MY_SETTING": "1", "AWS_SECRET_ACCESS_KEY": "x"})
+    assert unlisted == {"MY_SETTING": "1"}, "a service nobody listed gets everything but the secrets"
 
 
 def environ_of(pid: int) -> dict[str, str]:

@@ -3,8 +3,9 @@
 Starts the embedded stack (unless pointed elsewhere), creates the topics, then the control-plane
 worker and the apps, each as a child process with its log under ``$SIAGA_STATE_DIR/logs`` and
 only the environment its service needs (``fogverse.processes.child_env``). Ctrl-C or SIGTERM
-stops everything it started, in reverse order; a SIGKILL stops it too (the kernel's
-PR_SET_PDEATHSIG, down to the instances the controller deployed).
+stops everything it started, in reverse order. A SIGKILL stops it all too: its children die with
+it (PR_SET_PDEATHSIG), and the instances the controller deployed, which outlive the controller on
+purpose, are stopped by the reaper ``up`` starts first (:func:`instance_reaper`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +67,27 @@ COMPONENTS: tuple[Component, ...] = (
 )
 
 
+def instance_reaper(state_dir: Path) -> ManagedProcess:
+    """A process that stops every LOCAL instance of ``state_dir`` once its parent is gone.
+
+    It dies with its parent like every child (PR_SET_PDEATHSIG sends it SIGTERM), and that is its
+    cue: a ``up`` killed by SIGKILL, which cannot stop anything itself, leaves no instance behind.
+    """
+    return ManagedProcess("reaper", python_module("workers.up", "reap", str(state_dir), str(os.getpid())),
+                          env=child_env("reaper"), log_path=state_dir / "logs" / "reaper.log")
+
+
+def reap(state_dir: Path, parent: int) -> int:
+    """The reaper's body: wait for SIGTERM (or for ``parent`` to be gone), then stop the instances."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+    if os.getppid() == parent:  # else it died while we started: nobody will send the signal
+        signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    removed = asyncio.run(LocalProcessProvider(state_dir).delete_all())
+    if removed:
+        log.info("stopped deployed instances: %s", ", ".join(removed))
+    return 0
+
+
 def run_up(components: tuple[Component, ...] = COMPONENTS) -> int:
     settings = StackSettings.from_env()
     security = KafkaSecurity.from_env()  # every child is a Kafka client: a bad setting stops us here, not them
@@ -74,7 +97,14 @@ def run_up(components: tuple[Component, ...] = COMPONENTS) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    stack = EmbeddedStack(settings).start()
+    # only a controller deploys LOCAL instances (`stack` runs none)
+    reaper = instance_reaper(settings.state_dir).start() if any(c.service == "controller" for c in components) else None
+    try:
+        stack = EmbeddedStack(settings).start()
+    except BaseException:
+        if reaper is not None:
+            reaper.stop()
+        raise
     children: list[ManagedProcess] = []
     try:
         caps = asyncio.run(probe(stack.kafka_bootstrap, security=security))
@@ -105,6 +135,8 @@ def run_up(components: tuple[Component, ...] = COMPONENTS) -> int:
         removed = asyncio.run(LocalProcessProvider(settings.state_dir).delete_all())
         if removed:
             log.info("stopped deployed instances: %s", ", ".join(removed))
+        if reaper is not None:
+            reaper.stop()
         stack.stop()
         print("siaga: stopped", flush=True)
 
@@ -136,3 +168,12 @@ def _print_banner(stack: EmbeddedStack, caps, topics: dict[str, int], created: l
         "Ctrl-C stops everything.",
     ]
     print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":  # python -m workers.up reap <state_dir> <parent pid>: the reaper
+    from fogverse.logs import configure_logging
+
+    configure_logging("siaga.reaper")
+    if len(sys.argv) != 4 or sys.argv[1] != "reap":
+        sys.exit("usage: python -m workers.up reap <state_dir> <parent pid>")
+    sys.exit(reap(Path(sys.argv[2]), int(sys.argv[3])))

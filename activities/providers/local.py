@@ -1,13 +1,12 @@
 """LOCAL: each instance is a ``python -m <module>`` process on this machine.
 
-Instances live as long as the process that started them (the worker): like every child of
-:class:`fogverse.processes.ManagedProcess` the kernel stops them when it dies, even by SIGKILL, so
-a killed ``up`` or worker leaves none behind (what they were doing is redelivered: offsets are
-committed only after the outputs were acknowledged). Any provider object of the same state
-directory finds them by a mark in their own environment (``SIAGA_LOCAL_STATE`` = this provider's
-directory, ``SIAGA_INSTANCE`` = the name): the kernel keeps that for the life of the process,
-unlike a pid file that a crash can leave half-written; a pid is trusted only together with the
-start time it had when it was found, so a recycled pid is never signalled or waited on.
+Instances outlive the worker that started them (a restarted worker finds and manages them), so
+they are not tied to the worker's life; ``up`` keeps a reaper beside it that stops them when
+``up`` dies, even by SIGKILL (``workers.up.instance_reaper``). They are found again by a mark in
+their own environment (``SIAGA_LOCAL_STATE`` = this provider's directory, ``SIAGA_INSTANCE`` = the
+name): the kernel keeps that for the life of the process, unlike a pid file that a crash can
+leave half-written; a pid is trusted only together with the start time it had when it was found,
+so a recycled pid is never signalled or waited on.
 
 Each instance gets only the variables its service needs (:func:`fogverse.processes.child_env`)
 and ``<state_dir>/instances/<name>.log`` keeps its log; names are checked first, so the log path
@@ -25,7 +24,7 @@ from typing import Mapping, NamedTuple
 
 from activities.providers import (BlockingProvider, InstanceSpec, ProviderRefused, checked_names, valid_instance,
                                   valid_service)
-from fogverse.processes import ManagedProcess, child_env, python_module
+from fogverse.processes import SERVICE_VARIABLES, ManagedProcess, child_env, python_module
 from workflows.messages import InstanceInfo
 
 log = logging.getLogger(__name__)
@@ -65,6 +64,13 @@ class LocalProcessProvider(BlockingProvider):
     def module_for(self, service: str) -> str:
         return self.modules.get(service, f"apps.{service}")
 
+    def environment_of(self, service: str) -> dict[str, str]:
+        """What an instance gets of ``base_env``: its service's variables, or those of the app its
+        module is (``svc=apps.analyzer`` runs an analyzer), else all but the known secrets."""
+        module = self.module_for(service)
+        app = module.removeprefix("apps.").split(".")[0] if module.startswith("apps.") else module
+        return child_env(service if service in SERVICE_VARIABLES else app, self.base_env)
+
     async def delete_all(self) -> list[str]:
         """Stop every instance of this state directory (``make up`` shutting the whole system down)."""
         names = sorted(self._scan())
@@ -87,10 +93,10 @@ class LocalProcessProvider(BlockingProvider):
         if found is not None:
             return found.info
         self.directory.mkdir(parents=True, exist_ok=True)
-        env = {**child_env(spec.service, self.base_env), **spec.env, STATE_MARK: str(self.directory),
+        env = {**self.environment_of(spec.service), **spec.env, STATE_MARK: str(self.directory),
                NAME_MARK: spec.name, "SERVICE_NAME": spec.service}
         process = ManagedProcess(spec.name, python_module(self.module_for(spec.service)), env=env,
-                                 log_path=log_path).start()
+                                 log_path=log_path, die_with_parent=False).start()
         self._children[spec.name] = process
         deadline = time.monotonic() + 5.0
         while spec.name not in self._scan() and process.alive() and time.monotonic() < deadline:

@@ -154,8 +154,16 @@ async def test_each_instance_gets_only_the_variables_its_service_needs(tmp_path)
     assert not {"TOKEN", "CHANNEL_SECRET", "CHANNEL_ACCESS_TOKEN", "AWS_SECRET_ACCESS_KEY"} & set(notifier)
 
 
-#: a worker: deploys one LOCAL instance and serves on (its event loop, and the thread that
-#: started the instance, live on), printing the instance's pid
+def test_a_service_gets_the_variables_of_the_app_its_module_is_else_all_but_the_secrets(tmp_path):
+    base = {**SECRETS, "ANALYZER_MODE": "parallel", "TEST_SOURCE_TOPIC": "in"}
+    provider = LocalProcessProvider(tmp_path, {"svc-a": "apps.analyzer", "svc-b": "controller_test_app"},
+                                    base_env=base)
+    assert provider.environment_of("svc-a") == {"ANALYZER_MODE": "parallel"}, "svc-a runs an analyzer"
+    assert provider.environment_of("svc-b") == {"ANALYZER_MODE": "parallel", "TEST_SOURCE_TOPIC": "in"}
+    assert provider.environment_of("discord_bot")["TOKEN"] == SECRETS["TOKEN"]
+
+
+#: a worker: deploys one LOCAL instance and serves on, printing the instance's pid
 WORKER = """
 import asyncio, sys
 from activities.providers import InstanceSpec
@@ -170,16 +178,21 @@ async def main():
 asyncio.run(main())
 """
 
-#: what `up` does with the worker: starts it as a ManagedProcess, then waits
+#: what `up` does: its reaper first, then the worker as a ManagedProcess; then it waits
 SUPERVISOR = """
 import sys, time
+from pathlib import Path
 from fogverse.processes import ManagedProcess
-ManagedProcess("controller", [sys.executable, "-c", sys.argv[1], *sys.argv[2:]], log_path=None).start()
+from workers.up import instance_reaper
+reaper = instance_reaper(Path(sys.argv[2])).start()
+worker = ManagedProcess("controller", [sys.executable, "-c", sys.argv[1], *sys.argv[2:]]).start()
+print(reaper.pid, worker.pid, flush=True)
 time.sleep(3600)
 """
+SEARCH_PATH = f"{REPO}:{REPO / 'tests' / 'controller'}"
 
 
-def gone(pid: int, timeout_s: float = 20) -> bool:
+def gone(pid: int, timeout_s: float = 30) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if not _is_live(pid):
@@ -188,47 +201,47 @@ def gone(pid: int, timeout_s: float = 20) -> bool:
     return False
 
 
-def start_worker(tmp_path, *prefix: str) -> subprocess.Popen:
-    path = f"{REPO}:{REPO / 'tests' / 'controller'}"
-    return subprocess.Popen([sys.executable, *prefix, "-c", WORKER, str(tmp_path), path], cwd=REPO, text=True,
-                            stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path})
-
-
-def instance_pid(tmp_path, timeout_s: float = 30) -> int:
+def instance_pid(state, timeout_s: float = 30) -> int:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        found = LocalProcessProvider(tmp_path)._scan()
+        found = LocalProcessProvider(state)._scan()
         if "quiet-1" in found:
             return found["quiet-1"].pid
         time.sleep(0.1)
     raise AssertionError("the instance never started")
 
 
-def test_an_instance_does_not_outlive_a_worker_killed_by_sigkill(tmp_path):
-    worker = start_worker(tmp_path)
+def test_an_instance_outlives_a_worker_killed_by_sigkill_for_the_restarted_worker(tmp_path):
+    worker = subprocess.Popen([sys.executable, "-c", WORKER, str(tmp_path), SEARCH_PATH], cwd=REPO, text=True,
+                              stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": SEARCH_PATH})
     try:
         pid = int(worker.stdout.readline())
-        assert _is_live(pid)
         worker.kill()
         worker.wait(10)
-        assert gone(pid), "the instance outlived its worker"
+        assert not gone(pid, 2), "a worker's crash must not take its instances with it"
+        assert [i.name for i in LocalProcessProvider(tmp_path)._list("quiet")] == ["quiet-1"]
     finally:
         worker.kill()
-        LocalProcessProvider(tmp_path, stop_timeout_s=1)._delete("quiet-1")
+        LocalProcessProvider(tmp_path, stop_timeout_s=2)._delete("quiet-1")
+    assert gone(pid)
 
 
-def test_instances_do_not_outlive_a_supervisor_killed_by_sigkill(tmp_path):
-    path = f"{REPO}:{REPO / 'tests' / 'controller'}"
-    supervisor = subprocess.Popen([sys.executable, "-c", SUPERVISOR, WORKER, str(tmp_path), path], cwd=REPO,
-                                  env={**os.environ, "PYTHONPATH": path})
+def test_instances_do_not_outlive_up_killed_by_sigkill(tmp_path):
+    state = tmp_path / "state"
+    supervisor = subprocess.Popen([sys.executable, "-c", SUPERVISOR, WORKER, str(state), SEARCH_PATH], cwd=REPO,
+                                  text=True, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": SEARCH_PATH})
     try:
-        pid = instance_pid(tmp_path)
+        reaper, worker = map(int, supervisor.stdout.readline().split())
+        pid = instance_pid(state)
+        time.sleep(1)  # the reaper is waiting for its signal by now
         supervisor.kill()
         supervisor.wait(10)
-        assert gone(pid), "the instance outlived the supervisor"
+        assert gone(pid), "a deployed instance outlived up"
+        assert gone(worker) and gone(reaper), "up's children outlived it"
+        assert "stopped deployed instances: quiet-1" in (state / "logs" / "reaper.log").read_text()
     finally:
         supervisor.kill()
-        LocalProcessProvider(tmp_path, stop_timeout_s=1)._delete("quiet-1")
+        LocalProcessProvider(state, stop_timeout_s=1)._delete("quiet-1")
 
 
 def test_a_recycled_pid_is_not_taken_for_the_instance(tmp_path):
