@@ -2,12 +2,18 @@
 
 Each child gets its own process group, so stopping it also stops anything it spawned, and is
 told by the kernel to die with its parent (PR_SET_PDEATHSIG), so a supervisor killed with
-SIGKILL leaves no orphans behind.
+SIGKILL leaves no orphans behind. The kernel's "parent" is the *thread* that started the child:
+start children from threads that live as long as the process (the main thread, asyncio's
+default executor), never from a short-lived one.
+
+Each Siaga child gets only the environment its service needs (:func:`child_env`), so a bot's
+token or the Firebase key is not in every process's ``/proc/<pid>/environ``.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 import os
 import random
@@ -24,11 +30,13 @@ log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:  # not Linux: the process group still lets stop() reach every child
-        pass
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect: nobody will signal us
+        os._exit(1)
 
 
 class ManagedProcess:
@@ -55,7 +63,7 @@ class ManagedProcess:
             self.popen = subprocess.Popen(
                 self.argv, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True,
-                preexec_fn=_die_with_parent if self.die_with_parent else None,
+                preexec_fn=functools.partial(_die_with_parent, os.getpid()) if self.die_with_parent else None,
             )
         finally:
             if out is not subprocess.DEVNULL:
@@ -109,6 +117,58 @@ SYSTEM_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "JAVA_HOME
 
 def system_env() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if name in SYSTEM_VARIABLES}
+
+
+#: what every Siaga process may take from its parent (``X_*`` is every name starting with ``X_``):
+#: the system's basics, Python's own, the broker and its security settings, the runtime settings
+#: every app shares (``RuntimeSettings``), logging, and Siaga's own ``SIAGA_*``
+COMMON_VARIABLES = (*SYSTEM_VARIABLES, "LC_*", "USER", "LOGNAME", "PYTHON*", "VIRTUAL_ENV", "SIAGA_*", "KAFKA_*",
+                    "LOG_LEVEL", "OBSERVER_TOPIC", "METRICS_INTERVAL", "BATCH_SIZE", "WORKER_THREADS",
+                    "MAX_INFLIGHT_BATCHES", "DLQ_SUFFIX", "INSTANCE_ID", "SERVICE_NAME", "MAX_INSTANCE",
+                    "CLOUD_PROVIDER", "MACHINE_TYPE", "METADATA_MAX_AGE")
+
+#: what each service reads beyond COMMON_VARIABLES (``fogverse/settings.py``, ``apps/*``); its
+#: secrets go to it alone: TOKEN to the Discord bot, CHANNEL_* to the LINE bot, FIREBASE_* to the notifier
+SERVICE_VARIABLES: dict[str, tuple[str, ...]] = {
+    "analyzer": ("ANALYZER_*", "MODEL_MODE", "DISASTER_TWEETS_DIR", "OMP_NUM_THREADS"),
+    "notifier": ("CLIENT_CONSUMER_*", "FIREBASE_*", "FCM_ENDPOINT", "DEVICE_TOKENS", "DEVICE_MAX", "NOTIFIER_*",
+                 "INCIDENT_*", "PUSH_*", "SSE_*"),
+    "crawler": ("CRAWLER_*", "USE_SPAM", "SPAM_*"),
+    "discord_bot": ("TOKEN", "DISCORD_*", "CLIENT_CONSUMER_TOPIC"),
+    "line_bot": ("CHANNEL_SECRET", "CHANNEL_ACCESS_TOKEN", "BOOTSTRAP_SERVERS", "MOKE_PRODUCER_TOPIC", "CLIENT_ID",
+                 "PORT", "LINE_*"),
+    "reaper": (),  # up's reaper of LOCAL instances (workers.up.instance_reaper)
+}
+#: the control plane: its own settings and the clouds' credentials; it starts LOCAL instances of
+#: the services it scales, so it carries their variables too (never the bots' secrets)
+SERVICE_VARIABLES["controller"] = (
+    "TEMPORAL_*", "OBSERVER_CONSUMER_*", "DEPLOY_DELAY", "HEARBEART_DEPLOY_DELAY", "Z_VALUE", "WINDOW_MAX_SECOND",
+    "INPUT_OUTPUT_*", "SLEEP_TIME", "MIN_INSTANCE", "SCALE_IN_*", "BACKLOG_NEAR_ZERO", "SPIKE_TOLERANCE",
+    "HEARTBEAT_TIMEOUT", "RECONCILE_INTERVAL", "MAX_PARTITIONS", "LOCAL_SERVICE_MODULES", "INSTANCE_ENV",
+    "INSTANCE_KAFKA_BOOTSTRAP_SERVERS", "IMAGE_NAME", "CLOUD_ZONE", "PROJECT_NAME", "SERVICE_ACCOUNT", "GCE_*",
+    "AWS_*", "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT",
+    *SERVICE_VARIABLES["analyzer"], *SERVICE_VARIABLES["notifier"],
+)
+
+
+#: the secrets of the services above and of the clouds: a process of a service not listed there
+#: (a module of your own in ``LOCAL_SERVICE_MODULES``), whose needs nobody wrote down, gets every
+#: variable but these
+SECRET_VARIABLES = ("TOKEN", "CHANNEL_SECRET", "CHANNEL_ACCESS_TOKEN", "FIREBASE_*", "AWS_SECRET_ACCESS_KEY",
+                    "AWS_SESSION_TOKEN", "GOOGLE_APPLICATION_CREDENTIALS")
+
+
+def allowed(name: str, patterns: Sequence[str]) -> bool:
+    return any(name.startswith(p[:-1]) if p.endswith("*") else name == p for p in patterns)
+
+
+def child_env(service: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The part of ``environ`` a ``service`` process needs (see SERVICE_VARIABLES)."""
+    environ = os.environ if environ is None else environ
+    if service not in SERVICE_VARIABLES:
+        return {name: value for name, value in environ.items() if not allowed(name, SECRET_VARIABLES)}
+    patterns = (*COMMON_VARIABLES, *SERVICE_VARIABLES[service])
+    return {name: value for name, value in environ.items() if allowed(name, patterns)}
 
 
 def python_module(module: str, *args: str) -> list[str]:

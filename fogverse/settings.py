@@ -478,6 +478,8 @@ class DiscordSettings:
     incidents_topic: str = "client"
     incidents_lookback: int = 5000  # messages per partition of the incidents topic read at start
     incidents_shown: int = 5
+    read_dms: bool = False  # direct messages to the bot are reports too
+    author_rate: int = 5  # reports per author per minute; more are dropped (0 ▸ no limit)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "DiscordSettings":
@@ -492,6 +494,8 @@ class DiscordSettings:
             incidents_topic=env.str("DISCORD_INCIDENTS_TOPIC", "client", "CLIENT_CONSUMER_TOPIC"),
             incidents_lookback=env.int("DISCORD_INCIDENTS_LOOKBACK", 5000, minimum=0),
             incidents_shown=env.int("DISCORD_INCIDENTS_SHOWN", 5, minimum=1, maximum=20),
+            read_dms=env.bool("DISCORD_READ_DMS", False),
+            author_rate=env.int("DISCORD_AUTHOR_RATE", 5, minimum=0, maximum=600),
         )
 
 

@@ -67,9 +67,9 @@ def test_app_services_reach_the_broker_and_temporal_that_compose_runs(name):
 def test_published_ports_match_the_ports_the_apps_listen_on():
     notifier = NotifierSettings.from_env(resolved_env(SERVICES["notifier"]))
     assert notifier.http_host == "0.0.0.0", "inside a container the notifier must listen on every interface"
-    assert f"{notifier.http_port}:{notifier.http_port}" in SERVICES["notifier"]["ports"]
-    line_port = resolved_env(SERVICES["line-bot"])["PORT"]
-    assert f"{line_port}:{line_port}" in SERVICES["line-bot"]["ports"]
+    line_port = int(resolved_env(SERVICES["line-bot"])["PORT"])
+    assert published_container_ports(SERVICES["line-bot"]) == {line_port}
+    assert published_container_ports(SERVICES["notifier"]) == {notifier.http_port}
     assert SERVICES["temporal-ui"]["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
 
 
@@ -112,3 +112,80 @@ def test_app_services_take_the_kafka_security_settings_from_the_environment(name
         assert str(env.get(variable)) == f"${{{variable}:-}}", (
             f"{name} must take {variable} from the environment with no default (found {env.get(variable)!r})")
     assert KafkaSecurity.from_env(resolved_env(APP_SERVICES[name])) == KafkaSecurity(), "PLAINTEXT by default"
+
+
+# ─── the production path really runs: restarts, healthchecks, volumes, order, secrets ────────
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_every_long_running_service_restarts_and_has_a_healthcheck(name):
+    service = SERVICES[name]
+    assert service.get("restart") in ("always", "unless-stopped", "on-failure"), f"{name} is not restarted"
+    test = (service.get("healthcheck") or {}).get("test")
+    assert test and test[0] in ("CMD", "CMD-SHELL") and len(test) > 1, f"{name} has no healthcheck"
+
+
+@pytest.mark.parametrize("name", sorted(APP_SERVICES))
+def test_app_healthchecks_run_what_exists_at_the_ports_the_apps_listen_on(name):
+    command = " ".join(APP_SERVICES[name]["healthcheck"]["test"][1:])
+    env = resolved_env(APP_SERVICES[name])
+    if "urlopen" in command:
+        port = {"notifier": lambda: NotifierSettings.from_env(env).http_port,
+                "line-bot": lambda: int(env["PORT"])}[name]()
+        assert f"http://127.0.0.1:{port}/healthz" in command
+    else:
+        module = re.search(r"python -m ([\w.]+)", command).group(1)
+        assert importlib.util.find_spec(module) is not None, f"{name}'s healthcheck runs {module}, which does not exist"
+
+
+def volume_for(service: dict, path: str) -> str | None:
+    for mount in service.get("volumes") or []:
+        source, _, target = str(mount).split(" ")[0].partition(":")
+        if target.split(":")[0] == path:
+            return source
+    return None
+
+
+def test_kafka_keeps_its_data_in_a_named_volume():
+    kafka = SERVICES["kafka"]
+    data_dir = kafka["environment"]["KAFKA_LOG_DIRS"]
+    volume = volume_for(kafka, data_dir)
+    assert volume in (COMPOSE.get("volumes") or {}), f"{data_dir} is not on a named volume: recreating loses every topic"
+    assert volume_for(SERVICES["postgresql"], "/var/lib/postgresql/data") in COMPOSE["volumes"]
+
+
+def test_the_controller_waits_for_temporal_to_be_healthy_and_temporal_for_its_database():
+    assert SERVICES["controller"]["depends_on"]["temporal"] == {"condition": "service_healthy"}
+    assert SERVICES["controller"]["depends_on"]["kafka"] == {"condition": "service_healthy"}
+    assert SERVICES["temporal"]["depends_on"]["postgresql"] == {"condition": "service_healthy"}
+    assert "namespace" in SERVICES["temporal"]["healthcheck"]["test"], "healthy once auto-setup made the namespace"
+
+
+def test_the_database_password_comes_from_the_environment():
+    required = re.compile(r"\$\{POSTGRES_PASSWORD:\?[^}]+\}")
+    assert required.fullmatch(str(SERVICES["postgresql"]["environment"]["POSTGRES_PASSWORD"]))
+    assert required.fullmatch(str(SERVICES["temporal"]["environment"]["POSTGRES_PWD"]))
+    for name, service in SERVICES.items():
+        for key, value in (service.get("environment") or {}).items():
+            if re.search(r"PASSWORD|PWD|SECRET|TOKEN|KEY$", key):
+                assert str(value).startswith("${"), f"{name} sets {key} in the file: take it from the environment"
+
+
+def published(service: dict) -> list[tuple[str, str]]:
+    """(host address, container port) per published port; an address is required."""
+    found = []
+    for spec in service.get("ports") or []:
+        assert isinstance(spec, str), spec
+        parts = re.fullmatch(r"(\$\{\w+:-[^}]*\}|[0-9.]+):(\d+):(\d+)", spec)
+        assert parts, f"{spec!r} publishes on every interface: bind it to an address"
+        found.append((parts.group(1), parts.group(3)))
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(n for n, s in SERVICES.items() if s.get("ports")))
+def test_published_ports_are_bound_to_loopback_unless_chosen(name):
+    for address, port in published(SERVICES[name]):
+        default = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", address)
+        assert default == "127.0.0.1", f"{name} publishes {port} on {default} by default"
+    if name == "line-bot":
+        assert published(SERVICES[name])[0][0] == "${LINE_PUBLISH_ADDRESS:-127.0.0.1}", "a documented choice"

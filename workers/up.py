@@ -1,8 +1,11 @@
 """``python -m workers up``: bring up the whole system on this machine and keep it up.
 
 Starts the embedded stack (unless pointed elsewhere), creates the topics, then the control-plane
-worker and the apps, each as a child process with its log under ``$SIAGA_STATE_DIR/logs``.
-Ctrl-C or SIGTERM stops everything it started, in reverse order.
+worker and the apps, each as a child process with its log under ``$SIAGA_STATE_DIR/logs`` and
+only the environment its service needs (``fogverse.processes.child_env``). Ctrl-C or SIGTERM
+stops everything it started, in reverse order. A SIGKILL stops it all too: its children die with
+it (PR_SET_PDEATHSIG), and the instances the controller deployed, which outlive the controller on
+purpose, are stopped by the reaper ``up`` starts first (:func:`instance_reaper`).
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from activities.providers.local import LocalProcessProvider
 from fogverse.broker import ensure_topics, probe
-from fogverse.processes import ManagedProcess, python_module
+from fogverse.processes import ManagedProcess, child_env, python_module
 from fogverse.settings import ConfigError, KafkaSecurity, NotifierSettings, StackSettings
 from workers.kafka_broker import pinned_version
 from workers.stack import LIMITATIONS, EmbeddedStack
@@ -39,22 +44,48 @@ def initial_topics(can_grow: bool) -> dict[str, int]:
 class Component:
     name: str
     module: str
+    service: str  # whose variables it gets (fogverse.processes.SERVICE_VARIABLES)
     args: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()  # environment variables without which it is not started (secrets)
 
     def wanted(self, environ) -> bool:
         return all(environ.get(name) for name in self.needs)
 
+    def process(self, environ, log_dir: Path) -> ManagedProcess:
+        return ManagedProcess(self.name, python_module(self.module, *self.args),
+                              env=child_env(self.service, environ), log_path=log_dir / f"{self.name}.log")
+
 
 #: What ``up`` runs after the stack, in start order.
 COMPONENTS: tuple[Component, ...] = (
-    Component("controller", "workers", ("worker",)),
-    Component("analyzer", "apps.analyzer"),
-    Component("notifier", "apps.notifier"),
-    Component("crawler", "apps.crawler", ("--loop", "--rate", "2", "--quiet")),
-    Component("discord", "apps.discord_bot", needs=("TOKEN",)),
-    Component("line", "apps.line_bot", needs=("CHANNEL_SECRET", "CHANNEL_ACCESS_TOKEN")),
+    Component("controller", "workers", "controller", ("worker",)),
+    Component("analyzer", "apps.analyzer", "analyzer"),
+    Component("notifier", "apps.notifier", "notifier"),
+    Component("crawler", "apps.crawler", "crawler", ("--loop", "--rate", "2", "--quiet")),
+    Component("discord", "apps.discord_bot", "discord_bot", needs=("TOKEN",)),
+    Component("line", "apps.line_bot", "line_bot", needs=("CHANNEL_SECRET", "CHANNEL_ACCESS_TOKEN")),
 )
+
+
+def instance_reaper(state_dir: Path) -> ManagedProcess:
+    """A process that stops every LOCAL instance of ``state_dir`` once its parent is gone.
+
+    It dies with its parent like every child (PR_SET_PDEATHSIG sends it SIGTERM), and that is its
+    cue: a ``up`` killed by SIGKILL, which cannot stop anything itself, leaves no instance behind.
+    """
+    return ManagedProcess("reaper", python_module("workers.up", "reap", str(state_dir), str(os.getpid())),
+                          env=child_env("reaper"), log_path=state_dir / "logs" / "reaper.log")
+
+
+def reap(state_dir: Path, parent: int) -> int:
+    """The reaper's body: wait for SIGTERM (or for ``parent`` to be gone), then stop the instances."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+    if os.getppid() == parent:  # else it died while we started: nobody will send the signal
+        signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    removed = asyncio.run(LocalProcessProvider(state_dir).delete_all())
+    if removed:
+        log.info("stopped deployed instances: %s", ", ".join(removed))
+    return 0
 
 
 def run_up(components: tuple[Component, ...] = COMPONENTS) -> int:
@@ -66,7 +97,14 @@ def run_up(components: tuple[Component, ...] = COMPONENTS) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    stack = EmbeddedStack(settings).start()
+    # only a controller deploys LOCAL instances (`stack` runs none)
+    reaper = instance_reaper(settings.state_dir).start() if any(c.service == "controller" for c in components) else None
+    try:
+        stack = EmbeddedStack(settings).start()
+    except BaseException:
+        if reaper is not None:
+            reaper.stop()
+        raise
     children: list[ManagedProcess] = []
     try:
         caps = asyncio.run(probe(stack.kafka_bootstrap, security=security))
@@ -77,9 +115,7 @@ def run_up(components: tuple[Component, ...] = COMPONENTS) -> int:
                    TEMPORAL_ADDRESS=stack.temporal_address)
         skipped = [c for c in components if not c.wanted(env)]
         for component in (c for c in components if c.wanted(env)):
-            child = ManagedProcess(component.name, python_module(component.module, *component.args),
-                                   env=env, log_path=settings.state_dir / "logs" / f"{component.name}.log")
-            children.append(child.start())
+            children.append(component.process(env, settings.state_dir / "logs").start())
         _print_banner(stack, caps, topics, created, children, skipped, settings)
         reported: set[str] = set()
         while not stop.wait(1.0):
@@ -99,6 +135,8 @@ def run_up(components: tuple[Component, ...] = COMPONENTS) -> int:
         removed = asyncio.run(LocalProcessProvider(settings.state_dir).delete_all())
         if removed:
             log.info("stopped deployed instances: %s", ", ".join(removed))
+        if reaper is not None:
+            reaper.stop()
         stack.stop()
         print("siaga: stopped", flush=True)
 
@@ -130,3 +168,12 @@ def _print_banner(stack: EmbeddedStack, caps, topics: dict[str, int], created: l
         "Ctrl-C stops everything.",
     ]
     print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":  # python -m workers.up reap <state_dir> <parent pid>: the reaper
+    from fogverse.logs import configure_logging
+
+    configure_logging("siaga.reaper")
+    if len(sys.argv) != 4 or sys.argv[1] != "reap":
+        sys.exit("usage: python -m workers.up reap <state_dir> <parent pid>")
+    sys.exit(reap(Path(sys.argv[2]), int(sys.argv[3])))

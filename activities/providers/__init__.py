@@ -5,12 +5,17 @@ deterministic: ``create`` (an instance of that name that exists is returned, not
 ``delete`` (nothing to delete is not an error) and ``list`` (by service, from the provider's own
 records: pid scan, labels, tags). Each service picks its provider with ``CLOUD_PROVIDER``, which
 its instances announce in ``ServicePair.deploy_configs``.
+
+Service and instance names come from the observer topic, which anyone who can write to it can
+fill: every provider checks them with :func:`checked_names` before they reach a path, a script or
+a cloud API, and refuses what does not match.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Mapping, Protocol
 
@@ -20,6 +25,32 @@ from workflows.messages import InstanceInfo
 
 class ProviderRefused(RuntimeError):
     """The provider cannot create this instance as configured; retrying will not help."""
+
+
+#: a service: what ``apps.<service>`` and the thesis used (``analyzer``, ``discord_bot``)
+SERVICE_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+#: an instance: ``<service>-<n>``, as the scaler names them
+INSTANCE_PATTERN = re.compile(r"(?P<service>[a-z][a-z0-9_-]{0,39})-(?P<number>[0-9]{1,9})")
+
+
+def valid_service(service: str) -> bool:
+    return isinstance(service, str) and SERVICE_PATTERN.fullmatch(service) is not None
+
+
+def valid_instance(name: str, service: str | None = None) -> bool:
+    """``<service>-<n>``, and of ``service`` when it is given."""
+    if not isinstance(name, str):
+        return False
+    match = INSTANCE_PATTERN.fullmatch(name)
+    return match is not None and (service is None or (valid_service(service) and match["service"] == service))
+
+
+def checked_names(name: str, service: str) -> None:
+    """Refuse (before any path, script or API call) names that are not ``<service>-<n>``."""
+    if not valid_service(service):
+        raise ProviderRefused(f"refused service name {service!r}: not {SERVICE_PATTERN.pattern}")
+    if not valid_instance(name, service):
+        raise ProviderRefused(f"refused instance name {name!r}: not {service}-<n>")
 
 
 @dataclass(frozen=True)
@@ -42,12 +73,18 @@ class InstanceProvider(Protocol):
 
 class BlockingProvider:
     """The async face of a provider whose client library blocks (subprocess, REST, boto3):
-    each call runs on a thread, so the worker's event loop never waits on a cloud API."""
+    each call runs on a thread, so the worker's event loop never waits on a cloud API.
+
+    Each ``_create`` starts with :func:`checked_names`; ``_delete`` and ``_list`` of a bad name
+    answer "nothing there" (no provider ever made such an instance) without asking the cloud.
+    """
 
     async def create(self, spec: InstanceSpec) -> InstanceInfo:
         return await asyncio.to_thread(self._create, spec)
 
     async def delete(self, name: str, service: str = "") -> bool:
+        if service and not valid_instance(name, service):
+            return False  # not an instance of that service: never made as one
         return await asyncio.to_thread(self._delete, name)
 
     async def list(self, service: str) -> list[InstanceInfo]:

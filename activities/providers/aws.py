@@ -13,12 +13,14 @@ the image must get that from Secrets Manager (or SSM Parameter Store) itself.
 from __future__ import annotations
 
 import logging
+import re
 import shlex
 
 import boto3
 from botocore.exceptions import ClientError
 
-from activities.providers import BlockingProvider, InstanceSpec, ProviderRefused
+from activities.providers import (BlockingProvider, InstanceSpec, ProviderRefused, checked_names, valid_instance,
+                                  valid_service)
 from fogverse.settings import ProviderSettings
 from workflows.messages import InstanceInfo
 
@@ -27,25 +29,32 @@ log = logging.getLogger(__name__)
 SERVICE_TAG = "siaga-service"
 MANAGED_TAG = "siaga-managed"
 ALIVE_STATES = ["pending", "running"]
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def user_data(name: str, image: str, env: dict[str, str]) -> str:
-    """A cloud-init shell script: install Docker if missing, then run the container, restarted on failure."""
+def user_data(name: str, image: str, env: dict[str, str], env_dir: str = "/etc/siaga") -> str:
+    """A cloud-init shell script: install Docker if missing, then run the container, restarted on failure.
+
+    It runs as root: every value in it is quoted (``shlex.quote``), and the env file is written by
+    ``printf '%s\\n'`` from quoted words, never by a heredoc a value could end.
+    """
     for key, value in env.items():
-        if "\n" in value or "\n" in key:
-            raise ProviderRefused(f"environment variable {key} holds a newline, which an env file cannot carry")
-    env_file = "\n".join(f"{key}={value}" for key, value in sorted(env.items()))
+        if not ENV_NAME.fullmatch(key):
+            raise ProviderRefused(f"environment variable name {key!r} is not a shell variable name")
+        if "\n" in value or "\r" in value or "\0" in value:
+            raise ProviderRefused(f"environment variable {key} holds a line break, which an env file cannot carry")
+    env_path = shlex.quote(f"{env_dir}/{name}.env")
+    lines = [shlex.quote(f"{key}={value}") for key, value in sorted(env.items())]
     return "\n".join([
         "#!/bin/bash",
         "set -euo pipefail",
         "command -v docker >/dev/null || (dnf install -y docker || yum install -y docker || apt-get install -y docker.io)",
         "systemctl enable --now docker",
-        "install -d -m 700 /etc/siaga",
-        f"cat > /etc/siaga/{name}.env <<'SIAGA_ENV'",
-        env_file,
-        "SIAGA_ENV",
+        f"install -d -m 700 {shlex.quote(env_dir)}",
+        "umask 077",
+        f"printf '%s\\n' {' '.join(lines)} > {env_path}" if lines else f": > {env_path}",
         f"docker run -d --restart=always --name {shlex.quote(name)} --network host "
-        f"--env-file /etc/siaga/{name}.env {shlex.quote(image)}",
+        f"--env-file {env_path} {shlex.quote(image)}",
         "",
     ])
 
@@ -58,6 +67,7 @@ class Ec2Provider(BlockingProvider):
         self.ec2 = ec2 or boto3.client("ec2", region_name=settings.aws_region)
 
     def _create(self, spec: InstanceSpec) -> InstanceInfo:
+        checked_names(spec.name, spec.service)  # before any API call: the name goes into a root script
         existing = self._describe([{"Name": "tag:Name", "Values": [spec.name]}])
         if existing:
             return self._info(existing[0])
@@ -87,6 +97,8 @@ class Ec2Provider(BlockingProvider):
         return self._info(instance)
 
     def _delete(self, name: str) -> bool:
+        if not valid_instance(name):
+            return False
         found = self._describe([{"Name": "tag:Name", "Values": [name]}], states=ALIVE_STATES + ["stopping", "stopped"])
         if not found:
             return False
@@ -94,6 +106,8 @@ class Ec2Provider(BlockingProvider):
         return True
 
     def _list(self, service: str) -> list[InstanceInfo]:
+        if not valid_service(service):
+            return []
         found = self._describe([{"Name": f"tag:{SERVICE_TAG}", "Values": [service]},
                                 {"Name": f"tag:{MANAGED_TAG}", "Values": ["true"]}])
         return sorted((self._info(i) for i in found), key=lambda i: i.name)

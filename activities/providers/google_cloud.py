@@ -15,6 +15,7 @@ with anonymous credentials; otherwise Application Default Credentials are used.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -22,7 +23,8 @@ import time
 from google.api_core import exceptions as google_errors
 from google.cloud import compute_v1
 
-from activities.providers import BlockingProvider, InstanceSpec, ProviderRefused
+from activities.providers import (BlockingProvider, InstanceSpec, ProviderRefused, checked_names, valid_instance,
+                                  valid_service)
 from fogverse.settings import ProviderSettings
 from workflows.messages import InstanceInfo
 
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 
 SERVICE_LABEL = "siaga-service"
 MANAGED_LABEL = "siaga-managed"
+INSTANCE_LABEL = "siaga-instance"  # the Siaga name, when the VM's own name had to differ from it
 OPERATION_TIMEOUT_S = 300.0
 
 
@@ -44,6 +47,18 @@ def container_declaration(name: str, image: str, env: dict[str, str]) -> str:
               "# This container declaration format is not public API and may change without notice. Please",
               "# use gcloud command-line tool or Google Cloud Console to run Containers on Google Compute Engine."]
     return "\n".join(lines) + "\n"
+
+
+def vm_name(name: str) -> str:
+    """The Compute Engine name of instance ``name`` (already ``<service>-<n>``).
+
+    Compute names cannot hold ``_``: such a name becomes ``-``s plus a hash of the original
+    (``discord_bot-1`` ▸ ``discord-bot-1-u<hash>``), so two services never map to one VM; the
+    original rides along in the ``siaga-instance`` label.
+    """
+    if "_" not in name:
+        return name
+    return f"{name.replace('_', '-')}-u{hashlib.sha256(name.encode()).hexdigest()[:6]}"
 
 
 def label_value(text: str) -> str:
@@ -76,10 +91,13 @@ class ComputeEngineProvider(BlockingProvider):
                              value=container_declaration(spec.service, image, spec.env)),
             compute_v1.Items(key="google-logging-enabled", value="true"),
         ])
+        labels = {SERVICE_LABEL: label_value(spec.service), MANAGED_LABEL: "true", "container-vm": "cos-stable"}
+        if vm_name(spec.name) != spec.name:
+            labels[INSTANCE_LABEL] = label_value(spec.name)
         resource = compute_v1.Instance(
-            name=spec.name,
+            name=vm_name(spec.name),
             machine_type=f"zones/{zone}/machineTypes/{s.gce_machine_type}",
-            labels={SERVICE_LABEL: label_value(spec.service), MANAGED_LABEL: "true", "container-vm": "cos-stable"},
+            labels=labels,
             disks=[compute_v1.AttachedDisk(
                 boot=True, auto_delete=True,
                 initialize_params=compute_v1.AttachedDiskInitializeParams(source_image=s.gce_source_image))],
@@ -94,6 +112,7 @@ class ComputeEngineProvider(BlockingProvider):
         return resource
 
     def _create(self, spec: InstanceSpec) -> InstanceInfo:
+        checked_names(spec.name, spec.service)  # before any API call
         s = self.settings
         try:
             operation = self.instances.insert_unary(project=s.project_name, zone=s.cloud_zone,
@@ -103,17 +122,21 @@ class ComputeEngineProvider(BlockingProvider):
             log.info("%s already exists on Compute Engine: keeping it", spec.name)
         except (google_errors.BadRequest, google_errors.Forbidden, google_errors.NotFound) as exc:
             raise ProviderRefused(f"Compute Engine refused {spec.name}: {exc.message}") from None
-        return self._info(self.instances.get(project=s.project_name, zone=s.cloud_zone, instance=spec.name))
+        return self._info(self.instances.get(project=s.project_name, zone=s.cloud_zone, instance=vm_name(spec.name)))
 
     def _delete(self, name: str) -> bool:
+        if not valid_instance(name):
+            return False
         s = self.settings
         try:
-            self._wait(self.instances.delete_unary(project=s.project_name, zone=s.cloud_zone, instance=name))
+            self._wait(self.instances.delete_unary(project=s.project_name, zone=s.cloud_zone, instance=vm_name(name)))
         except google_errors.NotFound:
             return False
         return True
 
     def _list(self, service: str) -> list[InstanceInfo]:
+        if not valid_service(service):
+            return []
         s = self.settings
         request = compute_v1.ListInstancesRequest(
             project=s.project_name, zone=s.cloud_zone,
@@ -134,4 +157,5 @@ class ComputeEngineProvider(BlockingProvider):
 
     def _info(self, instance: compute_v1.Instance) -> InstanceInfo:
         state = {"PROVISIONING": "pending", "STAGING": "pending", "RUNNING": "running"}.get(instance.status, "stopping")
-        return InstanceInfo(instance.name, instance.labels.get(SERVICE_LABEL, ""), self.name, state, None)
+        name = instance.labels.get(INSTANCE_LABEL, instance.name)
+        return InstanceInfo(name, instance.labels.get(SERVICE_LABEL, ""), self.name, state, None)

