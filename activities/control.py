@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 from typing import Awaitable, TypeVar
 
 from temporalio import activity
@@ -58,10 +59,13 @@ def policy_from(settings: ControllerSettings) -> ScalingPolicy:
         max_partitions=settings.max_partitions, scale_out_rule=settings.scale_out_rule)
 
 
-def spec_from(pair: ServicePair) -> ServiceSpec:
+def spec_from(pair: ServicePair, settings: ControllerSettings) -> ServiceSpec:
+    """A controlled service's spec: its topics as its instances announce them, but the provider and
+    the limits this controller is configured with (``CLOUD_PROVIDER``, ``MAX_INSTANCE``), never those
+    an announcement claims."""
     return ServiceSpec(service=pair.service, source_topic=pair.source_topic, target_topic=pair.target_topic,
-                       consumer_group=pair.consumer_group, cloud_provider=pair.deploy_configs.cloud_provider,
-                       max_instances=pair.deploy_configs.max_instance, machine_type=pair.deploy_configs.machine_type)
+                       consumer_group=pair.consumer_group, cloud_provider=settings.cloud_provider,
+                       max_instances=settings.max_instance, machine_type=pair.deploy_configs.machine_type)
 
 
 class ControlActivities:
@@ -175,7 +179,10 @@ class ControlActivities:
         result = TickResult()
         if self._remembered is None:
             self._remembered = await self._specs_of_running_scalers()
-        specs = dict(self._remembered)
+        controlled = self.settings.controlled_services
+        specs = {name: replace(spec, cloud_provider=self.settings.cloud_provider,
+                               max_instances=self.settings.max_instance)
+                 for name, spec in self._remembered.items() if "*" in controlled or name in controlled}
         for pair in self.feed.ledger.pairs():  # newest word wins
             spec = self._admitted(pair)
             if spec is not None:
@@ -211,7 +218,11 @@ class ControlActivities:
         except ValueError as exc:
             self._refuse(pair.service[:80], str(exc))
             return None
-        spec = spec_from(pair)
+        controlled = self.settings.controlled_services
+        if "*" not in controlled and pair.service not in controlled:
+            self._refuse(pair.service, f"not a controlled service (CONTROLLED_SERVICES={','.join(controlled)})")
+            return None
+        spec = spec_from(pair, self.settings)
         if spec.cloud_provider not in PROVIDERS:
             self._refuse(spec.service, f"unknown cloud provider {spec.cloud_provider!r}")
             return None

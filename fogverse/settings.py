@@ -606,6 +606,20 @@ class ProviderSettings:
         return mapping
 
 
+def _controlled_services(names: tuple[str, ...]) -> tuple[str, ...]:
+    from fogverse.contracts import check_service_name
+
+    for name in names:
+        if name != "*":
+            try:
+                check_service_name(name)
+            except ValueError as exc:
+                raise ConfigError(f"CONTROLLED_SERVICES: {exc}") from None
+    if not names:
+        raise ConfigError("CONTROLLED_SERVICES must name at least one service (or * for any)")
+    return names
+
+
 @dataclass(frozen=True)
 class ControllerSettings:
     """The Temporal control plane (``python -m workers``): thesis master seeds."""
@@ -638,6 +652,7 @@ class ControllerSettings:
     scale_in_cooldown_s: float = 60.0  # no scale change this long after a scale in (its rebalance settles)
     scale_out_rule: str = "count"  # count | plus_one (the thesis's rule, for comparison)
     dlq_suffix: str = ".dlq"  # the apps' DLQ_SUFFIX: their dead letters count as handled
+    controlled_services: tuple[str, ...] = ("analyzer", "notifier")  # only these are ever scaled; "*": any
     providers: ProviderSettings = field(default_factory=ProviderSettings.from_env)
 
     @classmethod
@@ -672,6 +687,7 @@ class ControllerSettings:
             scale_in_cooldown_s=env.float("SCALE_IN_COOLDOWN", 60.0, minimum=0.0),
             scale_out_rule=env.choice("SCALE_OUT_RULE", "count", ("count", "plus_one")),
             dlq_suffix=env.str("DLQ_SUFFIX", ".dlq"),
+            controlled_services=_controlled_services(env.list("CONTROLLED_SERVICES", ("analyzer", "notifier"))),
             providers=ProviderSettings.from_env(environ),
         )
 

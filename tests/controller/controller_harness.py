@@ -115,7 +115,7 @@ class ServiceUnderTest:
             TEMPORAL_TASK_QUEUE=self.task_queue, OBSERVER_TOPIC=self.observer, SIAGA_STATE_DIR=str(self.state_dir),
             LOCAL_SERVICE_MODULES=f"{self.service}={self.module}", TEST_SOURCE_TOPIC=self.source,
             TEST_TARGET_TOPIC=self.target, TEST_GROUP_ID=self.group, SERVICE_NAME=self.service,
-            PYTHONPATH=f"{REPO}:{HERE}", PYTHONUNBUFFERED="1")
+            PYTHONPATH=f"{REPO}:{HERE}", PYTHONUNBUFFERED="1", CONTROLLED_SERVICES=self.service)
         if self.app == "analyzer":
             env.update(ANALYZER_CONSUMER_TOPIC=self.source, ANALYZER_PRODUCER_TOPIC=self.target,
                        ANALYZER_CONSUMER_GROUP_ID=self.group, MODEL_MODE="fast", WORKER_THREADS="1")

@@ -8,16 +8,18 @@ import asyncio
 import time
 import uuid
 
+import pytest
 from aiokafka import AIOKafkaProducer
+from temporalio.service import RPCError
 
-from activities.control import ControlActivities
+from activities.control import ControlActivities, spec_from
 from activities.lag import ConsumerLagReader
 from activities.observer import ObserverFeed
 from activities.partitions import PartitionAdmin
 from controller_harness import connect_temporal
 from fogverse.broker import ensure_topics
 from fogverse.contracts import DeployConfig, Heartbeat, ServicePair, ThroughputReport
-from fogverse.settings import ControllerSettings
+from fogverse.settings import ConfigError, ControllerSettings
 from workflows.messages import MeasureRequest, ServiceSpec, TickRequest, scaler_workflow_id
 
 
@@ -72,10 +74,10 @@ async def test_a_hostile_announcement_is_refused_and_the_other_services_are_stil
     tag = uuid.uuid4().hex[:8]
     observer = f"observer-{tag}"
     await ensure_topics(kafka_bootstrap, {observer: 1})
+    good, stranger = f"good{tag}", f"stranger{tag}"
     settings = ControllerSettings.from_env({"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-                                            "TEMPORAL_TASK_QUEUE": f"iso-{tag}"})
+                                            "TEMPORAL_TASK_QUEUE": f"iso-{tag}", "CONTROLLED_SERVICES": good})
     client = await connect_temporal(temporal_address)
-    good = f"good{tag}"
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
     await producer.start()
     try:
@@ -84,14 +86,15 @@ async def test_a_hostile_announcement_is_refused_and_the_other_services_are_stil
                 '{"kind": "service_pair", "source_topic": "analyze", "target_topic": "client", '
                 '"consumer_group": "g", "deploy_configs": {"max_instance": 9}, '
                 f'"service": "{service}", "instance_id": "x-1"}}').encode())
-        await send(producer, observer, ServicePair(source_topic=f"in-{tag}", target_topic=f"out-{tag}",
-                                                   consumer_group=f"g-{tag}", deploy_configs=DeployConfig(max_instance=2),
-                                                   service=good, instance_id=f"{good}-0"))
+        for service in (good, stranger):  # a well-formed announcement of a service nobody configured
+            await send(producer, observer, ServicePair(
+                source_topic=f"in-{tag}", target_topic=f"out-{tag}", consumer_group=f"g-{tag}",
+                deploy_configs=DeployConfig(max_instance=2), service=service, instance_id=f"{service}-0"))
         async with ObserverFeed(kafka_bootstrap, observer, keep_s=60) as feed:
             control = ControlActivities(settings, client, feed, None, None, None)
             assert await feed.wait_caught_up(20)
             for _ in range(50):
-                if feed.ledger.pairs():
+                if len(feed.ledger.pairs()) == 2:
                     break
                 await asyncio.sleep(0.1)
             result = await control.dispatch_tick(TickRequest("evaluate"))
@@ -100,5 +103,23 @@ async def test_a_hostile_announcement_is_refused_and_the_other_services_are_stil
             handle = client.get_workflow_handle(scaler_workflow_id(good))
             assert (await handle.describe()).workflow_type == "ServiceScaler"
             await handle.terminate("test over")
+            with pytest.raises(RPCError):  # nothing was started for the stranger
+                await client.get_workflow_handle(scaler_workflow_id(stranger)).describe()
     finally:
         await producer.stop()
+
+
+def test_the_provider_and_limits_are_the_controllers_never_the_announcements():
+    pair = ServicePair(source_topic="analyze", target_topic="client", consumer_group="analyzer",
+                       deploy_configs=DeployConfig(max_instance=50, cloud_provider="AWS"), service="analyzer",
+                       instance_id="analyzer-0")
+    settings = ControllerSettings.from_env({"CLOUD_PROVIDER": "LOCAL", "MAX_INSTANCE": "3"})
+    spec = spec_from(pair, settings)
+    assert (spec.cloud_provider, spec.max_instances) == ("LOCAL", 3)
+    assert (spec.source_topic, spec.consumer_group) == ("analyze", "analyzer")
+
+
+@pytest.mark.parametrize("value", ["../etc", "a;b", "Analyzer", "x" * 41])
+def test_a_bad_controlled_service_fails_at_start_naming_the_variable(value):
+    with pytest.raises(ConfigError, match="CONTROLLED_SERVICES"):
+        ControllerSettings.from_env({"CONTROLLED_SERVICES": value})
