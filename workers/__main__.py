@@ -4,6 +4,8 @@
 - ``python -m workers up``: bring up the whole system (embedded stack, worker, apps).
 - ``python -m workers stack``: only the embedded broker and Temporal server.
 - ``python -m workers install-kafka``: fetch Apache Kafka's jars from Maven Central (install time).
+- ``python -m workers status [--json]``: every scaled service at a glance (instances, partitions,
+  rates, lag, the last decision, what its workflow waits for).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("up", help="bring up the whole system on this machine")
     sub.add_parser("stack", help="start only the embedded broker and Temporal server")
     sub.add_parser("install-kafka", help="resolve the pinned Apache Kafka broker from Maven Central")
+    status = sub.add_parser("status", help="every scaled service at a glance, from its workflow")
+    status.add_argument("--json", action="store_true", help="one JSON object per service, for scripts")
     args = parser.parse_args(argv)
     configure_logging("siaga.workers")
     try:
@@ -34,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
             from workers.kafka_broker import main as install_kafka
 
             return install_kafka()
+        if args.command == "status":
+            from workers.status import main as status_main
+
+            return status_main(["--json"] if args.json else [])
         if args.command == "stack":
             from workers.up import run_up
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from contextlib import asynccontextmanager
@@ -22,7 +25,8 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
 from activities.relay import FeedRelay
-from controller_harness import connect_temporal
+from controller_harness import REPO, connect_temporal
+from fogverse.processes import free_port
 from fogverse.settings import ControllerSettings
 from workers.worker import sandbox_runner
 from workflows import WORKFLOWS
@@ -353,3 +357,34 @@ async def test_a_deploy_that_lands_while_reconcile_lists_is_not_taken_for_vanish
     state = await plane.wait(lambda s: s.reconciliations == 1 and s.instances.get(name) is not None
                              and s.instances[name].status == "running", "the reconcile and the deploy to settle")
     assert all(e.action != "vanished" for e in state.events), state.events
+
+
+async def run_command(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "workers", *args, env=env, cwd=REPO,
+                                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_workers_status_shows_each_service_its_instances_and_what_it_waits_for(plane, temporal_address):
+    await plane.start()
+    await plane.evaluate(POLICY, deadline_s=30)
+    await plane.wait(lambda s: len(s.instances) == 2 and s.cooldown_until, "two deploys and a cooldown")
+    env = dict(os.environ, TEMPORAL_ADDRESS=temporal_address, TEMPORAL_TASK_QUEUE=plane.settings.task_queue)
+    code, out, err = await run_command(env, "status", "--json")  # the worker answering it runs in this loop
+    assert code == 0, err
+    (status,) = json.loads(out)
+    assert status["service"] == plane.service and status["live"] == [f"{plane.service}-0"]
+    assert len(status["deploying"]) == 2 and status["partitions"] == 4 and status["processing_rate"] == 10.0
+    assert status["decision"] == "scale_out: overloaded" and "cooldown until" in status["waiting_for"]
+    code, table, err = await run_command(env, "status")
+    assert code == 0 and f"{plane.service}  (scaler/{plane.service}" in table, err
+    assert "1 live" in table and "2 deploying" in table and "waiting for  first heartbeat" in table
+
+
+def test_workers_status_without_temporal_says_where_it_looked_in_one_line():
+    env = dict(os.environ, TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}")
+    done = subprocess.run([sys.executable, "-m", "workers", "status"], env=env, capture_output=True, text=True,
+                          timeout=60, cwd=REPO)
+    assert done.returncode == 1
+    assert done.stderr.strip().count("\n") == 0 and "TEMPORAL_ADDRESS" in done.stderr, done.stderr
