@@ -96,7 +96,8 @@ REFUSED = {
     "a shell machine type": (pair(deploy_configs={"max_instance": 1, "machine_type": "e2;rm -rf /"}), "machine type"),
     "an infinite timestamp": (heartbeat(timestamp=float("inf")), "finite number"),
     "a NaN timestamp": (throughput(timestamp=float("nan")), "finite number"),
-    "a far-future timestamp": (heartbeat(timestamp=NOW + MAX_CLOCK_AHEAD_S + 60), "in the future"),
+    # a day ahead, not just past the limit: NOW is taken when the module is collected, maybe long before this runs
+    "a far-future timestamp": (heartbeat(timestamp=NOW + MAX_CLOCK_AHEAD_S + 86400), "in the future"),
     "a far-future pair": (pair(timestamp=NOW + 10 * 365 * 86400), "in the future"),
     "an infinite interval": (throughput(interval_s=float("inf")), "finite number"),
     "a NaN busy time": (heartbeat(interval_s=1.0, busy_s=float("nan"), handled=1), "finite number"),
