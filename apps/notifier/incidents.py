@@ -44,6 +44,7 @@ class IncidentChange:
     created: bool
     alert: bool
     incident: Incident | None = None
+    level: int = 0  # the alert's level: 1 when the incident opens, else the alert count reached
 
 
 @dataclass
@@ -77,6 +78,21 @@ class _OpenIncident:
         self.max_score = max(self.max_score, analysis.emergency_score)
         self.sources[report.source] += 1
 
+    def state(self) -> dict:
+        """Everything about it, as JSON-ready data (what the store keeps)."""
+        return {"id": self.id, "category": self.category, "first_seen": self.first_seen,
+                "last_seen": self.last_seen, "count": self.count, "words": dict(self.words),
+                "samples": [s.model_dump(mode="json") for s in self.samples], "max_score": self.max_score,
+                "sources": dict(self.sources), "alerted_count": self.alerted_count}
+
+    @classmethod
+    def from_state(cls, state: dict, samples: int) -> "_OpenIncident":
+        return cls(id=state["id"], category=state["category"], first_seen=state["first_seen"],
+                   last_seen=state["last_seen"], count=state["count"], words=Counter(state["words"]),
+                   samples=deque((IncidentSample.model_validate(s) for s in state["samples"]), maxlen=samples),
+                   max_score=state["max_score"], sources=Counter(state["sources"]),
+                   alerted_count=state["alerted_count"])
+
     def snapshot(self) -> Incident:
         return Incident(
             id=self.id, category=self.category, count=self.count, first_seen=self.first_seen,
@@ -97,6 +113,28 @@ class IncidentTracker:
         self._newest = float("-inf")
         self.ignored = 0  # analyses that were not emergencies
         self.duplicates = 0  # re-delivered reports
+        self._forgotten: list[str] = []  # incidents dropped since the last take_forgotten()
+
+    def restore(self, states: list[dict], report_ids: list[str]) -> None:
+        """Load what the store kept (incidents least recently seen first) before observing anything."""
+        with self._lock:
+            for state in states:
+                incident = _OpenIncident.from_state(state, self.rules.samples)
+                self._incidents[incident.id] = incident
+                self._newest = max(self._newest, incident.last_seen)
+            for report_id in report_ids:
+                self._remember(report_id)
+
+    def state(self, incident_id: str) -> dict | None:
+        with self._lock:
+            incident = self._incidents.get(incident_id)
+            return incident.state() if incident else None
+
+    def take_forgotten(self) -> list[str]:
+        """Incidents dropped (retention, memory bound) since the last call."""
+        with self._lock:
+            forgotten, self._forgotten = self._forgotten, []
+            return forgotten
 
     def observe(self, analysis: Analysis) -> IncidentChange | None:
         """Fold one analysis in; None when it changes nothing (not an emergency, or seen before)."""
@@ -124,7 +162,8 @@ class IncidentTracker:
             alert = created or self._reached_alert_count(incident)
             if alert:
                 incident.alerted_count = incident.count
-            change = IncidentChange(incident.id, created, alert, incident.snapshot() if alert else None)
+            change = IncidentChange(incident.id, created, alert, incident.snapshot() if alert else None,
+                                    incident.count if alert else 0)
             self._newest = max(self._newest, report.created_at)
             self._forget_old()
             return change
@@ -170,7 +209,8 @@ class IncidentTracker:
         while self._incidents:
             oldest = next(iter(self._incidents.values()))
             if len(self._incidents) > self.rules.max_incidents or oldest.last_seen < horizon:
-                self._incidents.popitem(last=False)
+                forgotten, _ = self._incidents.popitem(last=False)
+                self._forgotten.append(forgotten)
             else:
                 break
 
