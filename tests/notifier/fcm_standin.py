@@ -41,6 +41,7 @@ class FcmStandIn:
     throttled: dict[str, int] = field(default_factory=dict)  # incident id ▸ how many sends answer 429 first
     sends: list[Send] = field(default_factory=list)
     abandoned: int = 0
+    answering: int = 0  # sends received and not yet answered
     token_requests: int = 0
     url: str = ""
     _runner: web.AppRunner | None = None
@@ -79,6 +80,7 @@ class FcmStandIn:
     async def _send(self, request: web.Request) -> web.Response:
         message = (await request.json())["message"]
         incident_id = message.get("data", {}).get("incident_id", "")
+        self.answering += 1
         try:
             delay = self.delay_s + self.slow.get(incident_id, 0.0)
             if delay:
@@ -86,6 +88,8 @@ class FcmStandIn:
         except asyncio.CancelledError:
             self.abandoned += 1
             raise
+        finally:
+            self.answering -= 1
         if self.throttled.get(incident_id):
             self.throttled[incident_id] -= 1
             response = _error(429, "RESOURCE_EXHAUSTED", "Quota exceeded.", "QUOTA_EXCEEDED")
