@@ -3,8 +3,9 @@
 One alert goes to every registered token as multicasts of at most 500 tokens (FCM's limit per
 call). Per token: UNREGISTERED, an invalid token or a sender mismatch removes it from the
 registry; 429 and 5xx answers come back as tokens to retry, which the outbox
-(:mod:`apps.notifier.outbox`) does later, with backoff. firebase-admin is synchronous, so each call runs on a thread: sending never blocks the event
-loop. (firebase-admin itself already retries 500/503 a few times inside each call.)
+(:mod:`apps.notifier.outbox`) retries later, with backoff. firebase-admin is synchronous, so each
+call runs on a thread: sending never blocks the event loop. (firebase-admin itself already
+retries 500/503 a few times inside each call.)
 """
 
 from __future__ import annotations
