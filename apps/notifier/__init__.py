@@ -1,7 +1,11 @@
 """The notifier (the thesis's "client"): ``client`` topic ▸ incidents ▸ push alerts and the receiver.
 
 - ``keywords``: the words of a report that say what it is about.
-- ``incidents``: merges reports of one kind, close in time and text, into incidents; decides alerts.
+- ``places``: the place names in a report ("Jalan Sudirman", "Pasar Senen", "Elm Road").
+- ``specificity``: how specific a word is (IDF over shipped reference corpora).
+- ``grouping``: whether two reports are about one event (a pure decision).
+- ``incidents``: groups linked reports into incidents, one per event; decides alerts.
+- ``evaluation``: pairwise precision/recall of the grouping on sets of labelled reports.
 - ``store``: SQLite under the state directory: incidents, reports seen, alerts to push, devices.
 - ``devices``: the push tokens to alert, persisted across restarts.
 - ``push``: one attempt at an alert with firebase-admin (FCM), off the event loop.

@@ -139,7 +139,8 @@ class AlertOutbox:
         try:
             incident = Incident.model_validate_json(alert.incident_json)
             try:
-                result = await self.push.attempt(incident, alert.created, list(alert.tokens))
+                result = await self.push.attempt(incident, alert.created, list(alert.tokens), alert.place,
+                                                 alert.summary)
             except Exception as exc:  # one broken alert must not stop the others
                 log.exception("could not push the alert for incident %s", alert.incident_id)
                 result = AttemptResult(retry=list(alert.tokens), error=f"{type(exc).__name__}: {exc}")

@@ -84,17 +84,20 @@ class FcmPush:
         # delete_app closes firebase-admin's async client with asyncio.run: not on this loop.
         await asyncio.to_thread(firebase_admin.delete_app, self.app)
 
-    async def attempt(self, incident: Incident, created: bool, tokens: list[str]) -> AttemptResult:
+    async def attempt(self, incident: Incident, created: bool, tokens: list[str], place: str | None = None,
+                      summary: str = "") -> AttemptResult:
         """Send once to ``tokens`` (in multicasts of at most 500); forget the tokens FCM says are gone."""
         result = AttemptResult()
+        title, body = alert_text(incident, created, place, summary)
         for start in range(0, len(tokens), MULTICAST_MAX):
-            await self._attempt_batch(incident, created, tokens[start:start + MULTICAST_MAX], result)
+            message = alert_message(incident, created, tokens[start:start + MULTICAST_MAX], title, body)
+            await self._attempt_batch(message, tokens[start:start + MULTICAST_MAX], result)
         if result.gone:
             await asyncio.to_thread(self.devices.remove, result.gone)
         return result
 
-    async def _attempt_batch(self, incident: Incident, created: bool, tokens: list[str], result: AttemptResult) -> None:
-        message = alert_message(incident, created, tokens)
+    async def _attempt_batch(self, message: messaging.MulticastMessage, tokens: list[str],
+                             result: AttemptResult) -> None:
         try:
             response = await asyncio.to_thread(messaging.send_each_for_multicast, message, False, self.app)
         except exceptions.FirebaseError as exc:  # the whole call failed, e.g. the OAuth token fetch
@@ -118,8 +121,8 @@ class FcmPush:
                 log.warning("push to a device failed: %s", answer.exception)
 
 
-def alert_message(incident: Incident, created: bool, tokens: list[str]) -> messaging.MulticastMessage:
-    title, body = alert_text(incident, created)
+def alert_message(incident: Incident, created: bool, tokens: list[str], title: str,
+                  body: str) -> messaging.MulticastMessage:
     with warnings.catch_warnings():
         # firebase-admin 7.7 steers towards installation ids, but browsers and the seeds'
         # DEVICE_TOKENS carry registration tokens, which FCM v1 still accepts.
@@ -138,12 +141,14 @@ def _multicast(tokens: list[str], title: str, body: str, incident: Incident, cre
     )
 
 
-def alert_text(incident: Incident, created: bool) -> tuple[str, str]:
-    """Title and body of an alert: the same words the receiver shows."""
+def alert_text(incident: Incident, created: bool, place: str | None = None, summary: str = "") -> tuple[str, str]:
+    """Title and body of an alert: "Fire at Jalan Sudirman: new incident" and its most
+    representative report (else its latest)."""
     kind = CATEGORY_TITLES.get(incident.category, "Emergency")
-    title = f"{kind}: new incident" if created else f"{kind}: {incident.count} reports"
-    sample = incident.samples[0].text if incident.samples else ""
-    return title, sample[:160]
+    what = f"{kind} at {place}" if place else kind
+    title = f"{what}: new incident" if created else f"{what}: {incident.count} reports"
+    body = summary or (incident.samples[0].text if incident.samples else "")
+    return title, body[:160]
 
 
 def _token_is_gone(error: Exception | None) -> bool:

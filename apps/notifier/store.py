@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Literal
 
@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS alerts (
     incident_id TEXT NOT NULL, level INTEGER NOT NULL, created INTEGER NOT NULL, incident TEXT NOT NULL,
     tokens TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL,
     sent INTEGER NOT NULL DEFAULT 0, queued_at REAL NOT NULL, done_at REAL, last_error TEXT,
+    place TEXT, summary TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (incident_id, level));
 CREATE INDEX IF NOT EXISTS alerts_due ON alerts (status, next_at);
 CREATE TABLE IF NOT EXISTS devices (token TEXT PRIMARY KEY, added INTEGER NOT NULL);
@@ -49,6 +50,8 @@ class QueuedAlert:
     tokens: tuple[str, ...]
     attempts: int = 0
     next_at: float = 0.0
+    place: str | None = None  # what the alert's title names
+    summary: str = ""  # its body: the incident's most representative report
 
     @property
     def key(self) -> tuple[str, int]:
@@ -63,6 +66,7 @@ class BatchRecord:
     incidents: list[tuple[str, float, dict]]  # (id, last_seen, state)
     forgotten: list[str]  # incidents dropped by retention or the memory bound
     alerts: list[QueuedAlert]
+    merged: list[tuple[str, str]] = field(default_factory=list)  # (absorbed, survivor): one event after all
 
 
 class NotifierStore:
@@ -90,14 +94,17 @@ class NotifierStore:
                 "INSERT INTO incidents (id, last_seen, state) VALUES (?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen, state = excluded.state",
                 [(i, last_seen, json.dumps(state)) for i, last_seen, state in batch.incidents])
+            for absorbed, survivor in batch.merged:
+                self._db.execute("UPDATE reports SET incident_id = ? WHERE incident_id = ?", (survivor, absorbed))
+                self._db.execute("DELETE FROM incidents WHERE id = ?", (absorbed,))
             for incident_id in batch.forgotten:
                 self._db.execute("DELETE FROM incidents WHERE id = ?", (incident_id,))
                 self._db.execute("DELETE FROM reports WHERE incident_id = ?", (incident_id,))
             self._db.executemany(
                 "INSERT OR IGNORE INTO alerts (incident_id, level, created, incident, tokens, status, next_at,"
-                " queued_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+                " queued_at, place, summary) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
                 [(a.incident_id, a.level, int(a.created), a.incident_json, json.dumps(a.tokens), a.next_at,
-                  a.next_at) for a in batch.alerts])
+                  a.next_at, a.place, a.summary) for a in batch.alerts])
 
     def incident_states(self) -> list[dict]:
         """Every incident's state, least recently seen first."""
@@ -118,12 +125,12 @@ class NotifierStore:
         busy = set(sending)
         with self._lock:
             rows = self._db.execute(
-                "SELECT incident_id, level, created, incident, tokens, attempts, next_at FROM alerts AS a "
+                "SELECT incident_id, level, created, incident, tokens, attempts, next_at, place, summary FROM alerts AS a "
                 "WHERE status = 'pending' AND next_at <= ? AND level = (SELECT MIN(level) FROM alerts AS b "
                 "  WHERE b.incident_id = a.incident_id AND b.status = 'pending') "
                 "ORDER BY next_at, queued_at LIMIT ?", (now, limit + len(busy))).fetchall()
-        alerts = [QueuedAlert(i, level, bool(created), incident, tuple(json.loads(tokens)), attempts, next_at)
-                  for i, level, created, incident, tokens, attempts, next_at in rows]
+        alerts = [QueuedAlert(i, level, bool(created), incident, tuple(json.loads(tokens)), attempts, next_at, place,
+                              summary) for i, level, created, incident, tokens, attempts, next_at, place, summary in rows]
         return [a for a in alerts if a.incident_id not in busy][:limit]
 
     def next_due(self) -> float | None:

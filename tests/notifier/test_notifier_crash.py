@@ -83,7 +83,8 @@ async def test_an_alert_on_its_way_when_the_notifier_is_killed_arrives_once_afte
 
     assert [s.token for s in fcm.delivered()] == ["phone"]
     assert len(fcm.sends) == 1
-    assert fcm.delivered()[0].message["notification"]["title"] == "Fire: new incident"
+    assert fcm.delivered()[0].message["notification"] == {"title": "Fire at Riverside warehouse: new incident",
+                                                          "body": "Huge fire at the Riverside warehouse"}
     assert fcm.delivered()[0].message["data"]["incident_id"] == incidents[0]["id"]
     assert incidents[0]["count"] == 1 and incidents[0]["samples"][0]["text"] == "Huge fire at the Riverside warehouse"
     assert again == incidents, "the restart regrouped nothing"

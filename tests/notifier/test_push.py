@@ -121,3 +121,5 @@ def test_a_bad_firebase_key_stops_the_process_naming_the_variable_not_the_key(tm
 def test_alert_words_say_what_and_how_many():
     assert alert_text(incident(1), created=True) == ("Fire: new incident", "Huge fire at the Riverside warehouse")
     assert alert_text(incident(100), created=False)[0] == "Fire: 100 reports"
+    assert alert_text(incident(5), False, "Jalan Sudirman", "Fire on Jalan Sudirman, shops burning") == (
+        "Fire at Jalan Sudirman: 5 reports", "Fire on Jalan Sudirman, shops burning")

@@ -1,0 +1,130 @@
+"""Whether two reports are about one event: a pure function of the two reports and the rules.
+
+Incidents are the connected groups of this relation (see :mod:`apps.notifier.incidents`), so
+the grouping does not depend on the order in which reports arrive.
+
+Two reports are linked when they are close in time, name no two different places, share a place
+or a specific word, and their words are similar enough, words weighted by how specific they are
+(:mod:`specificity`) and place names counting double. Across categories (one of them misclassified, or an explosion
+reported as fire and as a chemical leak) the bar is higher and the shared words must include
+more than the place; a low-confidence emergency ("my plants are flooding the balcony") needs
+that same higher bar within its category and never joins another.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+from apps.notifier.keywords import keyword_forms
+from apps.notifier.places import LEADING, NAME_PARTS, TRAILING, Place, places, same_place
+
+PLACE_WEIGHT = 2.0  # a place name counts this many times a word of the same specificity
+PLACE_MIN_SPECIFICITY = 0.6  # "at Home", "in Town": capitalised but not a place name
+CONTENT_MIN_SPECIFICITY = 0.4  # a shared word that says what happened, across categories ("flood")
+EVIDENCE_MIN_SPECIFICITY = 0.75  # linked reports share a place or a word at least this specific
+
+
+@dataclass(frozen=True)
+class GroupingRules:
+    window_s: float = 600.0  # linked reports are at most this far apart
+    similarity: float = 0.25  # weighted cosine two confident reports of one category need
+    strong_similarity: float = 0.5  # across categories, or for a low-confidence report
+    confident_score: float = 0.7  # emergency score from which a report is a confident emergency
+
+
+@dataclass(frozen=True)
+class ReportTrace:
+    """What grouping needs of one report (kept per incident member, and in the store)."""
+
+    report_id: str
+    at: float
+    category: str
+    category_score: float
+    emergency_score: float
+    text: str
+    words: tuple[str, ...]  # keywords (stems)
+    places: tuple[tuple[str, ...], ...]  # place keys
+    place_names: tuple[str, ...]
+    _weights: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+    _norm: float = field(default=0.0, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, report_id: str, at: float, category: str, category_score: float, emergency_score: float,
+           text: str, specificity: Callable[[str], float]) -> "ReportTrace":
+        found = [p for p in places(text) if _specific(p, specificity)]
+        return cls(report_id, at, category, category_score, emergency_score, text,
+                   tuple(keyword_forms(text)), tuple(tuple(sorted(p.key)) for p in found),
+                   tuple(p.name for p in found)).weighed(specificity)
+
+    def weighed(self, specificity: Callable[[str], float]) -> "ReportTrace":
+        place_words = {w for key in self.places for w in key}
+        weights = {w: specificity(w) * (PLACE_WEIGHT if w in place_words else 1.0) for w in self.words}
+        for w in place_words - weights.keys():  # a place key word that is not a keyword ("5th")
+            weights[w] = PLACE_WEIGHT
+        object.__setattr__(self, "_weights", weights)
+        object.__setattr__(self, "_norm", math.sqrt(sum(v * v for v in weights.values())))
+        return self
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return self._weights
+
+    def state(self) -> list:
+        return [self.report_id, self.at, self.category, self.category_score, self.emergency_score, self.text,
+                list(self.words), [list(k) for k in self.places], list(self.place_names)]
+
+    @classmethod
+    def from_state(cls, state: list, specificity: Callable[[str], float]) -> "ReportTrace":
+        report_id, at, category, category_score, emergency_score, text, words, keys, names = state
+        return cls(report_id, at, category, category_score, emergency_score, text, tuple(words),
+                   tuple(tuple(k) for k in keys), tuple(names)).weighed(specificity)
+
+
+def _specific(place: Place, specificity: Callable[[str], float]) -> bool:
+    return any(specificity(w) >= PLACE_MIN_SPECIFICITY or w[:1].isdigit() for w in place.key - NAME_PARTS)
+
+
+def places_conflict(a: tuple[tuple[str, ...], ...], b: tuple[tuple[str, ...], ...]) -> bool:
+    """Each names a place the other does not: two events ("5th Street" vs "Elm Road"). Naming
+    fewer places is no conflict ("in Jakarta" vs "on Jalan Sudirman in Jakarta")."""
+    if not a or not b:
+        return False
+    def unmatched(x, y):
+        return any(not any(same_place(set(p), set(q)) for q in y) for p in x)
+    return unmatched(a, b) and unmatched(b, a)
+
+
+def _same_place(a: ReportTrace, b: ReportTrace) -> bool:
+    return any(same_place(set(p), set(q)) for p in a.places for q in b.places)
+
+
+def similarity(a: ReportTrace, b: ReportTrace) -> float:
+    """Cosine of the two reports' weighted words (0 when either has none)."""
+    if not a._norm or not b._norm:
+        return 0.0
+    small, large = (a, b) if len(a.weights) <= len(b.weights) else (b, a)
+    dot = sum(v * large.weights[w] for w, v in small.weights.items() if w in large.weights)
+    return dot / (a._norm * b._norm)
+
+
+def linked(a: ReportTrace, b: ReportTrace, rules: GroupingRules,
+           specificity: Callable[[str], float]) -> bool:
+    """Are ``a`` and ``b`` reports of one event?"""
+    if abs(a.at - b.at) > rules.window_s or places_conflict(a.places, b.places):
+        return False
+    same_kind = a.category == b.category
+    confident = min(a.emergency_score, b.emergency_score) >= rules.confident_score
+    if not same_kind and not confident:
+        return False  # a low-confidence emergency never joins an incident of another kind
+    shared = set(a.words) & set(b.words)
+    if not any(specificity(w) >= EVIDENCE_MIN_SPECIFICITY for w in shared) and not _same_place(a, b):
+        return False  # "fire", "smoke", "banjir" alone: any two fires share them
+    score = similarity(a, b)
+    if same_kind and confident:
+        return score >= rules.similarity
+    if score < rules.strong_similarity:
+        return False
+    place_words = {w for key in a.places + b.places for w in key} | LEADING | TRAILING
+    return any(specificity(w) >= CONTENT_MIN_SPECIFICITY for w in shared - place_words)
