@@ -1,8 +1,12 @@
-"""Throughput of the crawler and the notifier on this machine.
+"""Throughput of the crawler and the notifier on this machine; quality of the incident grouping.
 
     python -m bench.notifier_bench [--messages 50000] [--broker kafka|tansu|both]
+    python -m bench.notifier_bench grouping [--orders 5]
 
-Prints msgs/s for:
+``grouping`` prints, per incident set in ``tests/notifier/data/incidents/`` and arrival order,
+pairwise precision and recall, incidents and events, split events and mixed incidents.
+
+The default prints msgs/s for:
 - the incident tracker alone (merging reports in memory, one thread);
 - the notifier process end to end: ``client`` topic ▸ decode ▸ incidents (a sink), on the broker;
 - the crawler's replay at an unreachable target rate (its ceiling).
@@ -18,6 +22,7 @@ import random
 import tempfile
 import time
 import uuid
+from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
@@ -26,6 +31,7 @@ from apps.crawler.profiles import LoadProfile
 from apps.crawler.replay import Replay
 from apps.crawler.texts import EXAMPLES, TextFile
 from apps.notifier.app import SERVICE, Notifier
+from apps.notifier.evaluation import events, grouping, load_set, score, shuffled
 from apps.notifier.incidents import IncidentRules, IncidentTracker
 from bench import brokers
 from fogverse.codec import JsonModelCodec
@@ -120,11 +126,30 @@ async def main_async(n: int, broker: str | None) -> None:
                   "(acked by the broker)", flush=True)
 
 
+INCIDENT_SETS = Path(__file__).resolve().parents[1] / "tests" / "notifier" / "data" / "incidents"
+
+
+def grouping_report(orders: int) -> None:
+    print(f"{'incident set':<28} {'order':>5} {'precision':>9} {'recall':>6} {'incidents':>9} {'events':>6} "
+          f"{'split':>5} {'mixed':>5}")
+    for path in sorted(INCIDENT_SETS.glob("*.csv")):
+        reports = load_set(path)
+        for order in range(orders):
+            s = score(grouping(shuffled(reports, order)), events(reports))
+            print(f"{path.stem:<28} {order if order else 'as is':>5} {s.precision:>9.2f} {s.recall:>6.2f} "
+                  f"{s.incidents:>9} {s.events:>6} {s.split_events:>5} {s.mixed_incidents:>5}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("what", nargs="?", choices=("throughput", "grouping"), default="throughput")
     parser.add_argument("--messages", type=int, default=50_000)
+    parser.add_argument("--orders", type=int, default=5, help="grouping: arrival orders per set (the first as written)")
     brokers.add_argument(parser)
     args = parser.parse_args()
+    if args.what == "grouping":
+        grouping_report(args.orders)
+        return
     asyncio.run(main_async(args.messages, args.broker))
 
 

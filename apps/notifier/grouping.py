@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from apps.notifier.keywords import keyword_forms
-from apps.notifier.places import LEADING, NAME_PARTS, TRAILING, Place, places, same_place
+from apps.notifier.places import LEADING, NAME_PARTS, TRAILING, Place, places
 
 PLACE_WEIGHT = 2.0  # a place name counts this many times a word of the same specificity
 PLACE_MIN_SPECIFICITY = 0.6  # "at Home", "in Town": capitalised but not a place name
@@ -49,6 +49,9 @@ class ReportTrace:
     place_names: tuple[str, ...]
     _weights: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
     _norm: float = field(default=0.0, compare=False, repr=False)
+    _evidence: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    _place_sets: tuple[frozenset[str], ...] = field(default=(), compare=False, repr=False)
+    _word_set: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     @classmethod
     def of(cls, report_id: str, at: float, category: str, category_score: float, emergency_score: float,
@@ -65,7 +68,16 @@ class ReportTrace:
             weights[w] = PLACE_WEIGHT
         object.__setattr__(self, "_weights", weights)
         object.__setattr__(self, "_norm", math.sqrt(sum(v * v for v in weights.values())))
+        object.__setattr__(self, "_place_sets", tuple(frozenset(key) for key in self.places))
+        object.__setattr__(self, "_word_set", frozenset(self.words))
+        object.__setattr__(self, "_evidence", frozenset(
+            place_words | {w for w in self.words if specificity(w) >= EVIDENCE_MIN_SPECIFICITY}))
         return self
+
+    @property
+    def evidence(self) -> frozenset[str]:
+        """Its specific words and place words: a linked report shares at least one of them."""
+        return self._evidence
 
     @property
     def weights(self) -> dict[str, float]:
@@ -86,18 +98,18 @@ def _specific(place: Place, specificity: Callable[[str], float]) -> bool:
     return any(specificity(w) >= PLACE_MIN_SPECIFICITY or w[:1].isdigit() for w in place.key - NAME_PARTS)
 
 
-def places_conflict(a: tuple[tuple[str, ...], ...], b: tuple[tuple[str, ...], ...]) -> bool:
+def places_conflict(a: tuple[frozenset[str], ...], b: tuple[frozenset[str], ...]) -> bool:
     """Each names a place the other does not: two events ("5th Street" vs "Elm Road"). Naming
     fewer places is no conflict ("in Jakarta" vs "on Jalan Sudirman in Jakarta")."""
     if not a or not b:
         return False
     def unmatched(x, y):
-        return any(not any(same_place(set(p), set(q)) for q in y) for p in x)
+        return any(not any(p <= q or q <= p for q in y) for p in x)
     return unmatched(a, b) and unmatched(b, a)
 
 
 def _same_place(a: ReportTrace, b: ReportTrace) -> bool:
-    return any(same_place(set(p), set(q)) for p in a.places for q in b.places)
+    return any(p <= q or q <= p for p in a._place_sets for q in b._place_sets)
 
 
 def similarity(a: ReportTrace, b: ReportTrace) -> float:
@@ -112,15 +124,17 @@ def similarity(a: ReportTrace, b: ReportTrace) -> float:
 def linked(a: ReportTrace, b: ReportTrace, rules: GroupingRules,
            specificity: Callable[[str], float]) -> bool:
     """Are ``a`` and ``b`` reports of one event?"""
-    if abs(a.at - b.at) > rules.window_s or places_conflict(a.places, b.places):
+    if abs(a.at - b.at) > rules.window_s:
         return False
     same_kind = a.category == b.category
     confident = min(a.emergency_score, b.emergency_score) >= rules.confident_score
     if not same_kind and not confident:
         return False  # a low-confidence emergency never joins an incident of another kind
-    shared = set(a.words) & set(b.words)
-    if not any(specificity(w) >= EVIDENCE_MIN_SPECIFICITY for w in shared) and not _same_place(a, b):
+    shared = a._word_set & b._word_set
+    if not (a._evidence & b._evidence & shared) and not _same_place(a, b):
         return False  # "fire", "smoke", "banjir" alone: any two fires share them
+    if places_conflict(a._place_sets, b._place_sets):
+        return False
     score = similarity(a, b)
     if same_kind and confident:
         return score >= rules.similarity

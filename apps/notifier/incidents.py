@@ -28,7 +28,7 @@ from apps.notifier.keywords import keyword_forms
 from apps.notifier.specificity import shipped
 from fogverse.contracts import CATEGORIES, MAX_SAMPLE_CHARS, Analysis, Incident, IncidentSample
 
-MEMBERS_KEPT = 32  # latest reports per incident that new reports are compared with
+MEMBERS_KEPT = 16  # latest reports per incident that new reports are compared with (cost: each is compared)
 KEYWORDS_SHOWN = 6
 SEEN_REPORTS_MAX = 100_000  # report ids remembered to ignore re-deliveries (the sink is at least once)
 DEFAULT_CATEGORY_SCORE = 0.5  # the vote of a report whose category came without a score
@@ -186,7 +186,7 @@ class IncidentTracker:
         self.specificity = specificity or shipped()
         self._lock = threading.Lock()
         self._incidents: OrderedDict[str, _OpenIncident] = OrderedDict()  # least recently touched first
-        self._by_word: dict[str, set[str]] = {}  # keyword ▸ incidents whose members use it
+        self._by_word: dict[str, set[str]] = {}  # specific or place word ▸ incidents whose members use it
         self._seen_reports: OrderedDict[str, None] = OrderedDict()
         self._newest = float("-inf")
         self.ignored = 0  # analyses that were not emergencies
@@ -281,7 +281,7 @@ class IncidentTracker:
         return len(self._incidents)
 
     def _linked_incidents(self, trace: ReportTrace) -> list[_OpenIncident]:
-        candidates = {i for w in trace.words for i in self._by_word.get(w, ())}
+        candidates = {i for w in trace.evidence for i in self._by_word.get(w, ())}
         found = []
         for incident_id in candidates:
             incident = self._incidents.get(incident_id)
@@ -293,7 +293,7 @@ class IncidentTracker:
 
     def _index(self, incident: _OpenIncident, members: list[ReportTrace]) -> None:
         for member in members:
-            for word in member.words:
+            for word in member.evidence:
                 self._by_word.setdefault(word, set()).add(incident.id)
 
     def _reached_alert_count(self, incident: _OpenIncident) -> bool:
@@ -316,7 +316,7 @@ class IncidentTracker:
                 break
 
     def _unindex(self, incident: _OpenIncident) -> None:
-        for word in incident.words:
+        for word in {w for m in incident.members for w in m.evidence} | set(incident.words):
             ids = self._by_word.get(word)
             if ids is not None:
                 ids.discard(incident.id)

@@ -44,7 +44,7 @@ def test_places_named_in_a_report(text, expected):
     ([("gatot", "subroto"), ("jakarta",)], [("sudirman",), ("jakarta",)], True),  # one city, two streets
 ])
 def test_two_reports_name_different_places(a, b, conflict):
-    assert places_conflict(tuple(a), tuple(b)) is conflict
+    assert places_conflict(tuple(map(frozenset, a)), tuple(map(frozenset, b))) is conflict
 
 
 def test_place_names_and_rare_words_are_more_specific_than_generic_ones():
