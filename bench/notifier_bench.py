@@ -3,7 +3,8 @@
     python -m bench.notifier_bench [--messages 50000] [--broker kafka|tansu|both]
     python -m bench.notifier_bench grouping [--orders 5]
 
-``grouping`` prints, per incident set in ``tests/notifier/data/incidents/`` and arrival order,
+``grouping`` prints, per incident set in ``tests/notifier/data/incidents/`` (and its ``hard/``
+sets, measured but not asserted) and arrival order,
 pairwise precision and recall, incidents and events, split events and mixed incidents.
 
 The default prints msgs/s for:
@@ -132,11 +133,12 @@ INCIDENT_SETS = Path(__file__).resolve().parents[1] / "tests" / "notifier" / "da
 def grouping_report(orders: int) -> None:
     print(f"{'incident set':<28} {'order':>5} {'precision':>9} {'recall':>6} {'incidents':>9} {'events':>6} "
           f"{'split':>5} {'mixed':>5}")
-    for path in sorted(INCIDENT_SETS.glob("*.csv")):
+    for path in sorted(INCIDENT_SETS.glob("*.csv")) + sorted(INCIDENT_SETS.glob("hard/*.csv")):
         reports = load_set(path)
         for order in range(orders):
             s = score(grouping(shuffled(reports, order)), events(reports))
-            print(f"{path.stem:<28} {order if order else 'as is':>5} {s.precision:>9.2f} {s.recall:>6.2f} "
+            name = f"hard/{path.stem}" if path.parent.name == "hard" else path.stem
+            print(f"{name:<28} {order if order else 'as is':>5} {s.precision:>9.2f} {s.recall:>6.2f} "
                   f"{s.incidents:>9} {s.events:>6} {s.split_events:>5} {s.mixed_incidents:>5}")
 
 
