@@ -1,19 +1,25 @@
-"""No alert lost: the notifier process SIGKILLed while an alert is on its way to a slow FCM."""
+"""No alert lost: the notifier process SIGKILLed while an alert is on its way to a slow FCM; a
+store that cannot record stops the notifier before its offsets move."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from pathlib import Path
+
+import pytest
 
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from apps.notifier.app import SERVICE, Notifier, StoreFailed
 from fcm_standin import FcmStandIn, service_account_key
 from fogverse.kafka_client import client_options
 from fogverse.processes import ManagedProcess, python_module
-from kafka_helpers import produce
-from notifier_harness import analysis_json, notifier_env, poll_json, wait_for_http
+from fogverse.settings import NotifierSettings, RuntimeSettings
+from kafka_helpers import produce, read_until
+from notifier_harness import analysis_json, notifier_env, poll_json, running_notifier, wait_for_http
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -92,3 +98,27 @@ async def test_an_alert_on_its_way_when_the_notifier_is_killed_arrives_once_afte
 
 async def _value(answer):
     return await answer if asyncio.iscoroutine(answer) else answer
+
+
+async def test_a_batch_the_store_cannot_record_stops_the_notifier_uncommitted_and_is_read_again(
+        kafka_bootstrap, topic_name, tmp_path):
+    topic = topic_name("client")
+    env = notifier_env(kafka_bootstrap, topic, tmp_path)
+    notifier = Notifier(NotifierSettings.from_env(env), RuntimeSettings.from_env(env, service_name=SERVICE))
+
+    def disk_full(batch):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    notifier.store.record = disk_full
+    run = asyncio.create_task(notifier.run())
+    await wait_for_http(f"http://127.0.0.1:{env['NOTIFIER_PORT']}/healthz", run)
+    await produce(kafka_bootstrap, topic, [analysis_json("Landslide buries the road to Garut", "natural_hazard")])
+    with pytest.raises(StoreFailed, match="disk is full"):
+        await asyncio.wait_for(run, 30)
+    assert await committed(kafka_bootstrap, env["CLIENT_CONSUMER_GROUP_ID"], topic) == -1
+    assert not await read_until(kafka_bootstrap, f"{topic}.dlq", lambda r: False, timeout_s=2), \
+        "an unrecorded batch is no dead letter"
+
+    async with running_notifier(env):  # the store works again: the report is read again
+        incidents = await poll_json(f"http://127.0.0.1:{env['NOTIFIER_PORT']}/api/incidents", lambda b: len(b) == 1)
+    assert incidents[0]["samples"][0]["text"] == "Landslide buries the road to Garut"
