@@ -55,10 +55,11 @@ class ReportTrace:
 
     @classmethod
     def of(cls, report_id: str, at: float, category: str, category_score: float, emergency_score: float,
-           text: str, specificity: Callable[[str], float]) -> "ReportTrace":
+           text: str, specificity: Callable[[str], float], forms: dict[str, str] | None = None) -> "ReportTrace":
+        """``forms``: :func:`keyword_forms` of ``text``, when the caller has it already."""
         found = [p for p in places(text) if _specific(p, specificity)]
         return cls(report_id, at, category, category_score, emergency_score, text,
-                   tuple(keyword_forms(text)), tuple(tuple(sorted(p.key)) for p in found),
+                   tuple(forms if forms is not None else keyword_forms(text)), tuple(tuple(sorted(p.key)) for p in found),
                    tuple(p.name for p in found)).weighed(specificity)
 
     def weighed(self, specificity: Callable[[str], float]) -> "ReportTrace":

@@ -80,6 +80,8 @@ class _OpenIncident:
 
     @property
     def category(self) -> str:
+        if len(self.votes) == 1:
+            return next(iter(self.votes))
         return max(CATEGORIES, key=lambda c: (self.votes.get(c, 0.0), -CATEGORIES.index(c)))
 
     def absorb(self, analysis: Analysis, trace: ReportTrace, forms: dict[str, str]) -> None:
@@ -212,10 +214,11 @@ class IncidentTracker:
             return None
         report = analysis.report
         category = analysis.category or "other"
+        text = _shorten(report.text)
+        forms = keyword_forms(text)
         trace = ReportTrace.of(report.id, report.created_at, category,
                                analysis.category_score if analysis.category_score is not None else DEFAULT_CATEGORY_SCORE,
-                               analysis.emergency_score, _shorten(report.text), self.specificity)
-        forms = keyword_forms(report.text)
+                               analysis.emergency_score, text, self.specificity, forms)
         with self._lock:
             if report.id in self._seen_reports:
                 self.duplicates += 1
