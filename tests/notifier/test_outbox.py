@@ -149,9 +149,11 @@ async def test_no_more_alerts_are_sent_at_once_than_the_concurrency(fcm, outbox_
     store = NotifierStore(tmp_path / "notifier.db")
     record(store, *(queued(f"fire-{i}") for i in range(6)))
     widest = 0
+    deadline = time.monotonic() + 60
     async with outbox_for(store, PUSH_CONCURRENCY="2") as outbox:
         while len(fcm.delivered()) < 6:
-            widest = max(widest, outbox.sending)
+            assert time.monotonic() < deadline, f"only {len(fcm.delivered())} of 6 alerts delivered"
+            widest = max(widest, outbox.sending, fcm.answering)
             await asyncio.sleep(0.01)
     assert widest == 2
 
