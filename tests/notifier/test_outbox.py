@@ -17,7 +17,7 @@ from apps.notifier.devices import DeviceRegistry
 from apps.notifier.outbox import AlertOutbox, NextAttempt, OutboxSettings, RetryPolicy, next_attempt
 from apps.notifier.push import AttemptResult, FcmPush, firebase_app
 from apps.notifier.store import BatchRecord, NotifierStore, QueuedAlert
-from fcm_standin import FcmStandIn, service_account_key
+from fcm_standin import service_account_key
 from fogverse.contracts import Incident, IncidentSample
 from fogverse.settings import ConfigError, NotifierSettings
 
@@ -58,13 +58,6 @@ def incident(incident_id: str, count: int = 1) -> Incident:
 def queued(incident_id: str, tokens: tuple[str, ...] = ("phone",), level: int = 1) -> QueuedAlert:
     return QueuedAlert(incident_id, level, level == 1, incident(incident_id, level).model_dump_json(), tokens,
                        next_at=time.time())
-
-
-@pytest.fixture
-async def fcm():
-    standin = await FcmStandIn().start()
-    yield standin
-    await standin.stop()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 
 import firebase_admin
@@ -12,7 +11,7 @@ import pytest
 from apps.notifier.devices import DeviceRegistry
 from apps.notifier.push import FcmPush, alert_text, firebase_app
 from apps.notifier.store import NotifierStore
-from fcm_standin import ACCESS_TOKEN, FcmStandIn, service_account_key
+from fcm_standin import ACCESS_TOKEN, service_account_key
 from fogverse.contracts import Incident, IncidentSample
 from fogverse.settings import ConfigError, NotifierSettings
 
@@ -23,13 +22,6 @@ def incident(count: int = 1) -> Incident:
     return Incident(id="inc123", category="fire", count=count, first_seen=sample.created_at,
                     last_seen=sample.created_at, keywords=["riverside", "warehouse"], samples=[sample],
                     max_score=0.97, sources={"crawler": count}, alerted_count=count)
-
-
-@pytest.fixture
-async def fcm():
-    standin = await FcmStandIn().start()
-    yield standin
-    await standin.stop()
 
 
 @pytest.fixture
