@@ -23,6 +23,7 @@ from apps.notifier.places import LEADING, NAME_PARTS, TRAILING, Place, places
 PLACE_WEIGHT = 2.0  # a place name counts this many times a word of the same specificity
 PLACE_MIN_SPECIFICITY = 0.6  # "at Home", "in Town": capitalised but not a place name
 CONTENT_MIN_SPECIFICITY = 0.4  # a shared word that says what happened, across categories ("flood")
+_PLACE_TYPES = LEADING | TRAILING
 EVIDENCE_MIN_SPECIFICITY = 0.75  # linked reports share a place or a word at least this specific
 
 
@@ -141,5 +142,5 @@ def linked(a: ReportTrace, b: ReportTrace, rules: GroupingRules,
         return score >= rules.similarity
     if score < rules.strong_similarity:
         return False
-    place_words = {w for key in a.places + b.places for w in key} | LEADING | TRAILING
+    place_words = {w for key in a.places + b.places for w in key} | _PLACE_TYPES
     return any(specificity(w) >= CONTENT_MIN_SPECIFICITY for w in shared - place_words)

@@ -38,6 +38,9 @@ PREPOSITIONS = frozenset("""
 at in near on off by outside behind along from to over across around beside inside into toward towards past
 di dekat depan belakang sekitar kawasan daerah wilayah arah menuju seberang samping dari ke
 """.split())
+_NOT_NAMES = PREPOSITIONS | STOPWORDS
+_NOT_NAME_AFTER_PLACE_WORD = STOPWORDS | PLACE_WORDS
+_BEFORE_NAME = PREPOSITIONS | {"the"}
 _TOKEN = re.compile(r"[^\W_]+(?:\.(?=\s))?|[.,;:!?()]")
 _ORDINAL = re.compile(r"\d+(st|nd|rd|th)$")
 MAX_NAME_WORDS = 3
@@ -78,7 +81,7 @@ def _place_at(tokens: list[str], i: int) -> tuple[int, int] | None:
     if word in LEADING:
         end = _name_end(tokens, i + 1, allow_lower=True)
         return (i, end) if end > i + 1 else None
-    if _is_name(tokens[i]) and (i > 0 and tokens[i - 1].lower() in PREPOSITIONS | {"the"}):
+    if _is_name(tokens[i]) and (i > 0 and tokens[i - 1].lower() in _BEFORE_NAME):
         end = _name_end(tokens, i, allow_lower=False)
         if end < len(tokens) and tokens[end].rstrip(".").lower() in TRAILING:
             end += 1
@@ -100,7 +103,7 @@ def _name_end(tokens: list[str], start: int, allow_lower: bool) -> int:
             break
         if _is_name(token) or _ORDINAL.match(token.lower()) or (token.isdigit() and end > start):
             end += 1
-        elif allow_lower and end == start and token.isalpha() and token.lower() not in STOPWORDS | PLACE_WORDS:
+        elif allow_lower and end == start and token.isalpha() and token.lower() not in _NOT_NAME_AFTER_PLACE_WORD:
             return end + 1
         else:
             break
@@ -109,4 +112,4 @@ def _name_end(tokens: list[str], start: int, allow_lower: bool) -> int:
 
 def _is_name(token: str) -> bool:
     word = token.rstrip(".")
-    return word[:1].isupper() and word.isalpha() and word.lower() not in PREPOSITIONS | STOPWORDS
+    return word[:1].isupper() and word.isalpha() and word.lower() not in _NOT_NAMES
