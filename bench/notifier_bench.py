@@ -1,8 +1,19 @@
-"""Throughput of the crawler and the notifier on this machine.
+"""Throughput of the crawler and the notifier on this machine; quality of the incident grouping.
 
     python -m bench.notifier_bench [--messages 50000] [--broker kafka|tansu|both]
+    python -m bench.notifier_bench grouping [--orders 5]
+    python -m bench.notifier_bench feed [--rates 100,300,1000] [--seconds 10] [--broker tansu]
 
-Prints msgs/s for:
+``grouping`` prints, per incident set in ``tests/notifier/data/incidents/`` (and its ``hard/``
+sets, measured but not asserted) and arrival order,
+pairwise precision and recall, incidents and events, split events and mixed incidents.
+
+``feed`` measures the notifier's hop with an outside client: ``kcat`` produces analyses (each a
+new incident) into ``client`` at each rate, a notifier process serves them, and the bench listens
+to its live feed (``/api/events``); it prints p50 / p99 / max from a report's ``created_at`` to
+its event on the feed, and how many never arrived.
+
+The default prints msgs/s for:
 - the incident tracker alone (merging reports in memory, one thread);
 - the notifier process end to end: ``client`` topic ▸ decode ▸ incidents (a sink), on the broker;
 - the crawler's replay at an unreachable target rate (its ceiling).
@@ -18,6 +29,7 @@ import random
 import tempfile
 import time
 import uuid
+from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
@@ -26,6 +38,7 @@ from apps.crawler.profiles import LoadProfile
 from apps.crawler.replay import Replay
 from apps.crawler.texts import EXAMPLES, TextFile
 from apps.notifier.app import SERVICE, Notifier
+from apps.notifier.evaluation import events, grouping, load_set, score, shuffled
 from apps.notifier.incidents import IncidentRules, IncidentTracker
 from bench import brokers
 from fogverse.codec import JsonModelCodec
@@ -120,11 +133,147 @@ async def main_async(n: int, broker: str | None) -> None:
                   "(acked by the broker)", flush=True)
 
 
+INCIDENT_SETS = Path(__file__).resolve().parents[1] / "tests" / "notifier" / "data" / "incidents"
+
+
+def grouping_report(orders: int) -> None:
+    print(f"{'incident set':<28} {'order':>5} {'precision':>9} {'recall':>6} {'incidents':>9} {'events':>6} "
+          f"{'split':>5} {'mixed':>5}")
+    for path in sorted(INCIDENT_SETS.glob("*.csv")) + sorted(INCIDENT_SETS.glob("hard/*.csv")):
+        reports = load_set(path)
+        for order in range(orders):
+            s = score(grouping(shuffled(reports, order)), events(reports))
+            name = f"hard/{path.stem}" if path.parent.name == "hard" else path.stem
+            print(f"{name:<28} {order if order else 'as is':>5} {s.precision:>9.2f} {s.recall:>6.2f} "
+                  f"{s.incidents:>9} {s.events:>6} {s.split_events:>5} {s.mixed_incidents:>5}")
+
+
+def feed_latency(bootstrap: str, rate: float, seconds: float) -> tuple[list[float], int]:
+    """Latencies (s) from created_at to the live feed, and how many reports never arrived."""
+    return asyncio.run(_feed_latency(bootstrap, rate, seconds))
+
+
+async def _feed_latency(bootstrap: str, rate: float, seconds: float) -> tuple[list[float], int]:
+    import os
+    import subprocess
+    import threading
+
+    import aiohttp
+
+    from fogverse.processes import ManagedProcess, python_module
+
+    topic = f"bench-client-{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    with tempfile.TemporaryDirectory() as state:
+        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "CLIENT_CONSUMER_TOPIC": topic,
+               "CLIENT_CONSUMER_GROUP_ID": f"bench-{topic}", "NOTIFIER_PORT": str(port), "SIAGA_STATE_DIR": state,
+               "OBSERVER_TOPIC": f"{topic}.observer", "LOG_LEVEL": "WARNING", "INCIDENT_MAX": "100000"}
+        notifier = ManagedProcess("notifier", python_module("apps.notifier"), env=env,
+                                  log_path=Path(state) / "notifier.log").start()
+        arrived: dict[str, float] = {}
+        sent: dict[str, float] = {}
+        try:
+            async with aiohttp.ClientSession() as http:
+                for _ in range(200):
+                    try:
+                        async with http.get(f"http://127.0.0.1:{port}/healthz") as answer:
+                            if answer.status == 200 and (await answer.json())["consuming"]:
+                                break
+                    except aiohttp.ClientError:
+                        pass
+                    await asyncio.sleep(0.1)
+                listener = asyncio.create_task(_listen(http, f"http://127.0.0.1:{port}/api/events", arrived))
+                await asyncio.sleep(0.5)
+                kcat = subprocess.Popen(["kcat", "-P", "-b", bootstrap, "-t", topic, "-X", "linger.ms=1"],
+                                        stdin=subprocess.PIPE)
+                warm = threading.Thread(target=_produce, args=(kcat, 5.0, 2.0, {}))  # topic creation, group join
+                warm.start()
+                await asyncio.to_thread(warm.join)
+                await asyncio.sleep(3.0)
+                producer = threading.Thread(target=_produce, args=(kcat, rate, seconds, sent))
+                producer.start()
+                await asyncio.to_thread(producer.join)
+                kcat.stdin.close()
+                await asyncio.to_thread(kcat.wait)
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline and not sent.keys() <= arrived.keys():
+                    await asyncio.sleep(0.1)
+                listener.cancel()
+                await asyncio.gather(listener, return_exceptions=True)
+        finally:
+            notifier.stop()
+    latencies = sorted(arrived[r] - at for r, at in sent.items() if r in arrived)
+    return latencies, len(sent) - len(latencies)
+
+
+def _produce(kcat, rate: float, seconds: float, sent: dict[str, float]) -> None:
+    """Write analyses to kcat at ``rate`` a second, each about a place of its own."""
+    started = time.perf_counter()
+    n = int(rate * seconds)
+    for i in range(n):
+        delay = started + i / rate - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        name = "".join(chr(97 + (i // 26 ** k) % 26) for k in range(4))
+        report = Report(text=f"Fire at Jalan Q{name}{uuid.uuid4().hex[:4].translate(str.maketrans('0123456789', 'ghijklmnop'))}",
+                        source="crawler", created_at=time.time())
+        line = Analysis(report=report, emergency=True, emergency_score=0.9, category="fire", category_score=0.9,
+                        model_version="bench").model_dump_json()
+        sent[report.id] = report.created_at
+        kcat.stdin.write(line.encode() + b"\n")
+        kcat.stdin.flush()
+
+
+async def _listen(http, url: str, arrived: dict[str, float]) -> None:
+    import json
+
+    async with http.get(url, timeout=None) as response:
+        event, data = None, []
+        async for raw in response.content:
+            line = raw.decode().rstrip("\n")
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].strip())
+            elif line == "" and event:
+                now = time.time()
+                if event == "incident":
+                    for sample in json.loads("".join(data))["incident"]["samples"]:
+                        arrived.setdefault(sample["report_id"], now)
+                event, data = None, []
+
+
+def feed_report(rates: list[float], seconds: float, broker: str | None) -> None:
+    for name in brokers.requested(broker):
+        with brokers.started(name) as bootstrap:
+            print(f"{name}: client topic ▸ live feed (kcat producing, {seconds:.0f} s per rate)")
+            print(f"{'msgs/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'arrived':>8} {'never':>6}")
+            for rate in rates:
+                latencies, never = feed_latency(bootstrap, rate, seconds)
+                if not latencies:
+                    print(f"{rate:>8.0f} {'-':>8} {'-':>8} {'-':>8} {0:>8} {never:>6}")
+                    continue
+                def at(q):
+                    return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+                print(f"{rate:>8.0f} {at(0.5):>8.0f} {at(0.99):>8.0f} {latencies[-1] * 1000:>8.0f} "
+                      f"{len(latencies):>8} {never:>6}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("what", nargs="?", choices=("throughput", "grouping", "feed"), default="throughput")
+    parser.add_argument("--rates", default="100,300,1000", help="feed: msgs/s, comma-separated")
+    parser.add_argument("--seconds", type=float, default=10.0, help="feed: how long each rate runs")
     parser.add_argument("--messages", type=int, default=50_000)
+    parser.add_argument("--orders", type=int, default=5, help="grouping: arrival orders per set (the first as written)")
     brokers.add_argument(parser)
     args = parser.parse_args()
+    if args.what == "grouping":
+        grouping_report(args.orders)
+        return
+    if args.what == "feed":
+        feed_report([float(r) for r in args.rates.split(",")], args.seconds, args.broker)
+        return
     asyncio.run(main_async(args.messages, args.broker))
 
 

@@ -1,16 +1,24 @@
-"""One notifier process: the ``client`` sink, the incident tracker, push, and the web server."""
+"""One notifier process: the ``client`` sink, the incident tracker, the store, push, and the web server.
+
+A batch of analyses is folded into the tracker and its changes (reports, incidents, alerts to
+push) are written to the store in one transaction, all inside ``process``: the pipeline commits
+the ``client`` offset only after ``process`` returns, so never past a report not on disk.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from aiohttp import web
 
 from apps.notifier.devices import DeviceRegistry
 from apps.notifier.feed import IncidentFeed
-from apps.notifier.incidents import IncidentChange, IncidentRules, IncidentTracker
-from apps.notifier.push import FcmPush, RetryPolicy, firebase_app
+from apps.notifier.incidents import SEEN_REPORTS_MAX, IncidentRules, IncidentTracker
+from apps.notifier.outbox import AlertOutbox, OutboxSettings
+from apps.notifier.push import FcmPush, firebase_app
+from apps.notifier.store import BatchRecord, NotifierStore, QueuedAlert
 from apps.notifier.web import ReceiverApi, build_web_app
 from fogverse.codec import JsonModelCodec
 from fogverse.contracts import Analysis
@@ -20,25 +28,35 @@ from fogverse.settings import NotifierSettings, RuntimeSettings
 log = logging.getLogger(__name__)
 
 SERVICE = "notifier"
-ALERT_QUEUE_MAX = 1000  # alerts waiting for push; beyond this the oldest are dropped
-DRAIN_ALERTS_S = 10.0  # at stop, how long queued alerts may still be pushed
+DRAIN_ALERTS_S = 10.0  # at stop, how long alerts being sent may still finish (the rest wait in the store)
 WEB_SHUTDOWN_S = 3.0
 
 
+class StoreFailed(BaseException):
+    """The store could not record a batch: the process stops, its offsets uncommitted.
+
+    A BaseException, so that the pipeline does not turn the batch into dead letters."""
+
+
 class Notifier:
-    def __init__(self, settings: NotifierSettings, runtime: RuntimeSettings):
+    def __init__(self, settings: NotifierSettings, runtime: RuntimeSettings,
+                 outbox_settings: OutboxSettings | None = None):
         self.settings = settings
+        state_dir = settings.state_dir / "notifier"
+        self.store = NotifierStore(state_dir / "notifier.db")
         self.tracker = IncidentTracker(IncidentRules(
             window_s=settings.incident_window_s, similarity=settings.incident_similarity,
             alert_counts=settings.incident_alert_counts, max_incidents=settings.incident_max,
             retention_s=settings.incident_retention_s, samples=settings.incident_samples,
         ))
+        self.tracker.restore(self.store.incident_states(), self.store.report_ids(SEEN_REPORTS_MAX))
         self.feed = IncidentFeed(self.tracker)
-        self.devices = DeviceRegistry(settings.state_dir / "notifier" / "devices.json",
-                                      settings.device_tokens, settings.max_devices)
+        self.devices = DeviceRegistry(self.store, settings.device_tokens, settings.max_devices,
+                                      legacy_file=state_dir / "devices.json")
         firebase = firebase_app(settings)
-        self.push = FcmPush(firebase, self.devices, RetryPolicy(
-            settings.push_max_retries, settings.push_backoff_s, settings.push_backoff_max_s)) if firebase else None
+        self.push = FcmPush(firebase, self.devices) if firebase else None
+        self.outbox = AlertOutbox(self.store, self.push, outbox_settings or OutboxSettings.from_env(
+            notifier=settings)) if self.push else None
         self.pipeline = PipelineApp(
             service=SERVICE, source_topic=settings.consumer_topic, target_topic=None,
             group_id=settings.consumer_group_id, process=self._process,
@@ -46,7 +64,6 @@ class Notifier:
         )
         self.web_port: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._alerts: asyncio.Queue[IncidentChange] | None = None
         self._consuming = False
 
     def request_stop(self) -> None:
@@ -54,7 +71,6 @@ class Notifier:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._alerts = asyncio.Queue(maxsize=ALERT_QUEUE_MAX)
         runner = web.AppRunner(build_web_app(ReceiverApi(
             tracker=self.tracker, feed=self.feed, devices=self.devices,
             firebase_web_config=self.settings.firebase_web_config, push_enabled=self.push is not None,
@@ -69,9 +85,11 @@ class Notifier:
         if self.push is None:
             log.info("push is off: FIREBASE_KEY is not set (the receiver still gets every incident)")
         else:
-            log.info("push is on: %d device token(s) registered", len(self.devices))
-        background = [asyncio.create_task(self.feed.run(), name="incident-feed"),
-                      asyncio.create_task(self._push_alerts(), name="push-alerts")]
+            log.info("push is on: %d device token(s) registered, %d alert(s) pending", len(self.devices),
+                     self.store.pending_alerts())
+        background = [asyncio.create_task(self.feed.run(), name="incident-feed")]
+        if self.outbox is not None:
+            background.append(asyncio.create_task(self.outbox.run(), name="alert-outbox"))
         try:
             self._consuming = True
             await self.pipeline.run()
@@ -86,41 +104,40 @@ class Notifier:
             await runner.cleanup()
             if self.push is not None:
                 await self.push.close()
+            self.store.close()
 
     def _process(self, analyses: list[Analysis]) -> list[None]:
         """Runs on the pipeline's worker thread; a sink, so nothing is produced."""
+        changes, reports = [], []
         for analysis in analyses:
             change = self.tracker.observe(analysis)
-            if change is None:
-                continue
+            if change is not None:
+                changes.append(change)
+                reports.append((analysis.report.id, change.incident_id))
+        if not changes:
+            return [None] * len(analyses)
+        touched = dict.fromkeys(c.incident_id for c in changes)
+        states = [(i, state["last_seen"], state) for i in touched if (state := self.tracker.state(i)) is not None]
+        alerts = []
+        if self.outbox is not None:
+            tokens, now = tuple(self.devices.tokens()), time.time()
+            alerts = [QueuedAlert(c.incident_id, c.level, c.created, c.incident.model_dump_json(), tokens, next_at=now,
+                                  place=c.place, summary=c.summary) for c in changes if c.alert]
+        merged = [(absorbed, c.incident_id) for c in changes for absorbed in c.absorbed]
+        try:
+            self.store.record(BatchRecord(reports, states, self.tracker.take_forgotten(), alerts, merged))
+        except Exception as exc:
+            # The tracker already holds this batch: retrying it report by report (what the pipeline
+            # does with a failing batch) would find only "duplicates" and commit them unrecorded.
+            raise StoreFailed(f"could not record a batch in {self.store.path}: {exc}") from exc
+        for change in changes:
             self.feed.mark(change)
-            if change.alert and self.push is not None:
-                self._loop.call_soon_threadsafe(self._queue_alert, change)
+        if alerts:
+            self._loop.call_soon_threadsafe(self.outbox.wake)
         return [None] * len(analyses)
 
-    def _queue_alert(self, change: IncidentChange) -> None:
-        if self._alerts.full():
-            dropped = self._alerts.get_nowait()
-            log.warning("push is behind; dropped the alert for incident %s", dropped.incident_id)
-        self._alerts.put_nowait(change)
-
-    async def _push_alerts(self) -> None:
-        while True:
-            change = await self._alerts.get()
-            try:
-                report = await self.push.send(change.incident, change.created)
-                log.info("alert for incident %s (%s, count %d): %d sent, %d removed, %d failed, %d retries",
-                         change.incident_id, change.incident.category, change.incident.count,
-                         report.sent, len(report.removed), report.failed, report.retries)
-            except Exception:  # one failed alert must not stop the next
-                log.exception("could not push the alert for incident %s", change.incident_id)
-            finally:
-                self._alerts.task_done()
-
     async def _drain_alerts(self) -> None:
-        if self.push is None or self._alerts is None or self._alerts.empty():
+        if self.outbox is None:
             return
-        try:
-            await asyncio.wait_for(self._alerts.join(), DRAIN_ALERTS_S)
-        except asyncio.TimeoutError:
-            log.warning("stopped with %d alert(s) not pushed", self._alerts.qsize())
+        if not await self.outbox.idle(DRAIN_ALERTS_S):
+            log.info("stopped with alerts still to push; they wait in the store for the next start")

@@ -1,16 +1,19 @@
 """The push tokens to alert: from ``DEVICE_TOKENS`` and from the receiver's registrations.
 
-Registrations persist in a small JSON file, so a restart keeps them; tokens that FCM reports as
-gone are removed from it. Thread-safe: the web server adds, the push thread removes.
+Registrations persist in the notifier's SQLite store, so a restart keeps them; tokens that FCM
+reports as gone are removed. (A ``devices.json`` left by an older notifier is read once and
+folded in.) Thread-safe: the web server adds, the push workers remove.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
+import time
 from pathlib import Path
+
+from apps.notifier.store import NotifierStore
 
 log = logging.getLogger(__name__)
 
@@ -20,11 +23,14 @@ class RegistryFull(Exception):
 
 
 class DeviceRegistry:
-    def __init__(self, path: Path, configured: tuple[str, ...] = (), max_devices: int = 10_000):
-        self.path = path
+    def __init__(self, store: NotifierStore, configured: tuple[str, ...] = (), max_devices: int = 10_000,
+                 legacy_file: Path | None = None):
+        self.store = store
         self.max_devices = max_devices
         self._lock = threading.Lock()
-        self._registered: dict[str, None] = dict.fromkeys(self._load())  # insertion-ordered set
+        if legacy_file is not None:
+            self._import(legacy_file)
+        self._registered: dict[str, None] = dict.fromkeys(store.device_tokens())  # insertion-ordered set
         self._configured: dict[str, None] = dict.fromkeys(configured)
 
     def tokens(self) -> list[str]:
@@ -41,8 +47,8 @@ class DeviceRegistry:
                 return False
             if len(self._registered) + len(self._configured) >= self.max_devices:
                 raise RegistryFull(f"{self.max_devices} devices are registered already")
+            self.store.add_device(token, time.time_ns())
             self._registered[token] = None
-            self._save()
             return True
 
     def remove(self, tokens: list[str]) -> int:
@@ -53,23 +59,20 @@ class DeviceRegistry:
                 self._registered.pop(token, None)
                 self._configured.pop(token, None)
             if gone:
-                self._save()
+                self.store.remove_devices(gone)
             return len(gone)
 
-    def _load(self) -> list[str]:
+    def _import(self, path: Path) -> None:
         try:
-            data = json.loads(self.path.read_text())
+            data = json.loads(path.read_text())
         except FileNotFoundError:
-            return []
+            return
         except (OSError, ValueError) as exc:
-            log.warning("ignoring unreadable device registry %s: %s", self.path, exc)
-            return []
+            log.warning("ignoring unreadable device registry %s: %s", path, exc)
+            return
         tokens = data.get("tokens") if isinstance(data, dict) else None
-        return [t for t in tokens if isinstance(t, str) and t] if isinstance(tokens, list) else []
-
-    def _save(self) -> None:
-        # Write then rename, so a crash mid-write leaves the previous file intact.
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"tokens": list(self._registered)}))
-        os.replace(temporary, self.path)
+        for i, token in enumerate(tokens if isinstance(tokens, list) else []):
+            if isinstance(token, str) and token:
+                self.store.add_device(token, i)
+        path.rename(path.with_suffix(".imported"))
+        log.info("moved the device registrations of %s into the notifier's store", path)

@@ -1,8 +1,9 @@
 """The live feed of incident changes that the receiver listens to (server-sent events).
 
-Changes are coalesced: an incident that grew 300 times in a quarter second goes out once, with
-its latest state, and with ``alert`` set if any of those changes was an alert. So the feed's
-cost follows the number of incidents, not the message rate.
+A change goes out as soon as it is marked, then changes are coalesced for ``flush_interval_s``:
+an incident that grew 300 times in that time goes out once more, with its latest state, and with
+``alert`` set if any of those changes was an alert. So a quiet feed is immediate and a busy
+feed's cost follows the number of incidents, not the message rate.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from fogverse.contracts import IncidentEvent
 
 log = logging.getLogger(__name__)
 
-FLUSH_INTERVAL_S = 0.25
+FLUSH_INTERVAL_S = 0.05  # the least time between two flushes
 SUBSCRIBER_QUEUE_MAX = 1000  # events a slow browser may lag behind before it is disconnected
 
 
@@ -27,11 +28,17 @@ class IncidentFeed:
         self._lock = threading.Lock()  # mark() runs on the pipeline's worker thread
         self._pending: dict[str, tuple[bool, bool]] = {}  # incident id ▸ (created, alert)
         self._subscribers: set[asyncio.Queue] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._marked: asyncio.Event | None = None
 
     def mark(self, change: IncidentChange) -> None:
+        """Any thread: the incident changed; subscribers hear of it at the next flush."""
         with self._lock:
+            first = not self._pending
             created, alert = self._pending.get(change.incident_id, (False, False))
             self._pending[change.incident_id] = (created or change.created, alert or change.alert)
+        if first and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._marked.set)
 
     def subscribe(self) -> asyncio.Queue:
         """A queue of :class:`IncidentEvent`; None in it means the feed closed this subscriber."""
@@ -47,12 +54,21 @@ class IncidentFeed:
         return len(self._subscribers)
 
     async def run(self) -> None:
-        while True:
-            await asyncio.sleep(self._flush_interval_s)
-            try:
-                self.flush()
-            except Exception:  # the feed must outlive one bad flush
-                log.exception("could not flush the incident feed")
+        self._marked = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        try:
+            while True:
+                await self._marked.wait()
+                self._marked.clear()
+                try:
+                    self.flush()
+                except Exception:  # the feed must outlive one bad flush
+                    log.exception("could not flush the incident feed")
+                await asyncio.sleep(self._flush_interval_s)  # what is marked meanwhile goes out together
+                if self._pending:
+                    self._marked.set()
+        finally:
+            self._loop = None
 
     def flush(self) -> None:
         with self._lock:

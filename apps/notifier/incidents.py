@@ -1,13 +1,18 @@
-"""Reports of one kind, close in time and text, become one incident; growth alerts sparingly.
+"""Reports of one event become one incident; growth alerts sparingly.
 
-A report joins the open incident of its category whose vocabulary holds the largest share of
-the report's keywords, if that share reaches ``similarity`` and the incident was seen within
-``window_s`` of the report. Otherwise it opens a new incident. An incident alerts when it opens
-and again only when its count reaches one of ``alert_counts`` (5, 20, 100 ... by default), so a
-burst of 200 reports about one fire sends 1 alert and 3 updates, not 200.
+An incident is a connected group of reports under :func:`apps.notifier.grouping.linked`: a
+report joins every open incident holding a report it is linked to, and when it links two, they
+merge into the older one. So shuffled arrivals give the same incidents. Each incident keeps its
+latest ``MEMBERS_KEPT`` reports to link new ones against.
+
+Its category is the one its reports vote for (weighted by their category scores), so one report
+classified differently does not split an event. An incident alerts when it opens and again only
+when its count reaches one of ``alert_counts`` (5, 20, 100 ... by default), so a burst of 200
+reports about one fire sends 1 alert and 3 updates, not 200.
 
 Time is the reports' own ``created_at``, never the clock, so replays of old data merge the way
-the live stream did and the tracker is a pure function of its input.
+the live stream did and the tracker is a pure function of its input (and of the order in which
+it came only through the alerts it sent on the way).
 """
 
 from __future__ import annotations
@@ -16,87 +21,190 @@ import threading
 import uuid
 from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
+from typing import Callable
 
-from apps.notifier.keywords import keywords
-from fogverse.contracts import MAX_SAMPLE_CHARS, Analysis, Incident, IncidentSample
+from apps.notifier.grouping import GroupingRules, ReportTrace, linked, similarity
+from apps.notifier.keywords import keyword_forms
+from apps.notifier.specificity import shipped
+from fogverse.contracts import CATEGORIES, MAX_SAMPLE_CHARS, Analysis, Incident, IncidentSample
 
-VOCABULARY_MAX = 96  # words remembered per incident; pruned to the most frequent half beyond this
-VOCABULARY_KEEP = 48
+MEMBERS_KEPT = 16  # latest reports per incident that new reports are compared with (cost: each is compared)
 KEYWORDS_SHOWN = 6
 SEEN_REPORTS_MAX = 100_000  # report ids remembered to ignore re-deliveries (the sink is at least once)
+DEFAULT_CATEGORY_SCORE = 0.5  # the vote of a report whose category came without a score
 
 
 @dataclass(frozen=True)
 class IncidentRules:
     window_s: float = 600.0
-    similarity: float = 0.25
+    similarity: float = 0.25  # INCIDENT_SIMILARITY's default
     alert_counts: tuple[int, ...] = (5, 20, 100, 500, 1000, 5000)
     max_incidents: int = 1000
     retention_s: float = 86400.0
     samples: int = 5
 
+    @property
+    def grouping(self) -> GroupingRules:
+        return GroupingRules(window_s=self.window_s, similarity=self.similarity)
+
 
 @dataclass(frozen=True)
 class IncidentChange:
-    """What one report did: ``incident`` is filled only when the change is an alert."""
+    """What one report did: ``incident`` (and the headline) are filled only when it is an alert."""
 
     incident_id: str
     created: bool
     alert: bool
     incident: Incident | None = None
+    level: int = 0  # the alert's level: 1 when the incident opens, else the alert count reached
+    absorbed: tuple[str, ...] = ()  # incidents this report showed to be the same event, merged into this one
+    place: str | None = None  # the place its reports name most
+    summary: str = ""  # its most representative report
 
 
 @dataclass
 class _OpenIncident:
     id: str
-    category: str
     first_seen: float
     last_seen: float
     count: int = 0
+    members: list[ReportTrace] = field(default_factory=list)  # the latest MEMBERS_KEPT, by time
     words: Counter = field(default_factory=Counter)
+    forms: dict[str, str] = field(default_factory=dict)  # stem ▸ the word as written
+    places: Counter = field(default_factory=Counter)  # place name ▸ mentions
+    votes: Counter = field(default_factory=Counter)  # category ▸ summed category scores
     samples: deque = field(default_factory=deque)  # the latest distinct texts; shown newest first
     max_score: float = 0.0
     sources: Counter = field(default_factory=Counter)
     alerted_count: int = 0
 
-    def absorb(self, analysis: Analysis, words: tuple[str, ...]) -> None:
+    @property
+    def category(self) -> str:
+        if len(self.votes) == 1:
+            return next(iter(self.votes))
+        return max(CATEGORIES, key=lambda c: (self.votes.get(c, 0.0), -CATEGORIES.index(c)))
+
+    def absorb(self, analysis: Analysis, trace: ReportTrace, forms: dict[str, str]) -> None:
         report = analysis.report
         self.count += 1
         self.first_seen = min(self.first_seen, report.created_at)
         self.last_seen = max(self.last_seen, report.created_at)
-        self.words.update(words)
-        if len(self.words) > VOCABULARY_MAX:
-            self.words = Counter(dict(self.words.most_common(VOCABULARY_KEEP)))
-        text = _shorten(report.text)
-        for same in [s for s in self.samples if s.text == text]:
-            self.samples.remove(same)  # a repost shows once, as its latest copy
-        self.samples.appendleft(IncidentSample(
-            report_id=report.id, text=text, source=report.source,
-            created_at=report.created_at, emergency_score=analysis.emergency_score,
-        ))
+        self._keep_member(trace)
+        self.words.update(trace.words)
+        for stem, form in forms.items():
+            self.forms.setdefault(stem, form)
+        self.places.update(trace.place_names)
+        self.votes[trace.category] += trace.category_score
+        self._add_sample(IncidentSample(report_id=report.id, text=_shorten(report.text), source=report.source,
+                                        created_at=report.created_at, emergency_score=analysis.emergency_score))
         self.max_score = max(self.max_score, analysis.emergency_score)
         self.sources[report.source] += 1
 
-    def snapshot(self) -> Incident:
+    def merge(self, other: "_OpenIncident") -> None:
+        """Take in ``other``: the same event, found to be so by a report linked to both."""
+        self.count += other.count
+        self.first_seen = min(self.first_seen, other.first_seen)
+        self.last_seen = max(self.last_seen, other.last_seen)
+        for member in other.members:
+            self._keep_member(member)
+        self.words.update(other.words)
+        for stem, form in other.forms.items():
+            self.forms.setdefault(stem, form)
+        self.places.update(other.places)
+        self.votes.update(other.votes)
+        for sample in sorted(other.samples, key=lambda s: s.created_at):
+            self._add_sample(sample)
+        self.max_score = max(self.max_score, other.max_score)
+        self.sources.update(other.sources)
+        self.alerted_count = max(self.alerted_count, other.alerted_count)
+
+    def _keep_member(self, trace: ReportTrace) -> None:
+        self.members.append(trace)
+        if len(self.members) > MEMBERS_KEPT:
+            self.members.sort(key=lambda m: (m.at, m.report_id))
+            del self.members[:len(self.members) - MEMBERS_KEPT]
+
+    def _add_sample(self, sample: IncidentSample) -> None:
+        for same in [s for s in self.samples if s.text == sample.text]:
+            self.samples.remove(same)  # a repost shows once, as its latest copy
+        self.samples.append(sample)
+        ordered = sorted(self.samples, key=lambda s: s.created_at)
+        self.samples = deque(ordered[-self.samples.maxlen:] if self.samples.maxlen else ordered,
+                             maxlen=self.samples.maxlen)
+
+    def place(self) -> str | None:
+        """The place its reports name most (the longest spelling of it, as "Jalan Sudirman")."""
+        if not self.places:
+            return None
+        name, _ = max(self.places.items(), key=lambda item: (item[1], len(item[0]), item[0]))
+        return name
+
+    def summary(self) -> str:
+        """Its most representative report: the one most similar to the others (the earliest on a tie)."""
+        members = sorted(self.members, key=lambda m: (m.at, m.report_id))
+        best = max(members, key=lambda m: (sum(similarity(m, o) for o in members if o is not m), -m.at))
+        return _shorten(best.text)
+
+    def shown_keywords(self, specificity: Callable[[str], float]) -> list[str]:
+        place = self.place()
+        place_words = {w.lower() for name in self.places for w in name.split()}
+        ranked = sorted(self.words, key=lambda w: (-self.words[w] * specificity(w), w))
+        words = [self.forms.get(w, w) for w in ranked if w not in place_words and self.forms.get(w, w) not in place_words]
+        return ([place] if place else []) + words[:KEYWORDS_SHOWN - (1 if place else 0)]
+
+    def state(self) -> dict:
+        """Everything about it, as JSON-ready data (what the store keeps)."""
+        return {"id": self.id, "first_seen": self.first_seen, "last_seen": self.last_seen, "count": self.count,
+                "members": [m.state() for m in self.members], "words": dict(self.words), "forms": self.forms,
+                "places": dict(self.places), "votes": dict(self.votes),
+                "samples": [s.model_dump(mode="json") for s in self.samples], "max_score": self.max_score,
+                "sources": dict(self.sources), "alerted_count": self.alerted_count}
+
+    @classmethod
+    def from_state(cls, state: dict, samples: int, specificity: Callable[[str], float]) -> "_OpenIncident":
+        return cls(id=state["id"], first_seen=state["first_seen"], last_seen=state["last_seen"], count=state["count"],
+                   members=[ReportTrace.from_state(m, specificity) for m in state["members"]],
+                   words=Counter(state["words"]), forms=dict(state["forms"]), places=Counter(state["places"]),
+                   votes=Counter(state["votes"]),
+                   samples=deque((IncidentSample.model_validate(s) for s in state["samples"]), maxlen=samples),
+                   max_score=state["max_score"], sources=Counter(state["sources"]),
+                   alerted_count=state["alerted_count"])
+
+    def snapshot(self, specificity: Callable[[str], float]) -> Incident:
         return Incident(
             id=self.id, category=self.category, count=self.count, first_seen=self.first_seen,
-            last_seen=self.last_seen, keywords=[w for w, _ in self.words.most_common(KEYWORDS_SHOWN)],
-            samples=sorted(self.samples, key=lambda s: s.created_at, reverse=True), max_score=self.max_score, sources=dict(self.sources),
-            alerted_count=self.alerted_count,
+            last_seen=self.last_seen, keywords=self.shown_keywords(specificity),
+            samples=sorted(self.samples, key=lambda s: s.created_at, reverse=True), max_score=self.max_score,
+            sources=dict(self.sources), alerted_count=self.alerted_count,
         )
 
 
 class IncidentTracker:
     """Thread-safe: the pipeline's worker thread observes, the web server's loop reads."""
 
-    def __init__(self, rules: IncidentRules):
+    def __init__(self, rules: IncidentRules, specificity: Callable[[str], float] | None = None):
         self.rules = rules
+        self.grouping = rules.grouping
+        self.specificity = specificity or shipped()
         self._lock = threading.Lock()
         self._incidents: OrderedDict[str, _OpenIncident] = OrderedDict()  # least recently touched first
+        self._by_word: dict[str, set[str]] = {}  # specific or place word ▸ incidents whose members use it
         self._seen_reports: OrderedDict[str, None] = OrderedDict()
         self._newest = float("-inf")
         self.ignored = 0  # analyses that were not emergencies
         self.duplicates = 0  # re-delivered reports
+        self._forgotten: list[str] = []  # incidents dropped since the last take_forgotten()
+
+    def restore(self, states: list[dict], report_ids: list[str]) -> None:
+        """Load what the store kept (incidents least recently seen first) before observing anything."""
+        with self._lock:
+            for state in states:
+                incident = _OpenIncident.from_state(state, self.rules.samples, self.specificity)
+                self._incidents[incident.id] = incident
+                self._index(incident, incident.members)
+                self._newest = max(self._newest, incident.last_seen)
+            for report_id in report_ids:
+                self._remember(report_id)
 
     def observe(self, analysis: Analysis) -> IncidentChange | None:
         """Fold one analysis in; None when it changes nothing (not an emergency, or seen before)."""
@@ -105,26 +213,42 @@ class IncidentTracker:
                 self.ignored += 1
             return None
         report = analysis.report
-        words = keywords(report.text)
         category = analysis.category or "other"
+        text = _shorten(report.text)
+        forms = keyword_forms(text)
+        trace = ReportTrace.of(report.id, report.created_at, category,
+                               analysis.category_score if analysis.category_score is not None else DEFAULT_CATEGORY_SCORE,
+                               analysis.emergency_score, text, self.specificity, forms)
         with self._lock:
             if report.id in self._seen_reports:
                 self.duplicates += 1
                 return None
             self._remember(report.id)
-            incident = self._best_match(category, words, report.created_at)
-            created = incident is None
+            matches = self._linked_incidents(trace)
+            created = not matches
             if created:
-                incident = _OpenIncident(id=uuid.uuid4().hex[:12], category=category,
-                                         first_seen=report.created_at, last_seen=report.created_at,
-                                         samples=deque(maxlen=self.rules.samples))
+                incident = _OpenIncident(id=uuid.uuid4().hex[:12], first_seen=report.created_at,
+                                         last_seen=report.created_at, samples=deque(maxlen=self.rules.samples))
                 self._incidents[incident.id] = incident
-            incident.absorb(analysis, words)
+                absorbed: tuple[str, ...] = ()
+            else:
+                incident, *others = sorted(matches, key=lambda i: (i.first_seen, i.id))
+                for other in others:
+                    incident.merge(other)
+                    del self._incidents[other.id]
+                    self._unindex(other)
+                    self._index(incident, other.members)
+                absorbed = tuple(o.id for o in others)
+            incident.absorb(analysis, trace, forms)
+            self._index(incident, [trace])
             self._incidents.move_to_end(incident.id)
             alert = created or self._reached_alert_count(incident)
             if alert:
                 incident.alerted_count = incident.count
-            change = IncidentChange(incident.id, created, alert, incident.snapshot() if alert else None)
+            change = IncidentChange(
+                incident.id, created, alert, incident.snapshot(self.specificity) if alert else None,
+                incident.count if alert else 0, absorbed,
+                incident.place() if alert else None, incident.summary() if alert else "")
             self._newest = max(self._newest, report.created_at)
             self._forget_old()
             return change
@@ -133,29 +257,47 @@ class IncidentTracker:
         """Incidents, most recently seen first."""
         with self._lock:
             chosen = [i for i in self._incidents.values() if category is None or i.category == category]
-            return [i.snapshot() for i in sorted(chosen, key=lambda i: i.last_seen, reverse=True)]
+            return [i.snapshot(self.specificity) for i in sorted(chosen, key=lambda i: i.last_seen, reverse=True)]
+
+    def groups(self) -> list[set[str]]:
+        """The report ids of each incident's kept members (for evaluating the grouping)."""
+        with self._lock:
+            return [{m.report_id for m in i.members} for i in self._incidents.values()]
 
     def get(self, incident_id: str) -> Incident | None:
         with self._lock:
             incident = self._incidents.get(incident_id)
-            return incident.snapshot() if incident else None
+            return incident.snapshot(self.specificity) if incident else None
+
+    def state(self, incident_id: str) -> dict | None:
+        with self._lock:
+            incident = self._incidents.get(incident_id)
+            return incident.state() if incident else None
+
+    def take_forgotten(self) -> list[str]:
+        """Incidents dropped (retention, memory bound) since the last call."""
+        with self._lock:
+            forgotten, self._forgotten = self._forgotten, []
+            return forgotten
 
     def __len__(self) -> int:
         return len(self._incidents)
 
-    def _best_match(self, category: str, words: tuple[str, ...], at: float) -> _OpenIncident | None:
-        best, best_share = None, -1.0
-        for incident in reversed(self._incidents.values()):  # most recently touched first
-            if incident.category != category:
+    def _linked_incidents(self, trace: ReportTrace) -> list[_OpenIncident]:
+        candidates = {i for w in trace.evidence for i in self._by_word.get(w, ())}
+        found = []
+        for incident_id in candidates:
+            incident = self._incidents.get(incident_id)
+            if incident is None:
                 continue
-            if at > incident.last_seen + self.rules.window_s or at < incident.first_seen - self.rules.window_s:
-                continue
-            if not words:
-                return incident  # a report with no content words joins the latest of its kind
-            share = sum(1 for w in words if w in incident.words) / len(words)
-            if share >= self.rules.similarity and share > best_share:
-                best, best_share = incident, share
-        return best
+            if any(linked(trace, member, self.grouping, self.specificity) for member in incident.members):
+                found.append(incident)
+        return found
+
+    def _index(self, incident: _OpenIncident, members: list[ReportTrace]) -> None:
+        for member in members:
+            for word in member.evidence:
+                self._by_word.setdefault(word, set()).add(incident.id)
 
     def _reached_alert_count(self, incident: _OpenIncident) -> bool:
         return any(incident.alerted_count < n <= incident.count for n in self.rules.alert_counts)
@@ -170,9 +312,19 @@ class IncidentTracker:
         while self._incidents:
             oldest = next(iter(self._incidents.values()))
             if len(self._incidents) > self.rules.max_incidents or oldest.last_seen < horizon:
-                self._incidents.popitem(last=False)
+                forgotten, incident = self._incidents.popitem(last=False)
+                self._forgotten.append(forgotten)
+                self._unindex(incident)
             else:
                 break
+
+    def _unindex(self, incident: _OpenIncident) -> None:
+        for word in {w for m in incident.members for w in m.evidence} | set(incident.words):
+            ids = self._by_word.get(word)
+            if ids is not None:
+                ids.discard(incident.id)
+                if not ids:
+                    del self._by_word[word]
 
 
 def _shorten(text: str) -> str:

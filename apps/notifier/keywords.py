@@ -29,20 +29,31 @@ def keywords(text: str) -> tuple[str, ...]:
 
     Each word once, in the order the text uses them (so equally frequent words show in reading order).
     """
+    return tuple(keyword_forms(text))
+
+
+def keyword_forms(text: str) -> dict[str, str]:
+    """:func:`keywords` ▸ the word as first written (lower-cased), for display: "collaps" ▸ "collapsed"."""
     text = _ENTITY.sub(" ", _MENTION.sub(" ", _URL.sub(" ", text.lower())))
-    words: dict[str, None] = {}
+    words: dict[str, str] = {}
     for word in _WORD.findall(text):
         if len(word) < 3 or word in STOPWORDS or word.isdigit():
             continue
-        words[_stem(word)] = None
-    return tuple(words)
+        words.setdefault(stem(word), word)
+    return words
 
 
-def _stem(word: str) -> str:
-    # "flooded", "flooding" and "floods" must match "flood"; a full stemmer is overkill here.
+def stem(word: str) -> str:
+    # "flooded", "flooding" and "floods" must match "flood", "collapsed" "collapse", "trapped"
+    # "trap"; a full stemmer is overkill here.
     for suffix in ("ing", "ed"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[:-len(suffix)]
+            word = word[:-len(suffix)]
+            if word[-1] == word[-2] and word[-1] not in "aeiousl":
+                word = word[:-1]  # trapp ▸ trap, but not "fall" or "pass"
+            return word
     if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
+        word = word[:-1]
+    if len(word) >= 5 and word.endswith("e") and not word.endswith("ee"):
+        word = word[:-1]
     return word

@@ -2,9 +2,10 @@
 
 One alert goes to every registered token as multicasts of at most 500 tokens (FCM's limit per
 call). Per token: UNREGISTERED, an invalid token or a sender mismatch removes it from the
-registry; 429 and 5xx answers are retried with exponential backoff (honouring Retry-After).
-firebase-admin is synchronous, so each call runs on a thread: sending never blocks the event
-loop. (firebase-admin itself already retries 500/503 a few times inside each call.)
+registry; 429 and 5xx answers come back as tokens to retry, which the outbox
+(:mod:`apps.notifier.outbox`) retries later, with backoff. firebase-admin is synchronous, so each
+call runs on a thread: sending never blocks the event loop. (firebase-admin itself already
+retries 500/503 a few times inside each call.)
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 
 MULTICAST_MAX = 500  # tokens per FCM multicast call
 FCM_ORIGIN = "https://fcm.googleapis.com"
-RETRY_AFTER_MAX_S = 300.0
 CATEGORY_TITLES = {
     "fire": "Fire", "accident": "Accident", "natural_hazard": "Natural hazard",
     "violence": "Violence", "hazmat": "Hazardous materials", "other": "Emergency",
@@ -62,82 +62,67 @@ def _send_to(app: firebase_admin.App, origin: str) -> None:
 
 
 @dataclass
-class PushReport:
-    """What one alert did, over every token."""
+class AttemptResult:
+    """What one attempt of one alert did, per token."""
 
-    sent: int = 0
-    removed: list[str] = field(default_factory=list)
-    failed: int = 0  # gave up: a permanent error, or retries exhausted
-    retries: int = 0
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_retries: int = 5
-    backoff_s: float = 1.0
-    backoff_max_s: float = 60.0
-
-    def delay(self, attempt: int, retry_after_s: float | None) -> float:
-        backoff = min(self.backoff_max_s, self.backoff_s * (2 ** attempt))
-        return max(backoff, min(retry_after_s or 0.0, RETRY_AFTER_MAX_S))
+    sent: list[str] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)  # FCM says the token is dead: forget it
+    retry: list[str] = field(default_factory=list)  # throttled or unavailable: try again later
+    failed: list[str] = field(default_factory=list)  # a permanent error for this token
+    retry_after_s: float | None = None  # the longest Retry-After FCM asked for
+    error: str | None = None  # why, when some tokens are to be retried or failed
 
 
 class FcmPush:
-    def __init__(self, app: firebase_admin.App, devices: DeviceRegistry, retry: RetryPolicy):
+    """One attempt at a time: :class:`apps.notifier.outbox.AlertOutbox` decides what comes next."""
+
+    def __init__(self, app: firebase_admin.App, devices: DeviceRegistry):
         self.app = app
         self.devices = devices
-        self.retry = retry
 
     async def close(self) -> None:
         # delete_app closes firebase-admin's async client with asyncio.run: not on this loop.
         await asyncio.to_thread(firebase_admin.delete_app, self.app)
 
-    async def send(self, incident: Incident, created: bool) -> PushReport:
-        report = PushReport()
-        tokens = self.devices.tokens()
+    async def attempt(self, incident: Incident, created: bool, tokens: list[str], place: str | None = None,
+                      summary: str = "") -> AttemptResult:
+        """Send once to ``tokens`` (in multicasts of at most 500); forget the tokens FCM says are gone."""
+        result = AttemptResult()
+        title, body = alert_text(incident, created, place, summary)
         for start in range(0, len(tokens), MULTICAST_MAX):
-            await self._send_batch(incident, created, tokens[start:start + MULTICAST_MAX], report)
-        if report.removed:
-            await asyncio.to_thread(self.devices.remove, report.removed)
-        return report
+            message = alert_message(incident, created, tokens[start:start + MULTICAST_MAX], title, body)
+            await self._attempt_batch(message, tokens[start:start + MULTICAST_MAX], result)
+        if result.gone:
+            await asyncio.to_thread(self.devices.remove, result.gone)
+        return result
 
-    async def _send_batch(self, incident: Incident, created: bool, tokens: list[str], report: PushReport) -> None:
-        pending = tokens
-        attempt = 0
-        while pending:
-            message = alert_message(incident, created, pending)
-            retry, retry_after = [], None
-            try:
-                response = await asyncio.to_thread(messaging.send_each_for_multicast, message, False, self.app)
-            except exceptions.FirebaseError as exc:  # the whole call failed, e.g. the OAuth token fetch
-                log.warning("push call failed: %s", exc)
-                retry = pending
+    async def _attempt_batch(self, message: messaging.MulticastMessage, tokens: list[str],
+                             result: AttemptResult) -> None:
+        try:
+            response = await asyncio.to_thread(messaging.send_each_for_multicast, message, False, self.app)
+        except exceptions.FirebaseError as exc:  # the whole call failed, e.g. the OAuth token fetch
+            result.retry.extend(tokens)
+            result.error = f"push call failed: {exc}"
+            return
+        for token, answer in zip(tokens, response.responses):
+            if answer.success:
+                result.sent.append(token)
+            elif _token_is_gone(answer.exception):
+                result.gone.append(token)
+            elif _is_retryable(answer.exception):
+                result.retry.append(token)
+                result.error = str(answer.exception)
+                retry_after = _retry_after_s(answer.exception)
+                if retry_after is not None:
+                    result.retry_after_s = max(result.retry_after_s or 0.0, retry_after)
             else:
-                for token, answer in zip(pending, response.responses):
-                    if answer.success:
-                        report.sent += 1
-                    elif _token_is_gone(answer.exception):
-                        report.removed.append(token)
-                    elif _is_retryable(answer.exception):
-                        retry.append(token)
-                        retry_after = max(retry_after or 0.0, _retry_after_s(answer.exception) or 0.0) or None
-                    else:
-                        report.failed += 1
-                        log.warning("push to a device failed: %s", answer.exception)
-            if not retry:
-                return
-            if attempt >= self.retry.max_retries:
-                report.failed += len(retry)
-                log.warning("gave up on %d device(s) after %d retries", len(retry), attempt)
-                return
-            await asyncio.sleep(self.retry.delay(attempt, retry_after))
-            attempt += 1
-            report.retries += len(retry)
-            pending = retry
+                result.failed.append(token)
+                result.error = str(answer.exception)
+                log.warning("push to a device failed: %s", answer.exception)
 
 
-def alert_message(incident: Incident, created: bool, tokens: list[str]) -> messaging.MulticastMessage:
-    title, body = alert_text(incident, created)
+def alert_message(incident: Incident, created: bool, tokens: list[str], title: str,
+                  body: str) -> messaging.MulticastMessage:
     with warnings.catch_warnings():
         # firebase-admin 7.7 steers towards installation ids, but browsers and the seeds'
         # DEVICE_TOKENS carry registration tokens, which FCM v1 still accepts.
@@ -156,12 +141,14 @@ def _multicast(tokens: list[str], title: str, body: str, incident: Incident, cre
     )
 
 
-def alert_text(incident: Incident, created: bool) -> tuple[str, str]:
-    """Title and body of an alert: the same words the receiver shows."""
+def alert_text(incident: Incident, created: bool, place: str | None = None, summary: str = "") -> tuple[str, str]:
+    """Title and body of an alert: "Fire at Jalan Sudirman: new incident" and its most
+    representative report (else its latest)."""
     kind = CATEGORY_TITLES.get(incident.category, "Emergency")
-    title = f"{kind}: new incident" if created else f"{kind}: {incident.count} reports"
-    sample = incident.samples[0].text if incident.samples else ""
-    return title, sample[:160]
+    what = f"{kind} at {place}" if place else kind
+    title = f"{what}: new incident" if created else f"{what}: {incident.count} reports"
+    body = summary or (incident.samples[0].text if incident.samples else "")
+    return title, body[:160]
 
 
 def _token_is_gone(error: Exception | None) -> bool:

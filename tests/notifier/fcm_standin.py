@@ -2,8 +2,10 @@
 
 The real firebase-admin client talks to it over real HTTP: the fake service-account key's
 ``token_uri`` points here, and the notifier's ``FCM_ENDPOINT`` replaces https://fcm.googleapis.com.
-Every send is recorded; chosen tokens can answer UNREGISTERED, INVALID_ARGUMENT, or a scripted
-series of statuses (429 / 503 once, then success).
+Every send is recorded once it is answered; chosen tokens can answer UNREGISTERED,
+INVALID_ARGUMENT, or a scripted series of statuses (429 / 503 once, then success); chosen
+incidents can be slow or throttled. A send whose client goes away before it is answered (the
+notifier killed mid-request) is not recorded as a send but counted in ``abandoned``.
 """
 
 from __future__ import annotations
@@ -35,7 +37,11 @@ class FcmStandIn:
     invalid: set[str] = field(default_factory=set)  # answer 400 INVALID_ARGUMENT about the token
     scripted: dict[str, list[int]] = field(default_factory=dict)  # statuses to answer first, in order
     delay_s: float = 0.0
+    slow: dict[str, float] = field(default_factory=dict)  # incident id ▸ seconds before answering
+    throttled: dict[str, int] = field(default_factory=dict)  # incident id ▸ how many sends answer 429 first
     sends: list[Send] = field(default_factory=list)
+    abandoned: int = 0
+    answering: int = 0  # sends received and not yet answered
     token_requests: int = 0
     url: str = ""
     _runner: web.AppRunner | None = None
@@ -44,7 +50,7 @@ class FcmStandIn:
         app = web.Application()
         app.router.add_post("/token", self._token)
         app.router.add_post("/v1/projects/{project}/messages:send", self._send)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -62,6 +68,9 @@ class FcmStandIn:
         """Sends that were answered with success."""
         return [s for s in self.sends if s.status == 200]
 
+    def delivered_for(self, incident_id: str) -> list[Send]:
+        return [s for s in self.delivered() if s.message.get("data", {}).get("incident_id") == incident_id]
+
     async def _token(self, request: web.Request) -> web.Response:
         form = await request.post()
         assert form.get("grant_type") == "urn:ietf:params:oauth:grant-type:jwt-bearer", form
@@ -69,10 +78,23 @@ class FcmStandIn:
         return web.json_response({"access_token": ACCESS_TOKEN, "expires_in": 3600, "token_type": "Bearer"})
 
     async def _send(self, request: web.Request) -> web.Response:
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
         message = (await request.json())["message"]
-        response = self._answer(request.match_info["project"], message.get("token", ""))
+        incident_id = message.get("data", {}).get("incident_id", "")
+        self.answering += 1
+        try:
+            delay = self.delay_s + self.slow.get(incident_id, 0.0)
+            if delay:
+                await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            self.abandoned += 1
+            raise
+        finally:
+            self.answering -= 1
+        if self.throttled.get(incident_id):
+            self.throttled[incident_id] -= 1
+            response = _error(429, "RESOURCE_EXHAUSTED", "Quota exceeded.", "QUOTA_EXCEEDED")
+        else:
+            response = self._answer(request.match_info["project"], message.get("token", ""))
         self.sends.append(Send(message.get("token", ""), request.headers.get("Authorization", ""), message,
                                response.status))
         return response

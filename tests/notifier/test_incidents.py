@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from apps.notifier.incidents import IncidentRules, IncidentTracker
-from apps.notifier.keywords import keywords
+from apps.notifier.keywords import keyword_forms, keywords
 from fogverse.contracts import MAX_SAMPLE_CHARS, Analysis, Report
 
 T0 = 1_700_000_000.0
@@ -31,7 +31,10 @@ def riverside_fire_reports(n: int, seed: int = 7) -> list[str]:
 
 
 def test_keywords_fold_plurals_and_drop_noise():
-    assert keywords("FIRES near the @mayor's house!! https://t.co/x 2024 &amp; smoke, fire") == ("fire", "house", "smoke")
+    text = "FIRES near the @mayor's house!! https://t.co/x 2024 &amp; smoke, fire"
+    assert keywords(text) == ("fire", "hous", "smok")
+    assert keyword_forms(text) == {"fire": "fires", "hous": "house", "smok": "smoke"}, "shown as first written"
+    assert keywords("collapsed collapses collapse trapped trap") == ("collaps", "trap")
     assert keywords("!!! ?? ..") == ()
 
 
@@ -47,7 +50,8 @@ def test_burst_about_one_fire_is_one_incident_with_one_alert_and_few_updates():
     assert [c.created for c in alerts] == [True, False, False, False]
     assert incident.alerted_count == 100
     assert incident.first_seen == T0 and incident.last_seen == T0 + 199 * 0.5
-    assert "riverside" in incident.keywords and "warehouse" in incident.keywords
+    assert incident.keywords[0] == "Riverside warehouse", "the place leads"
+    assert "fire" in incident.keywords
 
 
 def test_reports_worded_differently_about_one_flood_merge():
@@ -69,13 +73,70 @@ def test_different_fires_at_the_same_time_stay_apart():
     assert counts == [1, 2]
 
 
-def test_same_words_in_another_category_open_another_incident():
+def test_one_event_reported_in_two_categories_is_one_incident_whose_reports_decide_its_category():
     tracker = IncidentTracker(IncidentRules())
     tracker.observe(analysis("Explosion and fire at the chemical plant on Harbor road", category="fire"))
-    change = tracker.observe(analysis("Chemical leak at the plant on Harbor road", at=T0 + 1, category="hazmat"))
-    assert change.created
-    assert {i.category for i in tracker.incidents()} == {"fire", "hazmat"}
-    assert [i.category for i in tracker.incidents(category="hazmat")] == ["hazmat"]
+    tracker.observe(analysis("Fire at the Harbor road chemical plant, explosions heard", at=T0 + 2, category="fire"))
+    change = tracker.observe(analysis("Chemical leak at the plant on Harbor road after the explosion", at=T0 + 5,
+                                      category="hazmat"))
+    assert not change.created
+    (incident,) = tracker.incidents()
+    assert incident.category == "fire" and incident.count == 3
+    assert tracker.incidents(category="hazmat") == []
+
+
+def test_the_category_follows_the_majority_of_an_incidents_reports():
+    tracker = IncidentTracker(IncidentRules())
+    tracker.observe(analysis("Chlorine leak at the Cawang water treatment plant", category="fire"))
+    for i in range(2):
+        tracker.observe(analysis(f"Chlorine gas leaking at the Cawang treatment plant {i}", at=T0 + 1 + i,
+                                 category="hazmat"))
+    assert [i.category for i in tracker.incidents()] == ["hazmat"]
+
+
+def test_a_fire_and_a_flood_in_one_street_at_once_stay_apart():
+    tracker = IncidentTracker(IncidentRules())
+    tracker.observe(analysis("Fire on Jalan Sudirman, a shop is burning", category="fire"))
+    tracker.observe(analysis("Jalan Sudirman flooded, water up to the knees", at=T0 + 5, category="natural_hazard"))
+    assert sorted(i.category for i in tracker.incidents()) == ["fire", "natural_hazard"]
+
+
+def test_a_report_linked_to_two_incidents_merges_them_into_the_older():
+    tracker = IncidentTracker(IncidentRules())
+    first = tracker.observe(analysis("Gudang terbakar di Jalan Gatot Subroto", category="fire"))
+    second = tracker.observe(analysis("Warehouse blaze, black smoke over the toll road", at=T0 + 1, category="fire"))
+    assert second.created, "nothing links these two yet"
+    bridge = tracker.observe(analysis("Warehouse blaze on Gatot Subroto, smoke over the toll road", at=T0 + 2,
+                                      category="fire"))
+    assert bridge.incident_id == first.incident_id and bridge.absorbed == (second.incident_id,)
+    assert [i.count for i in tracker.incidents()] == [3]
+
+
+def test_an_alert_names_the_place_and_the_most_representative_report():
+    tracker = IncidentTracker(IncidentRules(alert_counts=(3,)))
+    texts = ["Building collapsed in Tanah Abang, people trapped under the rubble",
+             "Tanah Abang building collapse, rescuers digging for people trapped",
+             "Collapsed building Tanah Abang"]
+    changes = [tracker.observe(analysis(t, at=T0 + i, category="accident")) for i, t in enumerate(texts)]
+    assert changes[0].place == "Tanah Abang" and changes[0].summary == texts[0]
+    assert changes[2].alert and changes[2].level == 3 and changes[2].place == "Tanah Abang"
+    keywords = tracker.incidents()[0].keywords
+    assert keywords[0] == "Tanah Abang" and "collapsed" in keywords and "collaps" not in keywords
+
+
+def test_a_restored_tracker_goes_on_where_the_stored_one_stopped():
+    tracker = IncidentTracker(IncidentRules(alert_counts=(3,)))
+    first = tracker.observe(analysis("Flood in Kampung Melayu, water up to the chest", category="natural_hazard",
+                                     report_id="r1"))
+    tracker.observe(analysis("Kampung Melayu flooded again", at=T0 + 1, category="natural_hazard", report_id="r2"))
+    restored = IncidentTracker(IncidentRules(alert_counts=(3,)))
+    restored.restore([tracker.state(first.incident_id)], ["r1", "r2"])
+
+    assert restored.incidents() == tracker.incidents()
+    assert restored.observe(analysis("Kampung Melayu flooded again", category="natural_hazard",
+                                     report_id="r2")) is None, "a re-delivered report counts once"
+    third = restored.observe(analysis("Banjir Kampung Melayu makin tinggi", at=T0 + 2, category="natural_hazard"))
+    assert third.incident_id == first.incident_id and third.alert and third.level == 3
 
 
 def test_reports_further_apart_than_the_window_open_a_new_incident():

@@ -35,7 +35,7 @@ async def test_reports_on_the_client_topic_become_incidents(kafka_bootstrap, top
     assert sorted((i["category"], i["count"]) for i in incidents) == [("accident", 5), ("fire", 30)]
     assert [i["category"] for i in accidents] == ["accident"]
     fire_incident = next(i for i in incidents if i["category"] == "fire")
-    assert {"riverside", "warehouse"} <= set(fire_incident["keywords"])
+    assert fire_incident["keywords"][0] == "Riverside warehouse"
     assert len(fire_incident["samples"]) == 5 and fire_incident["sources"] == {"crawler": 30}
     assert health["ignored"] == 10 and health["incidents"] == 2 and health["push"] is False
 
@@ -116,7 +116,8 @@ async def test_a_burst_about_one_fire_pushes_one_alert_and_a_few_updates(kafka_b
         await fcm.stop()
 
     titles = [s.message["notification"]["title"] for s in fcm.sends_to("phone-a")]
-    assert titles == ["Fire: new incident", "Fire: 5 reports", "Fire: 20 reports", "Fire: 100 reports"]
+    place = "Fire at Riverside warehouse"
+    assert titles == [f"{place}: new incident", f"{place}: 5 reports", f"{place}: 20 reports", f"{place}: 100 reports"]
     assert len(fcm.sends_to("phone-b")) == 4
 
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 
 import firebase_admin
 import pytest
 
 from apps.notifier.devices import DeviceRegistry
-from apps.notifier.push import FcmPush, RetryPolicy, alert_text, firebase_app
-from fcm_standin import ACCESS_TOKEN, FcmStandIn, service_account_key
+from apps.notifier.push import FcmPush, alert_text, firebase_app
+from apps.notifier.store import NotifierStore
+from fcm_standin import ACCESS_TOKEN, service_account_key
 from fogverse.contracts import Incident, IncidentSample
 from fogverse.settings import ConfigError, NotifierSettings
 
@@ -25,13 +25,6 @@ def incident(count: int = 1) -> Incident:
 
 
 @pytest.fixture
-async def fcm():
-    standin = await FcmStandIn().start()
-    yield standin
-    await standin.stop()
-
-
-@pytest.fixture
 def make_push(fcm, tmp_path):
     apps = []
 
@@ -41,11 +34,10 @@ def make_push(fcm, tmp_path):
                                               "SIAGA_STATE_DIR": str(tmp_path), **env})
         app = firebase_app(settings)
         apps.append(app)
-        devices = DeviceRegistry(tmp_path / "devices.json", max_devices=100_000)
+        devices = DeviceRegistry(NotifierStore(tmp_path / "notifier.db"), max_devices=100_000)
         for token in tokens:
             devices.add(token)
-        return FcmPush(app, devices, RetryPolicy(settings.push_max_retries, settings.push_backoff_s,
-                                                 settings.push_backoff_max_s))
+        return FcmPush(app, devices)
 
     yield make
     for app in apps:
@@ -55,9 +47,9 @@ def make_push(fcm, tmp_path):
 async def test_an_alert_reaches_every_token_in_multicasts_of_at_most_500(fcm, make_push):
     tokens = [f"device-{i}" for i in range(1001)]
     push = make_push(tokens)
-    report = await push.send(incident(), created=True)
+    result = await push.attempt(incident(), True, tokens)
 
-    assert report.sent == 1001 and report.failed == 0 and report.removed == []
+    assert len(result.sent) == 1001 and result.failed == [] and result.gone == [] and result.retry == []
     assert sorted(s.token for s in fcm.delivered()) == sorted(tokens)
     first = fcm.sends[0]
     assert first.authorization == f"Bearer {ACCESS_TOKEN}"
@@ -66,31 +58,23 @@ async def test_an_alert_reaches_every_token_in_multicasts_of_at_most_500(fcm, ma
     assert first.message["data"] == {"incident_id": "inc123", "category": "fire", "count": "1", "kind": "created"}
 
 
-async def test_gone_tokens_are_removed_and_throttled_or_unavailable_ones_retried(fcm, make_push, tmp_path):
+async def test_gone_tokens_are_removed_and_throttled_ones_come_back_to_retry(fcm, make_push, tmp_path):
     fcm.gone.add("gone")
     fcm.invalid.add("not-a-token")
     fcm.scripted.update({"busy": [429], "flaky": [503]})
-    push = make_push(["ok", "gone", "not-a-token", "busy", "flaky"], PUSH_BACKOFF="0.05")
+    tokens = ["ok", "gone", "not-a-token", "busy", "flaky"]
+    push = make_push(tokens)
 
-    report = await push.send(incident(20), created=False)
+    result = await push.attempt(incident(20), False, tokens)
 
-    assert report.sent == 3 and report.failed == 0
-    assert report.retries == 1, "the 429 is ours to retry (firebase-admin retries the 503 itself)"
-    assert sorted(report.removed) == ["gone", "not-a-token"]
+    assert sorted(result.sent) == ["flaky", "ok"], "firebase-admin retries a 503 itself"
+    assert result.retry == ["busy"] and result.failed == []
+    assert sorted(result.gone) == ["gone", "not-a-token"]
     assert sorted(push.devices.tokens()) == ["busy", "flaky", "ok"]
-    assert sorted(json.loads((tmp_path / "devices.json").read_text())["tokens"]) == ["busy", "flaky", "ok"]
-    assert [s.status for s in fcm.sends_to("busy")] == [429, 200]
+    assert sorted(NotifierStore(tmp_path / "notifier.db").device_tokens()) == ["busy", "flaky", "ok"]
+    assert [s.status for s in fcm.sends_to("busy")] == [429]
     assert [s.status for s in fcm.sends_to("flaky")] == [503, 200]
     assert fcm.delivered()[0].message["notification"]["title"] == "Fire: 20 reports"
-
-
-async def test_retries_stop_after_the_configured_number(fcm, make_push):
-    fcm.scripted["busy"] = [429] * 10
-    push = make_push(["busy"], PUSH_MAX_RETRIES="2", PUSH_BACKOFF="0.01")
-    report = await push.send(incident(), created=True)
-    assert report.sent == 0 and report.failed == 1 and report.retries == 2
-    assert len(fcm.sends_to("busy")) == 3
-    assert push.devices.tokens() == ["busy"], "a throttled token is not a dead one"
 
 
 async def test_sending_never_blocks_the_event_loop(fcm, make_push):
@@ -108,10 +92,10 @@ async def test_sending_never_blocks_the_event_loop(fcm, make_push):
 
     ticker = asyncio.create_task(tick())
     started = time.monotonic()
-    report = await push.send(incident(), created=True)
+    result = await push.attempt(incident(), True, ["slow-1", "slow-2"])
     elapsed = time.monotonic() - started
     ticker.cancel()
-    assert report.sent == 2
+    assert len(result.sent) == 2
     assert elapsed >= 1.0, "the stand-in's delay must have been felt for this test to mean anything"
     assert max(gaps) < 0.5, f"the event loop stalled for {max(gaps):.2f} s while pushing"
 
@@ -129,3 +113,5 @@ def test_a_bad_firebase_key_stops_the_process_naming_the_variable_not_the_key(tm
 def test_alert_words_say_what_and_how_many():
     assert alert_text(incident(1), created=True) == ("Fire: new incident", "Huge fire at the Riverside warehouse")
     assert alert_text(incident(100), created=False)[0] == "Fire: 100 reports"
+    assert alert_text(incident(5), False, "Jalan Sudirman", "Fire on Jalan Sudirman, shops burning") == (
+        "Fire at Jalan Sudirman: 5 reports", "Fire on Jalan Sudirman, shops burning")

@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from apps.notifier.devices import DeviceRegistry
 from apps.notifier.feed import IncidentFeed
 from apps.notifier.incidents import IncidentRules, IncidentTracker
+from apps.notifier.store import NotifierStore
 from apps.notifier.web import ReceiverApi, build_web_app
 from fogverse.contracts import MAX_DEVICE_TOKEN_CHARS, Analysis, Report
 
@@ -25,11 +26,12 @@ async def client(tmp_path):
                                  emergency=True, emergency_score=0.9, category=category, category_score=0.9,
                                  model_version="test"))
     api = ReceiverApi(tracker=tracker, feed=IncidentFeed(tracker),
-                      devices=DeviceRegistry(tmp_path / "devices.json", ("configured-token",), max_devices=3),
+                      devices=DeviceRegistry(NotifierStore(tmp_path / "notifier.db"), ("configured-token",),
+                                             max_devices=3),
                       firebase_web_config=WEB_CONFIG, push_enabled=True, alert_counts=(5, 20),
                       keepalive_s=15, consuming=lambda: True)
     async with TestClient(TestServer(build_web_app(api))) as http:
-        http.registry_path = tmp_path / "devices.json"
+        http.store_path = tmp_path / "notifier.db"
         yield http
 
 
@@ -61,15 +63,23 @@ async def test_device_registration_is_idempotent_persisted_and_bounded(client):
     first = await client.post("/api/devices", json={"token": "browser-1"})
     again = await client.post("/api/devices", json={"token": "browser-1"})
     assert (first.status, again.status) == (201, 200)
-    assert json.loads(client.registry_path.read_text()) == {"tokens": ["browser-1"]}
+    assert NotifierStore(client.store_path).device_tokens() == ["browser-1"]
     assert (await client.post("/api/devices", json={"token": "configured-token"})).status == 200
     assert (await client.post("/api/devices", json={"token": "browser-2"})).status == 201
     full = await client.post("/api/devices", json={"token": "browser-3"})
     assert full.status == 507 and "3 devices" in (await full.json())["error"]
     assert (await client.delete("/api/devices", json={"token": "browser-1"})).status == 200
     assert (await client.delete("/api/devices", json={"token": "browser-1"})).status == 404
-    assert json.loads(client.registry_path.read_text()) == {"tokens": ["browser-2"]}
-    assert DeviceRegistry(client.registry_path).tokens() == ["browser-2"], "a restart reads them back"
+    assert DeviceRegistry(NotifierStore(client.store_path)).tokens() == ["browser-2"], "a restart reads them back"
+
+
+def test_registrations_an_older_notifier_kept_in_devices_json_are_moved_into_the_store(tmp_path):
+    legacy = tmp_path / "devices.json"
+    legacy.write_text(json.dumps({"tokens": ["old-phone", "old-browser"]}))
+    store = NotifierStore(tmp_path / "notifier.db")
+    assert DeviceRegistry(store, legacy_file=legacy).tokens() == ["old-phone", "old-browser"]
+    assert not legacy.exists()
+    assert DeviceRegistry(store, legacy_file=legacy).tokens() == ["old-phone", "old-browser"]
 
 
 @pytest.mark.parametrize("body", [

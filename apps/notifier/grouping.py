@@ -1,0 +1,146 @@
+"""Whether two reports are about one event: a pure function of the two reports and the rules.
+
+Incidents are the connected groups of this relation (see :mod:`apps.notifier.incidents`), so
+the grouping does not depend on the order in which reports arrive.
+
+Two reports are linked when they are close in time, name no two different places, share a place
+or a specific word, and their words are similar enough, words weighted by how specific they are
+(:mod:`specificity`) and place names counting double. Across categories (one of them misclassified, or an explosion
+reported as fire and as a chemical leak) the bar is higher and the shared words must include
+more than the place; a low-confidence emergency ("my plants are flooding the balcony") needs
+that same higher bar within its category and never joins another.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+from apps.notifier.keywords import keyword_forms
+from apps.notifier.places import LEADING, NAME_PARTS, TRAILING, Place, places
+
+PLACE_WEIGHT = 2.0  # a place name counts this many times a word of the same specificity
+PLACE_MIN_SPECIFICITY = 0.6  # "at Home", "in Town": capitalised but not a place name
+CONTENT_MIN_SPECIFICITY = 0.4  # a shared word that says what happened, across categories ("flood")
+_PLACE_TYPES = LEADING | TRAILING
+EVIDENCE_MIN_SPECIFICITY = 0.75  # linked reports share a place or a word at least this specific
+
+
+@dataclass(frozen=True)
+class GroupingRules:
+    window_s: float = 600.0  # linked reports are at most this far apart
+    similarity: float = 0.25  # weighted cosine two confident reports of one category need
+    strong_similarity: float = 0.5  # across categories, or for a low-confidence report
+    confident_score: float = 0.7  # emergency score from which a report is a confident emergency
+
+
+@dataclass(frozen=True)
+class ReportTrace:
+    """What grouping needs of one report (kept per incident member, and in the store)."""
+
+    report_id: str
+    at: float
+    category: str
+    category_score: float
+    emergency_score: float
+    text: str
+    words: tuple[str, ...]  # keywords (stems)
+    places: tuple[tuple[str, ...], ...]  # place keys
+    place_names: tuple[str, ...]
+    _weights: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+    _norm: float = field(default=0.0, compare=False, repr=False)
+    _evidence: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    _place_sets: tuple[frozenset[str], ...] = field(default=(), compare=False, repr=False)
+    _word_set: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+
+    @classmethod
+    def of(cls, report_id: str, at: float, category: str, category_score: float, emergency_score: float,
+           text: str, specificity: Callable[[str], float], forms: dict[str, str] | None = None) -> "ReportTrace":
+        """``forms``: :func:`keyword_forms` of ``text``, when the caller has it already."""
+        found = [p for p in places(text) if _specific(p, specificity)]
+        return cls(report_id, at, category, category_score, emergency_score, text,
+                   tuple(forms if forms is not None else keyword_forms(text)), tuple(tuple(sorted(p.key)) for p in found),
+                   tuple(p.name for p in found)).weighed(specificity)
+
+    def weighed(self, specificity: Callable[[str], float]) -> "ReportTrace":
+        place_words = {w for key in self.places for w in key}
+        weights = {w: specificity(w) * (PLACE_WEIGHT if w in place_words else 1.0) for w in self.words}
+        for w in place_words - weights.keys():  # a place key word that is not a keyword ("5th")
+            weights[w] = PLACE_WEIGHT
+        object.__setattr__(self, "_weights", weights)
+        object.__setattr__(self, "_norm", math.sqrt(sum(v * v for v in weights.values())))
+        object.__setattr__(self, "_place_sets", tuple(frozenset(key) for key in self.places))
+        object.__setattr__(self, "_word_set", frozenset(self.words))
+        object.__setattr__(self, "_evidence", frozenset(
+            place_words | {w for w in self.words if specificity(w) >= EVIDENCE_MIN_SPECIFICITY}))
+        return self
+
+    @property
+    def evidence(self) -> frozenset[str]:
+        """Its specific words and place words: a linked report shares at least one of them."""
+        return self._evidence
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return self._weights
+
+    def state(self) -> list:
+        return [self.report_id, self.at, self.category, self.category_score, self.emergency_score, self.text,
+                list(self.words), [list(k) for k in self.places], list(self.place_names)]
+
+    @classmethod
+    def from_state(cls, state: list, specificity: Callable[[str], float]) -> "ReportTrace":
+        report_id, at, category, category_score, emergency_score, text, words, keys, names = state
+        return cls(report_id, at, category, category_score, emergency_score, text, tuple(words),
+                   tuple(tuple(k) for k in keys), tuple(names)).weighed(specificity)
+
+
+def _specific(place: Place, specificity: Callable[[str], float]) -> bool:
+    return any(specificity(w) >= PLACE_MIN_SPECIFICITY or w[:1].isdigit() for w in place.key - NAME_PARTS)
+
+
+def places_conflict(a: tuple[frozenset[str], ...], b: tuple[frozenset[str], ...]) -> bool:
+    """Each names a place the other does not: two events ("5th Street" vs "Elm Road"). Naming
+    fewer places is no conflict ("in Jakarta" vs "on Jalan Sudirman in Jakarta")."""
+    if not a or not b:
+        return False
+    def unmatched(x, y):
+        return any(not any(p <= q or q <= p for q in y) for p in x)
+    return unmatched(a, b) and unmatched(b, a)
+
+
+def _same_place(a: ReportTrace, b: ReportTrace) -> bool:
+    return any(p <= q or q <= p for p in a._place_sets for q in b._place_sets)
+
+
+def similarity(a: ReportTrace, b: ReportTrace) -> float:
+    """Cosine of the two reports' weighted words (0 when either has none)."""
+    if not a._norm or not b._norm:
+        return 0.0
+    small, large = (a, b) if len(a.weights) <= len(b.weights) else (b, a)
+    dot = sum(v * large.weights[w] for w, v in small.weights.items() if w in large.weights)
+    return dot / (a._norm * b._norm)
+
+
+def linked(a: ReportTrace, b: ReportTrace, rules: GroupingRules,
+           specificity: Callable[[str], float]) -> bool:
+    """Are ``a`` and ``b`` reports of one event?"""
+    if abs(a.at - b.at) > rules.window_s:
+        return False
+    same_kind = a.category == b.category
+    confident = min(a.emergency_score, b.emergency_score) >= rules.confident_score
+    if not same_kind and not confident:
+        return False  # a low-confidence emergency never joins an incident of another kind
+    shared = a._word_set & b._word_set
+    if not (a._evidence & b._evidence & shared) and not _same_place(a, b):
+        return False  # "fire", "smoke", "banjir" alone: any two fires share them
+    if places_conflict(a._place_sets, b._place_sets):
+        return False
+    score = similarity(a, b)
+    if same_kind and confident:
+        return score >= rules.similarity
+    if score < rules.strong_similarity:
+        return False
+    place_words = {w for key in a.places + b.places for w in key} | _PLACE_TYPES
+    return any(specificity(w) >= CONTENT_MIN_SPECIFICITY for w in shared - place_words)

@@ -1,0 +1,115 @@
+"""Place names in a report, in English and Indonesian: what tells two fires apart.
+
+Found by pattern, no gazetteer:
+- a place word and its name: "Jalan Sudirman", "Jl. Gatot Subroto", "Pasar Baru", "Stasiun
+  Manggarai", "Kampung Melayu", "Elm Road", "5th Street", "Merak harbour", "tol Cipularang";
+- capitalised words after a preposition: "at the Riverside warehouse", "in Tanah Abang",
+  "di Cawang", "near Bekasi station".
+
+A place's *key* is its name words, lower-cased and stemmed like keywords, without the words
+that only say what kind of place it is ("Jalan Sudirman", "Sudirman" and "Sudirman street" are
+one place) but with those that are part of its name ("Kampung Melayu" and "Cipinang Melayu",
+"Pasar Baru" and "Pasar Senen" are two). Two mentions are one place when one key holds the other.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from apps.notifier.keywords import STOPWORDS, stem
+
+# Words that say "a place", not which one; they lead ("Jalan X") or follow ("X Street") a name.
+LEADING = frozenset("""
+jalan jl jln gang gg kampung kp desa kelurahan kel kecamatan kec kota kabupaten kab pasar stasiun terminal
+perumahan perum komplek kompleks tol simpang bundaran pelabuhan kali sungai gunung pantai bukit tanah jembatan
+taman halte gedung mal plaza pabrik rumah sakit rs sekolah masjid gereja kantor
+mount lake river port
+""".split())
+TRAILING = frozenset("""
+street st road rd avenue ave lane boulevard blvd highway bridge square market station terminal harbour harbor
+mall park pass junction toll warehouse apartment apartments building factory plant school hospital village
+district city town beach trail mosque church tower hotel airport stadium office complex residence area
+""".split())
+# Leading words that are part of a name: "Kampung Melayu" is not "Cipinang Melayu".
+NAME_PARTS = frozenset("kampung pasar tanah bukit gunung pantai kali pulau rawa kebon pondok tanjung".split())
+PLACE_WORDS = (LEADING | TRAILING | {"the", "of"}) - NAME_PARTS
+PREPOSITIONS = frozenset("""
+at in near on off by outside behind along from to over across around beside inside into toward towards past
+di dekat depan belakang sekitar kawasan daerah wilayah arah menuju seberang samping dari ke
+""".split())
+_NOT_NAMES = PREPOSITIONS | STOPWORDS
+_NOT_NAME_AFTER_PLACE_WORD = STOPWORDS | PLACE_WORDS
+_BEFORE_NAME = PREPOSITIONS | {"the"}
+_TOKEN = re.compile(r"[^\W_]+(?:\.(?=\s))?|[.,;:!?()]")
+_ORDINAL = re.compile(r"\d+(st|nd|rd|th)$")
+MAX_NAME_WORDS = 3
+
+
+@dataclass(frozen=True)
+class Place:
+    key: frozenset[str]  # stemmed name words: two mentions are one place when one key holds the other
+    name: str  # as written, for titles: "Jalan Sudirman"
+
+
+def places(text: str) -> tuple[Place, ...]:
+    """Places named in ``text``, each once, in reading order."""
+    tokens = _TOKEN.findall(text)
+    found: dict[frozenset[str], Place] = {}
+    i = 0
+    while i < len(tokens):
+        span = _place_at(tokens, i)
+        if span is None:
+            i += 1
+            continue
+        start, end = span
+        words = [t.rstrip(".") for t in tokens[start:end]]
+        key = frozenset(stem(w.lower()) for w in words if w.lower() not in PLACE_WORDS and w.lower() not in STOPWORDS)
+        if key - NAME_PARTS and not any(same_place(key, other) for other in found):
+            found[key] = Place(key, " ".join(words))
+        i = max(end, i + 1)
+    return tuple(found.values())
+
+
+def same_place(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> bool:
+    return a <= b or b <= a
+
+
+def _place_at(tokens: list[str], i: int) -> tuple[int, int] | None:
+    """The span [start, end) of a place starting at token ``i``, if one does."""
+    word = tokens[i].rstrip(".").lower()
+    if word in LEADING:
+        end = _name_end(tokens, i + 1, allow_lower=True)
+        return (i, end) if end > i + 1 else None
+    if _is_name(tokens[i]) and (i > 0 and tokens[i - 1].lower() in _BEFORE_NAME):
+        end = _name_end(tokens, i, allow_lower=False)
+        if end < len(tokens) and tokens[end].rstrip(".").lower() in TRAILING:
+            end += 1
+        return i, end
+    if _is_name(tokens[i]) or _ORDINAL.match(word):
+        end = _name_end(tokens, i, allow_lower=False)
+        if end < len(tokens) and tokens[end].rstrip(".").lower() in TRAILING:
+            return i, end + 1
+    return None
+
+
+def _name_end(tokens: list[str], start: int, allow_lower: bool) -> int:
+    """Where the name that starts at ``start`` ends: up to three capitalised words (or, after a
+    place word in an all-lower-case report, the one word that follows)."""
+    end = start
+    while end < len(tokens) and end - start < MAX_NAME_WORDS:
+        token = tokens[end]
+        if token.rstrip(".").lower() in TRAILING:
+            break
+        if _is_name(token) or _ORDINAL.match(token.lower()) or (token.isdigit() and end > start):
+            end += 1
+        elif allow_lower and end == start and token.isalpha() and token.lower() not in _NOT_NAME_AFTER_PLACE_WORD:
+            return end + 1
+        else:
+            break
+    return end
+
+
+def _is_name(token: str) -> bool:
+    word = token.rstrip(".")
+    return word[:1].isupper() and word.isalpha() and word.lower() not in _NOT_NAMES

@@ -1,0 +1,96 @@
+"""The decisions under incident grouping, as tables: places, word specificity, and ``linked``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from apps.notifier.grouping import GroupingRules, ReportTrace, linked, places_conflict
+from apps.notifier.places import places
+from apps.notifier.specificity import IDF_FILE, build, shipped
+
+T0 = 1_700_000_000.0
+RULES = GroupingRules()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Flood water up to our knees on Jalan Sudirman, cars stuck", [("Jalan Sudirman", {"sudirman"})]),
+    ("Kebakaran di Jl. Hayam Wuruk, dekat Pasar Glodok", [("Jl Hayam Wuruk", {"hayam", "wuruk"}),
+                                                          ("Pasar Glodok", {"pasar", "glodok"})]),
+    ("kebakaran di jl. hayam wuruk", [("jl hayam", {"hayam"})]),
+    ("Huge fire at the Riverside warehouse, black smoke", [("Riverside warehouse", {"riversid"})]),
+    ("The Riverside warehouse is burning", [("Riverside warehouse", {"riversid"})]),
+    ("Fire on 5th Street spreading", [("5th Street", {"5th"})]),
+    ("Building collapsed in Tanah Abang", [("Tanah Abang", {"tanah", "abang"})]),
+    ("Banjir di Kampung Melayu setinggi dada", [("Kampung Melayu", {"kampung", "melayu"})]),
+    ("Tabrakan beruntun di tol Cipularang km 92", [("tol Cipularang", {"cipularang"})]),
+    ("Train derailed near Bekasi station", [("Bekasi station", {"bekasi"})]),
+    ("Scaffolding collapsed at the mall construction site", []),
+    ("Huge fire, black smoke everywhere", []),
+])
+def test_places_named_in_a_report(text, expected):
+    assert [(p.name, set(p.key)) for p in places(text)] == expected
+
+
+@pytest.mark.parametrize("a, b, conflict", [
+    ([("sudirman",)], [("sudirman",)], False),
+    ([("5th",)], [("elm",)], True),
+    ([("kampung", "melayu")], [("cipinang", "melayu")], True),
+    ([("pasar", "senen")], [("senen",)], False),
+    ([("hayam", "wuruk")], [("hayam",)], False),
+    ([], [("elm",)], False),  # a report naming no place conflicts with none
+    ([("gatot", "subroto"), ("jakarta",)], [("jakarta",)], False),  # only less specific
+    ([("gatot", "subroto"), ("jakarta",)], [("sudirman",), ("jakarta",)], True),  # one city, two streets
+])
+def test_two_reports_name_different_places(a, b, conflict):
+    assert places_conflict(tuple(map(frozenset, a)), tuple(map(frozenset, b))) is conflict
+
+
+def test_place_names_and_rare_words_are_more_specific_than_generic_ones():
+    weight = shipped()
+    for generic in ("fire", "flood", "smok", "kebakaran", "banjir", "warga"):
+        for specific in ("sudirman", "cipularang", "chlorine", "scaffold"):
+            assert weight(generic) < weight(specific), (generic, specific)
+    assert weight("never-seen-word") == 1.0
+
+
+def test_the_shipped_specificity_table_is_what_its_command_builds(data_dir):
+    assert build(data_dir) == json.loads(IDF_FILE.read_text())
+
+
+def trace(text: str, category: str = "fire", at: float = T0, score: float = 0.9, category_score: float = 0.9):
+    return ReportTrace.of("r", at, category, category_score, score, text, shipped())
+
+
+@pytest.mark.parametrize("a, b, expected", [
+    # differently worded reports of one event
+    (trace("Huge fire at the Riverside warehouse"), trace("Riverside warehouse is burning, smoke everywhere"), True),
+    (trace("Kebakaran gudang di Jl. Gatot Subroto"), trace("Warehouse fire on Gatot Subroto"), True),
+    # one kind, two places
+    (trace("Fire on 5th Street, a house is burning"), trace("Fire on Elm Road, a house is burning"), False),
+    # generic words alone say nothing
+    (trace("Fire! smoke everywhere"), trace("So much smoke, the fire is huge"), False),
+    # outside the window
+    (trace("Flood on Jalan Sudirman", "natural_hazard"),
+     trace("Flood on Jalan Sudirman", "natural_hazard", at=T0 + 601), False),
+    # another category, same event: linked on strong shared evidence
+    (trace("Chemical plant explosion on Harbor road, fire spreading"),
+     trace("Chemical leak after the explosion at the Harbor road plant", "hazmat", category_score=0.6), True),
+    # another category, the same place only
+    (trace("Fire on Jalan Sudirman, a shop is burning"),
+     trace("Jalan Sudirman flooded, water up to the knees", "natural_hazard"), False),
+    # a low-confidence emergency never joins another kind...
+    (trace("Chlorine leak at the water treatment plant, people coughing", "hazmat"),
+     trace("My plants are flooding the balcony", "natural_hazard", score=0.55), False),
+    (trace("Chlorine leak at the Cawang water plant", "hazmat"),
+     trace("Chlorine leak at the Cawang water plant", "natural_hazard", score=0.55), False),
+    # ...and joins its own kind only on strong evidence
+    (trace("Smoke alarm at the Melati apartments, fire on the 3rd floor"),
+     trace("My toast set off the smoke alarm again", score=0.52), False),
+    (trace("Fire at the Melati apartments, 3rd floor burning"),
+     trace("Fire at the Melati apartments, 3rd floor burning", score=0.52), True),
+])
+def test_are_two_reports_about_one_event(a, b, expected):
+    assert linked(a, b, RULES, shipped()) is expected
+    assert linked(b, a, RULES, shipped()) is expected, "the relation is symmetric"

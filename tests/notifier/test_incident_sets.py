@@ -1,0 +1,41 @@
+"""On interleaved reports of several events plus look-alikes: one incident per event, in any order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from apps.notifier.evaluation import events, grouping, load_set, score, shuffled
+
+SETS = sorted((Path(__file__).parent / "data" / "incidents").glob("*.csv"))
+ORDERS = range(6)  # 0: as written; others: shuffled arrivals
+
+
+def test_there_are_several_sets_with_events_and_look_alikes():
+    assert len(SETS) >= 4
+    for path in SETS:
+        reports = load_set(path)
+        real = {r.event for r in reports if not r.event.startswith("look-")}
+        look_alikes = {r.event for r in reports if r.event.startswith("look-")}
+        assert len(real) >= 4 and len(look_alikes) >= 4, path.name
+        assert any(not r.analysis.emergency for r in reports), f"{path.name} has no chatter look-alike"
+
+
+@pytest.mark.parametrize("path", SETS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("order", ORDERS)
+def test_each_event_is_exactly_one_incident_and_no_incident_mixes_two(path, order):
+    reports = load_set(path)
+    predicted = grouping(shuffled(reports, order))
+    label = {r.analysis.report.id: r.event for r in reports}
+    assert {frozenset(label[r] for r in g) for g in predicted if len({label[r] for r in g}) > 1} == set(), \
+        "incidents mixing events"
+    assert sorted(sorted(label[r] for r in g) for g in predicted) == sorted(
+        sorted(label[r] for r in g) for g in events(reports))
+    assert score(predicted, events(reports)).precision == 1.0
+
+
+@pytest.mark.parametrize("path", SETS, ids=lambda p: p.stem)
+def test_the_grouping_does_not_depend_on_the_arrival_order(path):
+    reports = load_set(path)
+    assert len({tuple(grouping(shuffled(reports, order))) for order in ORDERS}) == 1
