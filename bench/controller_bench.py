@@ -1,25 +1,59 @@
-"""The control plane's reaction time and idle CPU, on an embedded broker and the Temporal dev server.
+"""The control plane's reaction time, its scaling decisions under a step and an oscillating load,
+and its idle CPU, on an embedded broker and the Temporal dev server.
 
-Scenario (the issue's: the service is slowed while the input keeps coming):
+Every scenario runs a test service (``tests/controller/controller_test_app.py``: each message
+costs its ``cost_ms``) with its own control-plane worker (``python -m workers worker``, local
+provider) and a feeder; decisions and events are read from Temporal (the ``state`` query of
+``scaler/<service>``, polled every 2 s since the state keeps only the last 20 decisions), the
+consumer lag with ``activities.lag.ConsumerLagReader`` every second, and first heartbeat /
+assignment / output of each instance from the observer topic.
 
-1. One instance of a test service runs (``tests/controller/controller_test_app.py``); a feeder
-   sends it ``--rate`` messages/s of cheap messages, which it keeps up with, long enough for the
-   spike window to fill (``--warmup`` s). Its source topic starts with ``--partitions``
-   (default as ``up``: 1 on Apache Kafka, grown by the control plane; 2 on tansu).
+``--scenario reaction`` (default; the slowed service):
+
+1. One instance runs; the feeder sends ``--rate`` messages/s of cheap messages, which it keeps up
+   with, for ``--warmup`` s. Its source topic starts with ``--partitions`` (default as ``up``: 1 on
+   Apache Kafka, grown by the control plane; 2 on tansu). ``MAX_INSTANCE=2``.
 2. At t0 the messages become ``--cost-ms`` expensive at the same rate: one instance can no longer
-   keep up. The controller, evaluating every ``--refresh`` s, must deploy a second instance (and,
-   on Apache Kafka, grow the topic when that instance joins the group).
-3. Reaction time = t0 ▸ the first observer report of output from the new instance (it is consuming).
-   Its first heartbeat (process up) and first assignment (rebalance done) are printed beside it.
-4. After the last round the traffic stops and the worker process's CPU is measured for ``--idle``
-   s (schedules still ticking, instances still heartbeating).
+   keep up, the controller (every ``--refresh`` s) must deploy a second one.
+3. Reaction time = t0 ▸ the first observer report of output from the new instance; its first
+   heartbeat and first assignment are printed beside it.
+4. After the last round the traffic stops and the worker's CPU is measured for ``--idle`` s.
 
-    python -m bench.controller_bench [--refresh 5] [--rate 16] [--cost-ms 100] [--warmup 30] [--idle 30]
-                                     [--rounds 1] [--partitions N] [--broker kafka|tansu|both]
+   Runs on each broker of ``--broker`` (default both when Apache Kafka can run here). Targets:
+   reaction ≤ 15 s with a 5 s refresh (≤ 10 s on Apache Kafka); idle CPU ≤ 2 % of one core.
 
-Each broker (``bench.brokers``) gets its own Temporal dev server and runs its rounds in turn.
-Targets (the issue's): reaction ≤ 15 s with a 5 s refresh (≤ 10 s on Apache Kafka); idle CPU ≤ 2 %
-of one core.
+``--scenario step`` (the issue's step test; Apache Kafka unless ``--broker`` says otherwise):
+one instance, ``WORKER_THREADS=1`` so its capacity is exactly ``1000 / --cost-ms`` msgs/s
+(10/s at the default 100 ms), ``MAX_INSTANCE=--max-instance`` (4), ``DEPLOY_DELAY=--deploy-delay``
+(20 s), ``SCALE_IN_STABILIZATION=--stabilization`` (60 s), refresh 5 s, 1 source partition. Load is
+``--step-from`` (0.8×) capacity for ``--warmup`` s, then steps to ``--step-to`` (3×) until the
+backlog is drained (or ``--step-timeout`` s). Run once per ``--rules`` (``count,plus_one``:
+``SCALE_OUT_RULE``), each on a fresh service and worker; then the last worker's idle CPU. Prints,
+per rule, each scale-out decision and event after the step, then one table: scale-out decisions
+until the backlog-free count (ceil(3× ÷ TARGET_UTILIZATION), capped by MAX_INSTANCE: 4) is reached,
+the most instances reached, seconds from the step to the first scale-out decision, to the first
+new instance's output, to all of the backlog-free count producing output, to the lag back at or
+under ``BACKLOG_NEAR_ZERO`` (10), the peak lag, and the reasons the decision held for between the
+step and its first scale out. Goals: 1 decision (count); step ▸ new instances consuming ≤ 10 s;
+idle CPU ≤ 1 % of one core.
+
+``--scenario oscillate``: the same service at ``--low`` (0.5×) capacity for ``--warmup`` s, then
+``--periods`` (4) periods of ``--period`` (40 s, shorter than the 60 s stabilization) alternating
+``--high`` (1.6×) and low halves; if no scale out came, high until one; then a step down to low for
+stabilization + SCALE_IN_COOLDOWN + 6 refreshes; then the idle CPU. Prints every scale change and
+event, and the total of scale changes, the most in one stabilization window, whether a scale out
+came within the rebalance a scale in triggered (until the survivors' last assignment after it, plus
+one refresh), and the idle CPU. Goals: ≤ 1 change per window; never a scale out right after a scale
+in; idle CPU ≤ 1 % of one core.
+
+    python -m bench.controller_bench [--scenario reaction|step|oscillate] [--refresh 5] [--cost-ms 100]
+                                     [--warmup 30] [--idle 30] [--broker kafka|tansu|both]
+        reaction:  [--rate 16] [--rounds 1] [--partitions N]
+        step:      [--step-from 0.8] [--step-to 3] [--rules count,plus_one] [--step-timeout 300]
+        oscillate: [--low 0.5] [--high 1.6] [--period 40] [--periods 4]
+        both:      [--max-instance 4] [--deploy-delay 20] [--stabilization 60]
+
+Logs (worker, instances, broker, Temporal) stay in the printed state directory.
 """
 
 from __future__ import annotations
