@@ -319,13 +319,15 @@ class LagLog:
         self.reader = ConsumerLagReader(bootstrap)
         self.group, self.topic = group, topic
         self.samples: list[tuple[float, int]] = []
+        self.partitions: list[list[int]] = []  # per sample, the lag of each partition
 
     async def run(self, stop: asyncio.Event, every_s: float = 1.0) -> None:
         async with self.reader:
             while not stop.is_set():
-                lag = await self.reader.lag(self.group, self.topic)
+                lag = await self.reader.read(self.group, self.topic)
                 if lag is not None:
-                    self.samples.append((time.time(), lag))
+                    self.samples.append((time.time(), lag.total))
+                    self.partitions.append([p.lag for p in lag.partitions])
                 try:
                     await asyncio.wait_for(stop.wait(), every_s)
                 except asyncio.TimeoutError:
@@ -492,14 +494,17 @@ async def step_run(args: argparse.Namespace, bootstrap: str, temporal_address: s
                 holds.append(d.reason)
         drained = run.lag.drained_at(t0, near_zero, 4 * near_zero)
         per_instance = run.lag.drained_at(t0, near_zero * goal, 4 * near_zero * goal)
-        (state / f"lag-{run.service}.csv").write_text("".join(f"{at - t0:.1f},{lag}\n" for at, lag in run.lag.samples))
-        lags = ", ".join(f"+{at - t0:.0f} s {lag}" for at, lag in run.lag.samples[::15] if at >= t0)
+        (state / f"lag-{run.service}.csv").write_text("".join(
+            f"{at - t0:.1f},{lag},{' '.join(map(str, parts))}\n"
+            for (at, lag), parts in zip(run.lag.samples, run.lag.partitions)))
+        lags = ", ".join(f"+{at - t0:.0f} s {lag} {parts}" for (at, lag), parts
+                         in list(zip(run.lag.samples, run.lag.partitions))[::15] if at >= t0)
         timeline = [f"+{d.at - t0:5.1f} s {d.action} {d.instances}▸{d.target_instances} ({d.reason}; ratio "
                     f"{d.numbers.get('ratio')}, lag {d.numbers.get('lag')}, processing_rate "
                     f"{d.numbers.get('processing_rate')}, needed {d.numbers.get('needed')})" for d in outs]
         timeline += [f"+{e.at - t0:5.1f} s {e.action} {e.instance}: {e.reason}"
                      for key, e in sorted(run.control.events.items()) if e.at >= t0]
-        timeline.append(f"lag every 15 s: {lags}")
+        timeline.append(f"lag every 15 s (total [per partition]): {lags}")
         result = StepResult(rule, to_goal, max([d.target_instances for d in outs], default=1),
                             outs[0].at - t0 if outs else None, min(firsts) if firsts else None,
                             (max(goal_times) - t0) if goal_times and None not in goal_times else None,
