@@ -420,9 +420,10 @@ async def service_under_test(args: argparse.Namespace, bootstrap: str, temporal_
             process.stop(timeout_s=10)
 
 
-async def idle_cpu(run: ServiceRun, args: argparse.Namespace) -> tuple[float, int]:
+async def idle_cpu(run: ServiceRun, args: argparse.Namespace) -> tuple[float, int, int]:
     """The worker's CPU, % of one core, over ``--idle`` s with no traffic once the backlog is drained
-    (instances still heartbeating), and how many instances heartbeat meanwhile."""
+    (instances still heartbeating), how many instances heartbeat meanwhile, and how many scale
+    changes the controller made during the measurement (then it was not idle)."""
     run.load["rate"] = 0.0
     stopped = time.time()
     near_zero = int(run.env.get("BACKLOG_NEAR_ZERO", "10"))
@@ -430,12 +431,12 @@ async def idle_cpu(run: ServiceRun, args: argparse.Namespace) -> tuple[float, in
                                                and run.lag.samples[-1][1] <= near_zero):
         await asyncio.sleep(1)
     await asyncio.sleep(args.refresh * 2)  # let the last evaluations settle
-    before, started = cpu_seconds(run.worker.pid), time.monotonic()
+    before, started, since = cpu_seconds(run.worker.pid), time.monotonic(), time.time()
     await asyncio.sleep(args.idle)
     cpu = 100 * (cpu_seconds(run.worker.pid) - before) / (time.monotonic() - started)
     await run.control.poll_once()
     live = len(run.control.state.live_instances) if run.control.state else 0
-    return cpu, live
+    return cpu, live, len(run.control.changes(since))
 
 
 @dataclass
@@ -548,8 +549,9 @@ async def step_scenario(args: argparse.Namespace, bootstrap: str, temporal_addre
               f"{_s(r.goal_consuming):>19} {_s(r.drained):>15} {_s(r.drained_per_instance):>15} {r.peak_lag:>9}  "
               f"{r.holds}")
     if cpu is not None:
+        busy = f"; NOT idle: {cpu[2]} scale change(s) during it" if cpu[2] else ""
         print(f"  idle controller CPU after the runs: {cpu[0]:.2f} % of one core, {cpu[1]} instance(s) heartbeating "
-              f"every 0.5 s (goal <= 1 %)", flush=True)
+              f"every 0.5 s{busy} (goal <= 1 %)", flush=True)
 
 
 async def oscillate_scenario(args: argparse.Namespace, bootstrap: str, temporal_address: str, state: Path) -> None:
@@ -581,7 +583,7 @@ async def oscillate_scenario(args: argparse.Namespace, bootstrap: str, temporal_
         await asyncio.sleep(settle)
         await run.control.poll_once()
         changes = run.control.changes(t0)
-        cpu, heartbeating = await idle_cpu(run, args)
+        cpu, heartbeating, during = await idle_cpu(run, args)
     window = args.stabilization
     per_window = max([sum(1 for c in changes if d.at <= c.at < d.at + window) for d in changes], default=0)
     print("  scale changes (from the start of the oscillation):")
@@ -616,7 +618,8 @@ async def oscillate_scenario(args: argparse.Namespace, bootstrap: str, temporal_
     print(f"  {len(changes):>14} {per_window:>24} {('yes' if flapped else 'never'):>33} {cpu:>11.2f}")
     for v in verdicts:
         print(f"  {v}")
-    print(f"  idle CPU measured with {heartbeating} instance(s) heartbeating every 0.5 s")
+    print(f"  idle CPU measured with {heartbeating} instance(s) heartbeating every 0.5 s"
+          f"{f'; NOT idle: {during} scale change(s) during it' if during else ''}")
     print("  goals: <= 1 change per window; never a scale out right after a scale in; idle CPU <= 1 % of one core",
           flush=True)
 
