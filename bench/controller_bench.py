@@ -29,12 +29,15 @@ one instance, ``WORKER_THREADS=1`` so its capacity is exactly ``1000 / --cost-ms
 ``--step-from`` (0.8×) capacity for ``--warmup`` s, then steps to ``--step-to`` (3×) until the
 backlog is drained (or ``--step-timeout`` s). Run once per ``--rules`` (``count,plus_one``:
 ``SCALE_OUT_RULE``), each on a fresh service and worker; then the last worker's idle CPU. Prints,
-per rule, each scale-out decision and event after the step, then one table: scale-out decisions
-until the backlog-free count (ceil(3× ÷ TARGET_UTILIZATION), capped by MAX_INSTANCE: 4) is reached,
-the most instances reached, seconds from the step to the first scale-out decision, to the first
-new instance's output, to all of the backlog-free count producing output, to the lag back at or
-under ``BACKLOG_NEAR_ZERO`` (10), the peak lag, and the reasons the decision held for between the
-step and its first scale out. Goals: 1 decision (count); step ▸ new instances consuming ≤ 10 s;
+per rule, each scale-out decision and event after the step and the lag (total and per partition)
+every 15 s (the series is saved as ``lag-<service>.csv`` in the state dir), then one table:
+scale-out decisions until the backlog-free count (ceil(3× ÷ TARGET_UTILIZATION), capped by
+MAX_INSTANCE: 4) is reached, the most instances reached, seconds from the step to the first
+scale-out decision, from that decision to the first new instance's output, from the step to the
+first new instance's output and to all of the backlog-free count producing output, to the lag back
+at or under ``BACKLOG_NEAR_ZERO`` (10) and under 10 per instance of that count, the peak lag, and
+the reasons the decision held for between the step and its first scale out. The idle CPU line says
+when a scale change (a scale in after the traffic stopped) ran during the measurement. Goals: 1 decision (count); step ▸ new instances consuming ≤ 10 s;
 idle CPU ≤ 1 % of one core.
 
 ``--scenario oscillate``: the same service at ``--low`` (0.5×) capacity for ``--warmup`` s, then
