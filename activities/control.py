@@ -41,7 +41,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 CATCH_UP_TIMEOUT_S = 20.0
-#: Busy time is averaged over this many rate windows: one window of a few batches is noisy.
+#: Busy time is also averaged over this many rate windows (one window of a few batches is noisy);
+#: the slower of that and the last window counts, so messages that just got expensive are seen at once.
 BUSY_WINDOWS = 6
 #: How long a probe's answer (can the broker grow partitions?) is trusted.
 PROBE_TTL_S = 60.0
@@ -66,6 +67,13 @@ def spec_from(pair: ServicePair, settings: ControllerSettings) -> ServiceSpec:
     return ServiceSpec(service=pair.service, source_topic=pair.source_topic, target_topic=pair.target_topic,
                        consumer_group=pair.consumer_group, cloud_provider=settings.cloud_provider,
                        max_instances=settings.max_instance, machine_type=pair.deploy_configs.machine_type)
+
+
+def _slower(recent: float | None, longer: float | None) -> float | None:
+    """The lower of two processing rates (None: unknown): under-estimating costs an instance more,
+    over-estimating leaves a backlog growing."""
+    known = [rate for rate in (recent, longer) if rate is not None]
+    return min(known) if known else None
 
 
 class ControlActivities:
@@ -105,7 +113,8 @@ class ControlActivities:
             input_history=ledger.history(spec.source_topic, now, request.window_s, request.history_s),
             lag=None if lag is None else lag.total, live_instances=live,
             consuming=len([i for i, rate in outputs.items() if rate > 0 and i in live]),
-            processing_rate=ledger.processing_rate(spec.service, busy_from, now),
+            processing_rate=_slower(ledger.processing_rate(spec.service, start, now),
+                                    ledger.processing_rate(spec.service, busy_from, now)),
             partitions=None if lag is None else len(lag.partitions),
             partitions_growable=await self._partitions_growable(), measured_at=now)
 

@@ -6,7 +6,8 @@ should run, and always says why with the numbers behind it.
 **When to scale out** is the thesis's rule: the service's output falls behind its input
 (``output / input`` below ``INPUT_OUTPUT_RATIO_THRESHOLD``) while a backlog exists, and the input
 rate is not a spike (``z = (rate − mean) / std`` over the last ``WINDOW_MAX_SECOND`` stays below
-``Z_VALUE``, for this window and the one before it, since a burst can straddle two windows); never
+``Z_VALUE``, for this window and the one before it, since a burst can straddle two windows; a rise
+that holds a second window at 80 % or more of the first one's rate is a step, not a spike); never
 without traffic, never while a deploy waits for its first heartbeat, never while no live instance
 produces anything (starting or rebalancing), never in a cooldown.
 
@@ -48,6 +49,8 @@ HOLD: Action = "hold"
 
 ScaleOutRule = Literal["count", "plus_one"]
 UNBOUNDED = 1_000_000  # "as many as allowed": what a processing rate of zero needs
+#: A spike window followed by one at least this share of its rate is a lasting rise (a step).
+LASTING_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -193,12 +196,17 @@ def decide(m: Measurement, fleet: Fleet, policy: ScalingPolicy, now: float) -> D
         if m.consuming == 0 and current > 0:
             return hold("not_consuming", f"{current} instance(s) alive but none produced output in the "
                                          "window: starting or rebalancing, not slow")
-        if z >= policy.z_value:
+        # a rise that holds for a second window at (nearly) the level of the first is a step, not a
+        # spike: a burst's second window is its tail, and tails fall off
+        lasting = (z_previous is not None and z_previous >= policy.z_value and history[-1] > 0
+                   and m.input_rate >= LASTING_SHARE * history[-1])
+        numbers["lasting_rise"] = "yes" if lasting else "no"
+        if z >= policy.z_value and not lasting:
             return hold("input_spike", f"input {m.input_rate:.1f}/s is a spike (z {numbers['z']} "
                                        f"≥ {policy.z_value}); waiting to see if it lasts")
-        if z_previous is not None and z_previous >= policy.z_value:
+        if z_previous is not None and z_previous >= policy.z_value and not lasting:
             return hold("spike_tail", f"the window before was a spike (z {numbers['z_previous']} ≥ "
-                                      f"{policy.z_value}); this may be its tail")
+                                      f"{policy.z_value}) and this one fell to {m.input_rate:.1f}/s: its tail")
         if cooling:
             return hold("cooldown", f"ratio {ratio:.2f} but cooling down for {fleet.cooldown_until - now:.0f} s "
                                     "more after the last change")
