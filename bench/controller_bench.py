@@ -160,7 +160,7 @@ async def scenario(args: argparse.Namespace, bootstrap: str, temporal_address: s
     service, source, target, observer = f"bench-{tag}", f"in-{tag}", f"out-{tag}", f"observer-{tag}"
     env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=bootstrap, TEMPORAL_ADDRESS=temporal_address,
                TEMPORAL_TASK_QUEUE=f"bench-{tag}", OBSERVER_TOPIC=observer, SIAGA_STATE_DIR=str(state),
-               LOCAL_SERVICE_MODULES=f"{service}=controller_test_app", SERVICE_NAME=service,
+               LOCAL_SERVICE_MODULES=f"{service}=controller_test_app", SERVICE_NAME=service, CONTROLLED_SERVICES=service,
                TEST_SOURCE_TOPIC=source, TEST_TARGET_TOPIC=target, TEST_GROUP_ID=f"group-{tag}",
                PYTHONPATH=f"{REPO}:{TEST_APPS}", INPUT_OUTPUT_REFRESH_RATE=str(args.refresh),
                WINDOW_MAX_SECOND="300", METRICS_INTERVAL="0.5", BATCH_SIZE="5", MAX_INSTANCE="2",
@@ -375,7 +375,7 @@ async def service_under_test(args: argparse.Namespace, bootstrap: str, temporal_
     group = f"group-{tag}"
     env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=bootstrap, TEMPORAL_ADDRESS=temporal_address,
                TEMPORAL_TASK_QUEUE=f"bench-{tag}", OBSERVER_TOPIC=observer, SIAGA_STATE_DIR=str(state),
-               LOCAL_SERVICE_MODULES=f"{service}=controller_test_app", SERVICE_NAME=service,
+               LOCAL_SERVICE_MODULES=f"{service}=controller_test_app", SERVICE_NAME=service, CONTROLLED_SERVICES=service,
                TEST_SOURCE_TOPIC=source, TEST_TARGET_TOPIC=target, TEST_GROUP_ID=group,
                PYTHONPATH=f"{REPO}:{TEST_APPS}", INPUT_OUTPUT_REFRESH_RATE=str(args.refresh),
                WINDOW_MAX_SECOND="300", METRICS_INTERVAL="0.5", BATCH_SIZE="5", WORKER_THREADS="1",
