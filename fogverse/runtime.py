@@ -273,12 +273,21 @@ class PipelineApp(Generic[In, Out]):
         if not assigned:
             return
         try:
-            await asyncio.wait_for(self.consumer.seek_to_committed(*assigned), self.timing.drain_timeout_s)
+            await asyncio.wait_for(self._seek_to_committed(assigned), self.timing.drain_timeout_s)
         except Exception as exc:
             # our position is past records nobody processed: only a restart (from the commits) is safe
             log.error("could not go back to the committed offsets of %s after a rebalance (%r); stopping",
                       assigned, exc)
             self.request_stop()
+
+    async def _seek_to_committed(self, partitions: list[TopicPartition]) -> None:
+        # not aiokafka's seek_to_committed: it leaves the position alone when nothing (or 0) is committed
+        for tp in partitions:
+            committed = await self.consumer.committed(tp)
+            if committed is None:
+                await self.consumer.seek_to_beginning(tp)  # as auto_offset_reset="earliest" does
+            else:
+                self.consumer.seek(tp, committed)
 
     async def _handle(self, fetched: dict[TopicPartition, list[ConsumerRecord]], pool: ThreadPoolExecutor,
                       epoch: int) -> None:
