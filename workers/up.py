@@ -6,7 +6,8 @@ only the environment its service needs (``fogverse.processes.child_env``). A chi
 is started again after a backoff (:class:`ChildSupervisor`), each restart counted in ``up``'s
 output and in the child's log. Ctrl-C or SIGTERM stops everything it started, in reverse order.
 A SIGKILL stops it all too: its children die with it (PR_SET_PDEATHSIG), and the instances the
-controller deployed, which outlive the controller on purpose, are stopped by the reaper ``up`` starts first (:func:`instance_reaper`).
+controller deployed, which outlive the controller on purpose, are stopped by the reaper ``up``
+starts first (:func:`instance_reaper`).
 """
 
 from __future__ import annotations
@@ -120,7 +121,8 @@ class ChildSupervisor:
                 continue
             name, code = child.component.name, child.process.popen.returncode
             if child.restart_at is None and code == CONFIG_ERROR_EXIT:
-                log.error("%s exited with a configuration error; not restarted (see %s)", name, child.process.log_path)
+                log.error("%s exited with a configuration error; not restarted (see %s)", name,
+                          child.process.log_path)
                 child.restart_at = float("inf")
                 continue
             if child.restart_at is None:
