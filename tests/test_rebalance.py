@@ -64,3 +64,29 @@ async def test_a_slow_batch_does_not_hold_up_a_rebalance_and_revoked_work_is_dro
         text = (tmp_path / f"{name}.log").read_text()
         assert "commit skipped after rebalance" not in text, text[-3000:]
         assert "Traceback" not in text, text[-3000:]
+
+
+async def test_a_revoke_whose_batches_cannot_be_committed_gives_up_within_its_bound(caplog):
+    """A batch that is never acked (the broker away) must not hold the coordinator in the revoke
+    callback beyond BATCH_TIME_BUDGET + DRAIN_TIMEOUT; that batch is then never committed."""
+    from aiokafka import TopicPartition
+
+    from fogverse.runtime import _DrainOnRevoke, _InflightBatch
+    from runtime_test_app import build_app
+
+    app = build_app({"TEST_SOURCE_TOPIC": "s", "TEST_TARGET_TOPIC": "t", "BATCH_TIME_BUDGET": "0.5",
+                     "DRAIN_TIMEOUT": "1"})
+    app._inflight = asyncio.Queue()
+    app._committer = asyncio.create_task(asyncio.sleep(3600))  # a committer waiting for acks that never come
+    await app._inflight.put(_InflightBatch([], [], {TopicPartition("s", 0): 10}, 0, 0, app._epoch))
+    listener = _DrainOnRevoke(app)
+    started = time.monotonic()
+    try:
+        await asyncio.wait_for(listener.on_partitions_revoked({TopicPartition("s", 0)}), 10)
+    finally:
+        app._committer.cancel()
+    took = time.monotonic() - started
+    assert took <= app.timing.revoke_wait_s + 0.5, took
+    assert app._epoch == 1 and not app._revoking.is_set(), "what was fetched before the revoke is stale now"
+    assert "not committed after" in caplog.text
+    assert app.timing.rebalance_timeout_ms > app.timing.revoke_wait_s * 1000, "the group waits longer than we do"
