@@ -208,3 +208,4 @@ async def test_process_signal_sigterm_drains(kafka_bootstrap, topic_name, subpro
     code = await asyncio.get_running_loop().run_in_executor(None, proc.popen.wait, 30)
     assert code == 0, proc.tail()
     assert "test-app stopped" in proc.tail()
+

@@ -259,3 +259,56 @@ def test_seed_names_and_defaults():
     seed_specific = AnalyzerSettings.from_env({"ANALYZER_CONSUMER_SERVERS": "a:1", "KAFKA_BOOTSTRAP_SERVERS": "b:2"})
     assert seed_specific.bootstrap_servers == "a:1", "a seed's own variable wins over the shared one"
     assert AnalyzerSettings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b:2"}).bootstrap_servers == "b:2"
+
+
+def test_up_restarts_a_child_killed_by_sigkill_with_a_growing_backoff_and_counts_the_restarts(tmp_path):
+    from workers.up import ChildSupervisor, Component
+
+    def restarted(supervisor, old_pid: int, timeout_s: float) -> float:
+        started = time.monotonic()
+        while time.monotonic() - started < timeout_s:
+            supervisor.poll()
+            process = supervisor.processes[0]
+            if process.pid != old_pid and process.alive():
+                return time.monotonic() - started
+            time.sleep(0.05)
+        raise AssertionError(f"not restarted within {timeout_s} s")
+
+    # a stand-in app that runs until it is killed; its variables are the common ones (PYTHON*, PATH…)
+    child = Component("standin", "http.server", "reaper", ("0", "--bind", "127.0.0.1"))
+    supervisor = ChildSupervisor((child,), dict(os.environ), tmp_path / "logs", backoff_s=0.5, max_backoff_s=5)
+    supervisor.start()
+    try:
+        first = supervisor.processes[0].pid
+        os.kill(first, signal.SIGKILL)
+        took_first = restarted(supervisor, first, 10)
+        second = supervisor.processes[0].pid
+        os.kill(second, signal.SIGKILL)
+        took_second = restarted(supervisor, second, 10)
+        assert supervisor.restarts("standin") == 2
+        assert 0.5 <= took_first < took_second, (took_first, took_second)  # the backoff doubles: 0.5 s, 1 s
+        log = (tmp_path / "logs" / "standin.log").read_text()
+        assert "restart 1 of standin" in log and "restart 2 of standin" in log, log
+        assert not alive(first) and not alive(second)
+    finally:
+        supervisor.stop()
+    assert not supervisor.processes[0].alive()
+
+
+def test_up_does_not_restart_a_child_that_exited_with_a_configuration_error(tmp_path):
+    from workers.up import ChildSupervisor, Component
+
+    bad = Component("badconfig", "runtime_test_app", "reaper")
+    env = dict(os.environ, PYTHONPATH=f"{REPO}:{REPO / 'tests'}", BATCH_SIZE="0")  # exit 2, naming BATCH_SIZE
+    supervisor = ChildSupervisor((bad,), env, tmp_path / "logs", backoff_s=0.1)
+    supervisor.start()
+    try:
+        code = supervisor.processes[0].popen.wait(60)
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            supervisor.poll()
+            time.sleep(0.05)
+        assert code == 2 and "BATCH_SIZE" in supervisor.processes[0].tail(), supervisor.processes[0].tail()
+        assert supervisor.restarts("badconfig") == 0
+    finally:
+        supervisor.stop()

@@ -2,10 +2,12 @@
 
 Starts the embedded stack (unless pointed elsewhere), creates the topics, then the control-plane
 worker and the apps, each as a child process with its log under ``$SIAGA_STATE_DIR/logs`` and
-only the environment its service needs (``fogverse.processes.child_env``). Ctrl-C or SIGTERM
-stops everything it started, in reverse order. A SIGKILL stops it all too: its children die with
-it (PR_SET_PDEATHSIG), and the instances the controller deployed, which outlive the controller on
-purpose, are stopped by the reaper ``up`` starts first (:func:`instance_reaper`).
+only the environment its service needs (``fogverse.processes.child_env``). A child that exits
+is started again after a backoff (:class:`ChildSupervisor`), each restart counted in ``up``'s
+output and in the child's log. Ctrl-C or SIGTERM stops everything it started, in reverse order.
+A SIGKILL stops it all too: its children die with it (PR_SET_PDEATHSIG), and the instances the
+controller deployed, which outlive the controller on purpose, are stopped by the reaper ``up``
+starts first (:func:`instance_reaper`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +70,85 @@ COMPONENTS: tuple[Component, ...] = (
 )
 
 
+RESTART_BACKOFF_S = 1.0  # before the first restart; doubled after each, up to RESTART_BACKOFF_MAX_S
+RESTART_BACKOFF_MAX_S = 60.0
+STABLE_AFTER_S = 60.0  # a child that ran this long before it exited restarts after the first backoff again
+CONFIG_ERROR_EXIT = 2  # fogverse.lifecycle.main_entry: a restart cannot fix the setting it names
+
+
+@dataclass
+class _Child:
+    component: Component
+    process: ManagedProcess
+    started_at: float
+    backoff_s: float
+    restarts: int = 0
+    restart_at: float | None = None  # when it is started again (it exited)
+
+
+class ChildSupervisor:
+    """Keeps ``up``'s children running: one that exits (a crash, an OOM kill, a SIGKILL) is started
+    again after a backoff, doubling from ``backoff_s`` to ``max_backoff_s`` (back to the first once a
+    child ran for STABLE_AFTER_S), and each restart is counted in the log: ``up``'s and the child's."""
+
+    def __init__(self, components, environ, log_dir: Path, *, backoff_s: float = RESTART_BACKOFF_S,
+                 max_backoff_s: float = RESTART_BACKOFF_MAX_S):
+        self._components = tuple(components)
+        self._environ = dict(environ)
+        self._log_dir = log_dir
+        self._backoff_s = backoff_s
+        self._max_backoff_s = max_backoff_s
+        self._children: list[_Child] = []
+
+    @property
+    def processes(self) -> list[ManagedProcess]:
+        return [child.process for child in self._children]
+
+    def restarts(self, name: str) -> int:
+        return next(child.restarts for child in self._children if child.component.name == name)
+
+    def start(self) -> "ChildSupervisor":
+        for component in self._components:
+            process = component.process(self._environ, self._log_dir).start()
+            self._children.append(_Child(component, process, time.monotonic(), self._backoff_s))
+        return self
+
+    def poll(self) -> None:
+        """Restart what exited and is due (call it every second or so, from the main thread)."""
+        now = time.monotonic()
+        for child in self._children:
+            if child.process.alive():
+                continue
+            name, code = child.component.name, child.process.popen.returncode
+            if child.restart_at is None and code == CONFIG_ERROR_EXIT:
+                log.error("%s exited with a configuration error; not restarted (see %s)", name,
+                          child.process.log_path)
+                child.restart_at = float("inf")
+                continue
+            if child.restart_at is None:
+                ran = now - child.started_at
+                if ran >= STABLE_AFTER_S:
+                    child.backoff_s = self._backoff_s
+                child.restart_at = now + child.backoff_s
+                log.error("%s exited with code %s after %.0f s; restart %d in %.0f s; see %s", name, code, ran,
+                          child.restarts + 1, child.backoff_s, child.process.log_path)
+                continue
+            if now < child.restart_at:
+                continue
+            child.restarts += 1
+            child.backoff_s = min(child.backoff_s * 2, self._max_backoff_s)
+            with open(child.process.log_path, "a") as log_file:
+                log_file.write(f"--- siaga up: restart {child.restarts} of {name} "
+                               f"(the last one exited with code {code}) ---\n")
+            child.process = child.component.process(self._environ, self._log_dir).start()
+            child.started_at, child.restart_at = time.monotonic(), None
+            log.warning("%s restarted (restart %d, pid %d)", name, child.restarts, child.process.pid)
+
+    def stop(self) -> None:
+        for child in reversed(self._children):
+            child.process.stop()
+
+
 def instance_reaper(state_dir: Path) -> ManagedProcess:
     """A process that stops every LOCAL instance of ``state_dir`` once its parent is gone.
 
@@ -105,7 +187,7 @@ def run_up(components: tuple[Component, ...] = COMPONENTS) -> int:
         if reaper is not None:
             reaper.stop()
         raise
-    children: list[ManagedProcess] = []
+    supervisor: ChildSupervisor | None = None
     try:
         caps = asyncio.run(probe(stack.kafka_bootstrap, security=security))
         topics = initial_topics(caps.supports("CreatePartitions"))
@@ -114,23 +196,18 @@ def run_up(components: tuple[Component, ...] = COMPONENTS) -> int:
         env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=stack.kafka_bootstrap,
                    TEMPORAL_ADDRESS=stack.temporal_address)
         skipped = [c for c in components if not c.wanted(env)]
-        for component in (c for c in components if c.wanted(env)):
-            children.append(component.process(env, settings.state_dir / "logs").start())
-        _print_banner(stack, caps, topics, created, children, skipped, settings)
-        reported: set[str] = set()
+        supervisor = ChildSupervisor([c for c in components if c.wanted(env)], env, settings.state_dir / "logs")
+        _print_banner(stack, caps, topics, created, supervisor.start().processes, skipped, settings)
         while not stop.wait(1.0):
             dead = stack.dead()
             if dead:
                 log.error("%s exited; stopping everything\n%s", dead[0].name, dead[0].tail())
                 return 1
-            for child in children:
-                if not child.alive() and child.name not in reported:
-                    reported.add(child.name)
-                    log.error("%s exited with code %s; see %s", child.name, child.popen.returncode, child.log_path)
+            supervisor.poll()
         return 0
     finally:
-        for child in reversed(children):
-            child.stop()
+        if supervisor is not None:
+            supervisor.stop()
         # instances the controller deployed run on purpose beyond its own restarts; not beyond `up`
         removed = asyncio.run(LocalProcessProvider(settings.state_dir).delete_all())
         if removed:
@@ -165,6 +242,7 @@ def _print_banner(stack: EmbeddedStack, caps, topics: dict[str, int], created: l
         *(f"  {c.name:<9} pid {c.pid}, log {c.log_path}" for c in children),
         *(f"  {c.name:<9} not started: set {' and '.join(c.needs)}" for c in skipped),
         f"  state     {settings.state_dir}",
+        "  restarts  a child that exits is started again (backoff 1 s ▸ 60 s), each restart counted in its log",
         "Ctrl-C stops everything.",
     ]
     print("\n".join(lines), flush=True)
