@@ -263,13 +263,14 @@ def parse_observer_message(raw: bytes) -> ThroughputReport | ServicePair | Heart
 DLQ_HEADERS = {
     "reason": "dlq.reason",  # human-readable error, at most 1,000 characters
     "error_type": "dlq.error_type",  # exception class name
-    "stage": "dlq.stage",  # decode | process | encode
+    "stage": "dlq.stage",  # decode | process | encode | produce
     "origin_topic": "dlq.origin.topic",
     "origin_partition": "dlq.origin.partition",
     "origin_offset": "dlq.origin.offset",
     "service": "dlq.service",
     "instance_id": "dlq.instance_id",
     "failed_at": "dlq.failed_at",  # ISO 8601, UTC
+    "truncated": "dlq.truncated",  # "KEPT of ORIGINAL bytes" when the original did not fit
 }
 
 

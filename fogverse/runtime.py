@@ -66,7 +66,7 @@ RESEND_BACKOFF_S = 1.0  # doubled after each failed resend of the same batch, up
 RESEND_BACKOFF_MAX_S = 10.0
 MAX_REQUEST_BYTES = 1048576  # the producer's max_request_size (aiokafka's default)
 #: on a dead letter whose original was cut to fit: "KEPT of ORIGINAL bytes"
-TRUNCATED_HEADER = "dlq.truncated"
+TRUNCATED_HEADER = DLQ_HEADERS["truncated"]
 TOO_LARGE = (MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError)
 
 
