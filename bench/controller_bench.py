@@ -70,9 +70,10 @@ import statistics
 import tempfile
 import time
 import uuid
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from aiokafka import AIOKafkaConsumer
 
@@ -627,27 +628,33 @@ async def oscillate_scenario(args: argparse.Namespace, bootstrap: str, temporal_
           flush=True)
 
 
+@contextmanager
+def broker_and_temporal(name: str, state: Path) -> Iterator[tuple[str, str]]:
+    """The broker ``name`` and a Temporal dev server of its own: (bootstrap, Temporal address)."""
+    with brokers.started(name, log_dir=state) as bootstrap:
+        port = free_port()
+        temporal = temporal_process("127.0.0.1", port, None, state / "temporal.db", state / "temporal.log").start()
+        try:
+            wait_for_port("127.0.0.1", port, 60, temporal)
+            yield bootstrap, f"127.0.0.1:{port}"
+        finally:
+            temporal.stop(timeout_s=10)
+
+
 async def run_reaction(args: argparse.Namespace) -> None:
     results: dict[str, tuple[list[float | None], float | None]] = {}
     for name in brokers.requested(args.broker):
         state = Path(tempfile.mkdtemp(prefix=f"siaga-controller-bench-{name}-"))
-        with brokers.started(name, log_dir=state) as bootstrap:
-            temporal_port = free_port()
-            temporal = temporal_process("127.0.0.1", temporal_port, None, state / "temporal.db",
-                                        state / "temporal.log").start()
-            try:
-                wait_for_port("127.0.0.1", temporal_port, 60, temporal)
-                reactions, idle = [], None
-                for round_ in range(1, args.rounds + 1):
-                    print(f"{name} round {round_} (logs in {state}):", flush=True)
-                    seen, cpu = await scenario(args, bootstrap, f"127.0.0.1:{temporal_port}", state,
-                                               measure_idle=round_ == args.rounds)
-                    print(f"  {describe(seen, args.refresh)}", flush=True)
-                    reactions.append(seen.consuming)
-                    idle = cpu if cpu is not None else idle
-                results[name] = (reactions, idle)
-            finally:
-                temporal.stop(timeout_s=10)
+        with broker_and_temporal(name, state) as (bootstrap, temporal_address):
+            reactions, idle = [], None
+            for round_ in range(1, args.rounds + 1):
+                print(f"{name} round {round_} (logs in {state}):", flush=True)
+                seen, cpu = await scenario(args, bootstrap, temporal_address, state,
+                                           measure_idle=round_ == args.rounds)
+                print(f"  {describe(seen, args.refresh)}", flush=True)
+                reactions.append(seen.consuming)
+                idle = cpu if cpu is not None else idle
+            results[name] = (reactions, idle)
     print(f"\nrefresh {args.refresh:g} s, {args.rate:g} msg/s at {args.cost_ms:g} ms each after t0, "
           f"{os.cpu_count()} cores; targets: reaction <= 15 s (10 s on Apache Kafka), idle CPU <= 2 % of one core")
     print(f"  {'broker':<8} {'reaction s, each round':<28} {'median':>7} {'idle CPU %':>11}")
@@ -666,17 +673,10 @@ async def run(args: argparse.Namespace) -> None:
     # the issue's benchmark: Apache Kafka unless told otherwise (the control plane grows its partitions)
     for name in brokers.requested(args.broker or "kafka"):
         state = Path(tempfile.mkdtemp(prefix=f"siaga-controller-bench-{args.scenario}-{name}-"))
-        with brokers.started(name, log_dir=state) as bootstrap:
-            temporal_port = free_port()
-            temporal = temporal_process("127.0.0.1", temporal_port, None, state / "temporal.db",
-                                        state / "temporal.log").start()
-            try:
-                wait_for_port("127.0.0.1", temporal_port, 60, temporal)
-                print(f"{name}, {args.scenario} (logs in {state}):", flush=True)
-                chosen = step_scenario if args.scenario == "step" else oscillate_scenario
-                await chosen(args, bootstrap, f"127.0.0.1:{temporal_port}", state)
-            finally:
-                temporal.stop(timeout_s=10)
+        with broker_and_temporal(name, state) as (bootstrap, temporal_address):
+            print(f"{name}, {args.scenario} (logs in {state}):", flush=True)
+            chosen = step_scenario if args.scenario == "step" else oscillate_scenario
+            await chosen(args, bootstrap, temporal_address, state)
 
 
 def main() -> None:
