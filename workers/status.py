@@ -12,13 +12,12 @@ import asyncio
 import json
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from temporalio.client import Client
 
 from fogverse.settings import ControllerSettings
 from workflows.messages import SCALER_WORKFLOW
-from workflows.state import DEPLOYING, REMOVING, ScalerState
+from workflows.state import DEPLOYING, REMOVING, ScalerState, utc_clock
 
 CONNECT_TIMEOUT_S = 5.0
 
@@ -51,19 +50,14 @@ def status_of(workflow_id: str, state: ScalerState) -> ServiceStatus:
     live = sorted(set(state.live_instances) - set(deploying) - set(removing))
     decision = state.last_decision
     numbers = decision.numbers if decision else {}
-    waiting = []
-    if deploying:
-        waiting.append(f"first heartbeat of {', '.join(deploying)}")
-    if state.cooldown_until is not None:
-        waiting.append(f"cooldown until {_clock(state.cooldown_until)} after {state.cooldown_reason}")
     return ServiceStatus(
         service=state.service, workflow_id=workflow_id, live=live, deploying=deploying, removing=removing,
         source_topic=state.spec.source_topic if state.spec else None, partitions=_int(numbers.get("partitions")),
         input_rate=numbers.get("input_rate"), output_rate=numbers.get("output_rate"), lag=_int(numbers.get("lag")),
         processing_rate=numbers.get("processing_rate"),
         decision=decision.summary() if decision else None, reason=decision.detail if decision else None,
-        decided_at=_clock(decision.at) if decision else None, waiting_for="; ".join(waiting) or "the next evaluation",
-        cooldown_until=_clock(state.cooldown_until) if state.cooldown_until else None,
+        decided_at=utc_clock(decision.at) if decision else None, waiting_for=state.waiting_for(),
+        cooldown_until=utc_clock(state.cooldown_until) if state.cooldown_until else None,
         evaluations=state.evaluations, failures=len(state.failures))
 
 
@@ -114,10 +108,6 @@ async def run_status(settings: ControllerSettings, as_json: bool) -> int:
 
 def main(argv: list[str]) -> int:
     return asyncio.run(run_status(ControllerSettings.from_env(), as_json="--json" in argv))
-
-
-def _clock(unix: float) -> str:
-    return datetime.fromtimestamp(unix, timezone.utc).strftime("%H:%M:%S UTC")
 
 
 def _int(value) -> int | None:

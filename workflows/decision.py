@@ -171,7 +171,6 @@ def decide(m: Measurement, fleet: Fleet, policy: ScalingPolicy, now: float) -> D
     if carry is not None and backlog:
         carry = max(carry, needed) if needed is not None else None
     keep = None if carry is None else max(policy.min_instances, carry)
-    recommended = keep
     current = fleet.instances
     numbers = {
         "input_rate": round(m.input_rate, 3), "output_rate": round(m.output_rate, 3),
@@ -184,7 +183,7 @@ def decide(m: Measurement, fleet: Fleet, policy: ScalingPolicy, now: float) -> D
     }
 
     def hold(reason: str, detail: str) -> Decision:
-        return Decision(HOLD, reason, detail, current, current, None, recommended, numbers, now)
+        return Decision(HOLD, reason, detail, current, current, None, keep, numbers, now)
 
     if fleet.deploying:
         return hold("deploy_in_progress", f"{fleet.deploying} deploy(s) still waiting for a first heartbeat")
@@ -210,7 +209,7 @@ def decide(m: Measurement, fleet: Fleet, policy: ScalingPolicy, now: float) -> D
         if cooling:
             return hold("cooldown", f"ratio {ratio:.2f} but cooling down for {fleet.cooldown_until - now:.0f} s "
                                     "more after the last change")
-        return _scale_out(m, current, needed, needed_rate, ratio, policy, numbers, recommended, now)
+        return _scale_out(m, current, needed, needed_rate, ratio, policy, numbers, keep, now)
 
     if keep is not None and keep < current:
         return _scale_in(fleet, current, keep, cooling, policy, numbers, now)

@@ -14,23 +14,22 @@ a crash, or replayed, finds the instance it already made instead of making a sec
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.messages import (CREATE_INSTANCE, DELETE_INSTANCE, DEPLOY_FINISHED, DEPLOY_WORKFLOW, HEARTBEAT_SEEN,
-                                    LAST_HEARTBEATS, DeleteResult, DeployOutcome, DeployRequest, Heartbeats,
-                                    HeartbeatSeen, HeartbeatsRequest, InstanceInfo, scaler_workflow_id)
+    from workflows.messages import (CREATE_INSTANCE, DELETE_INSTANCE, DELETE_RETRY, DEPLOY_FINISHED, DEPLOY_WORKFLOW,
+                                    HEARTBEAT_SEEN, LAST_HEARTBEATS, QUICK_RETRY, DeleteResult, DeployOutcome,
+                                    DeployRequest, Heartbeats, HeartbeatSeen, HeartbeatsRequest, InstanceInfo,
+                                    scaler_workflow_id)
+    from workflows.state import utc_clock
 
 CREATE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
                            maximum_interval=timedelta(seconds=20), maximum_attempts=5,
                            non_retryable_error_types=["ProviderRefused"])
-DELETE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                           maximum_interval=timedelta(seconds=30), maximum_attempts=10)
-QUICK = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_attempts=3)
 
 
 @workflow.defn(name=DEPLOY_WORKFLOW)
@@ -63,7 +62,7 @@ class DeployInstanceWorkflow:
 
         self.phase = "waiting_for_heartbeat"
         workflow.set_current_details(f"waiting for the first heartbeat of **{instance.name}** until "
-                                     f"{_clock(deadline)} (HEARBEART_DEPLOY_DELAY {request.heartbeat_deadline_s:.0f} s)")
+                                     f"{utc_clock(deadline)} (HEARBEART_DEPLOY_DELAY {request.heartbeat_deadline_s:.0f} s)")
         remaining = deadline - workflow.now().timestamp()
         try:
             await workflow.wait_condition(lambda: self.seen is not None, timeout=timedelta(seconds=max(remaining, 0.001)),
@@ -83,7 +82,7 @@ class DeployInstanceWorkflow:
         try:
             beats = await workflow.execute_activity(
                 LAST_HEARTBEATS, HeartbeatsRequest(request.instance.service), result_type=Heartbeats,
-                start_to_close_timeout=timedelta(seconds=30), retry_policy=QUICK)
+                start_to_close_timeout=timedelta(seconds=30), retry_policy=QUICK_RETRY)
         except ActivityError as err:
             workflow.logger.warning("could not read the heartbeats of %s: %s", request.instance.name, _cause(err))
             return False
@@ -109,10 +108,6 @@ class DeployInstanceWorkflow:
             except Exception as err:  # the service's workflow is gone: reconcile adopts or removes the instance
                 workflow.logger.warning("could not tell the scaler of %s: %s", request.instance.service, err)
         return outcome
-
-
-def _clock(unix: float) -> str:
-    return datetime.fromtimestamp(unix, timezone.utc).strftime("%H:%M:%S UTC")
 
 
 def _cause(err: BaseException) -> str:

@@ -8,6 +8,9 @@ touch the world, which keeps the sandbox clean).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
 
 from workflows.decision import ScalingPolicy
 
@@ -28,6 +31,11 @@ MEASURE_PARTITIONS = "measure_partitions"
 CREATE_PARTITIONS = "create_partitions"
 DISPATCH_TICK = "dispatch_tick"
 
+
+#: Retry policies the workflows share: quick reads, and deletes that must end up done.
+QUICK_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_attempts=3)
+DELETE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
+                           maximum_interval=timedelta(seconds=30), maximum_attempts=10)
 
 #: Signals: the observer feed saw a deployed instance's first heartbeat (to ``deploy/<instance>``);
 #: a deploy ended (from ``deploy/<instance>`` to ``scaler/<service>``).

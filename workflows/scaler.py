@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
@@ -30,9 +30,9 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from workflows.decision import SCALE_IN, SCALE_OUT, Decision, Fleet, Measurement, decide, remember
-    from workflows.messages import (CREATE_PARTITIONS, DELETE_INSTANCE, DEPLOY_WORKFLOW, LAST_HEARTBEATS,
-                                    LIST_INSTANCES, MEASURE_SERVICE, SCALER_WORKFLOW, UNSUPPORTED_BY_BROKER,
-                                    DeleteResult, DeployOutcome, DeployRequest, EvaluateRequest, Heartbeats,
+    from workflows.messages import (CREATE_PARTITIONS, DELETE_INSTANCE, DELETE_RETRY, DEPLOY_WORKFLOW,
+                                    LAST_HEARTBEATS, LIST_INSTANCES, MEASURE_SERVICE, QUICK_RETRY, SCALER_WORKFLOW,
+                                    UNSUPPORTED_BY_BROKER, DeleteResult, DeployOutcome, DeployRequest, EvaluateRequest, Heartbeats,
                                     HeartbeatsRequest, InstanceList, InstanceRequest, ListInstancesRequest,
                                     ManualDeploy, MeasureRequest, PartitionGrowth, ReconcileRequest,
                                     deploy_workflow_id)
@@ -44,9 +44,6 @@ SERVICE_KEY = SearchAttributeKey.for_keyword("SiagaService")
 INSTANCES_KEY = SearchAttributeKey.for_int("SiagaInstances")
 LAST_DECISION_KEY = SearchAttributeKey.for_keyword("SiagaLastDecision")
 
-QUICK = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_attempts=3)
-DELETE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                           maximum_interval=timedelta(seconds=30), maximum_attempts=10)
 #: A deploy whose child never reported back (its workflow was terminated) stops counting after this.
 DEPLOY_REPORT_GRACE_S = 300.0
 
@@ -162,7 +159,7 @@ class ServiceScalerWorkflow:
             measured = await workflow.execute_activity(
                 MEASURE_SERVICE, MeasureRequest(request.spec, request.window_s, request.history_s,
                                                 request.heartbeat_timeout_s),
-                result_type=Measurement, start_to_close_timeout=timedelta(seconds=30), retry_policy=QUICK)
+                result_type=Measurement, start_to_close_timeout=timedelta(seconds=30), retry_policy=QUICK_RETRY)
         except ActivityError as err:
             workflow.logger.warning("could not measure %s: %s", s.service, err.cause or err)
             return
@@ -193,7 +190,6 @@ class ServiceScalerWorkflow:
         self._publish()
 
     async def _scale_out(self, decision: Decision, measured: Measurement, policy, request: EvaluateRequest) -> None:
-        s = self.state
         target = decision.target_instances
         if decision.target_partitions is not None and measured.partitions is not None:
             grown = await self._grow_partitions(measured.partitions, target, policy.max_partitions,
@@ -313,10 +309,10 @@ class ServiceScalerWorkflow:
         try:
             listing = await workflow.execute_activity(
                 LIST_INSTANCES, ListInstancesRequest(s.service, provider), result_type=InstanceList,
-                start_to_close_timeout=timedelta(seconds=60), retry_policy=QUICK)
+                start_to_close_timeout=timedelta(seconds=60), retry_policy=QUICK_RETRY)
             beats = await workflow.execute_activity(
                 LAST_HEARTBEATS, HeartbeatsRequest(s.service), result_type=Heartbeats,
-                start_to_close_timeout=timedelta(seconds=30), retry_policy=QUICK)
+                start_to_close_timeout=timedelta(seconds=30), retry_policy=QUICK_RETRY)
         except ActivityError as err:
             workflow.logger.warning("could not reconcile %s: %s", s.service, err.cause or err)
             return
@@ -357,7 +353,7 @@ class ServiceScalerWorkflow:
         decision = s.last_decision
         summary = decision.summary() if decision else "none yet"
         names = sorted(set(s.live_instances) | set(s.instances))
-        waiting = self._waiting_for()
+        waiting = s.waiting_for()
         workflow.set_current_details(
             f"**{s.service}**: {self._counted()} instance(s) {', '.join(names) or '-'}\n\n"
             f"waiting for: **{waiting}**\n\n"
@@ -377,21 +373,6 @@ class ServiceScalerWorkflow:
             "reason": decision.detail if decision else "",
             "numbers": decision.numbers if decision else {},
         })
-
-
-    def _waiting_for(self) -> str:
-        s = self.state
-        deploying = [r.name for r in s.managed(DEPLOYING)]
-        parts = []
-        if deploying:
-            parts.append(f"first heartbeat of {', '.join(deploying)} (see deploy/<instance>)")
-        if s.cooldown_until is not None:
-            parts.append(f"cooldown until {_clock(s.cooldown_until)} after {s.cooldown_reason}")
-        return "; ".join(parts) or "the next evaluation"
-
-
-def _clock(unix: float) -> str:
-    return datetime.fromtimestamp(unix, timezone.utc).strftime("%H:%M:%S UTC")
 
 
 def _number(name: str) -> int:

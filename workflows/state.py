@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Literal
 
 from workflows.decision import Decision, Recommendation, ScalingPolicy
@@ -75,6 +76,20 @@ class ScalerState:
     def remember(self, decision: Decision) -> None:
         self.last_decision = decision
         self.decisions = (self.decisions + [decision])[-KEEP_DECISIONS:]
+
+    def waiting_for(self) -> str:
+        """What the workflow waits for, and until when: its current details, memo and ``workers status``."""
+        deploying = [r.name for r in self.managed(DEPLOYING)]
+        parts = []
+        if deploying:
+            parts.append(f"first heartbeat of {', '.join(deploying)} (see deploy/<instance>)")
+        if self.cooldown_until is not None:
+            parts.append(f"cooldown until {utc_clock(self.cooldown_until)} after {self.cooldown_reason}")
+        return "; ".join(parts) or "the next evaluation"
+
+
+def utc_clock(unix: float) -> str:
+    return datetime.fromtimestamp(unix, timezone.utc).strftime("%H:%M:%S UTC")
 
 
 @dataclass
