@@ -115,10 +115,11 @@ async def test_a_throttled_alert_retries_on_its_own_while_others_go_out(fcm, out
     fcm.throttled["busy-fire"] = 3
     store = NotifierStore(tmp_path / "notifier.db")
     record(store, queued("busy-fire"), queued("calm-fire"))
-    async with outbox_for(store, PUSH_BACKOFF="0.5"):  # the busy alert's retries take 0.5 + 1 + 2 s
+    async with outbox_for(store, PUSH_BACKOFF="0.5") as outbox:  # the busy alert's retries take 0.5 + 1 + 2 s
         await until(lambda: fcm.delivered_for("calm-fire"))
         assert not fcm.delivered_for("busy-fire"), "the calm alert went out while the busy one was retrying"
         await until(lambda: fcm.delivered_for("busy-fire"))
+        assert await outbox.idle(5), "the outbox records a delivery after the stand-in has it"
     statuses = {(i, status, attempts) for i, _, status, attempts, _ in store.alert_statuses()}
     assert statuses == {("busy-fire", "sent", 4), ("calm-fire", "sent", 1)}
     assert len(fcm.delivered_for("busy-fire")) == 1
