@@ -3,7 +3,8 @@
 One object holds what the activities share for the life of the worker (the observer feed, the lag
 reader, the providers, the Temporal client for signal-with-start) and exposes each activity as a
 method: ``measure_*`` read the world, ``create_*``/``delete_*``/``list_*`` change it, and
-``dispatch_tick`` lets the schedules reach every service's workflow. Failures a retry cannot fix become non-retryable ``ApplicationError``s with a type the
+``dispatch_tick`` lets the schedules reach every service's workflow (measuring each as it signals
+it). Failures a retry cannot fix become non-retryable ``ApplicationError``s with a type the
 workflows can tell apart (``UnsupportedByBroker``, ``ProviderRefused``).
 """
 
@@ -46,7 +47,6 @@ CATCH_UP_TIMEOUT_S = 20.0
 BUSY_WINDOWS = 6
 #: How long a probe's answer (can the broker grow partitions?) is trusted.
 PROBE_TTL_S = 60.0
-PROVIDERS = ("LOCAL", "GOOGLE_CLOUD", "AWS")
 
 
 def policy_from(settings: ControllerSettings) -> ScalingPolicy:
@@ -99,6 +99,9 @@ class ControlActivities:
     @activity.defn(name=MEASURE_SERVICE)
     async def measure_service(self, request: MeasureRequest) -> Measurement:
         await self._caught_up()
+        return await self._measure(request)
+
+    async def _measure(self, request: MeasureRequest) -> Measurement:
         spec, ledger, now = request.spec, self.feed.ledger, time.time()
         start = now - request.window_s
         lag = await self.lag_reader.read(spec.consumer_group, spec.source_topic)
@@ -196,11 +199,11 @@ class ControlActivities:
             spec = self._admitted(pair)
             if spec is not None:
                 specs[spec.service] = spec
-        for spec in specs.values():
-            try:  # one service's trouble never stops the others being evaluated
-                await self._dispatch(request, spec, result)
-            except Exception as exc:
-                self._refuse(spec.service, f"could not signal its workflow: {exc!r}")
+        outcomes = await asyncio.gather(*(self._dispatch(request, spec, result) for spec in specs.values()),
+                                        return_exceptions=True)
+        for spec, outcome in zip(specs.values(), outcomes):
+            if isinstance(outcome, BaseException):  # one service's trouble never stops the others
+                self._refuse(spec.service, f"could not signal its workflow: {outcome!r}")
         return result
 
     async def _dispatch(self, request: TickRequest, spec: ServiceSpec, result: TickResult) -> None:
@@ -210,6 +213,10 @@ class ControlActivities:
                 spec, policy_from(s), window_s=s.input_output_refresh_rate_s, history_s=s.window_max_second,
                 heartbeat_timeout_s=s.heartbeat_timeout_s, heartbeat_deploy_delay_s=s.heartbeat_deploy_delay_s,
                 sleep_time_s=s.sleep_time_s)
+            try:  # measured here, the signal carries it: no measure activity per service per tick
+                argument.measurement = await self._measure(argument.measure_request())
+            except Exception as exc:  # the workflow measures itself (and retries) instead
+                log.warning("could not measure %s in the tick: %r", spec.service, exc)
         else:
             signal, argument = "reconcile", ReconcileRequest(spec, s.heartbeat_timeout_s)
         await self.client.start_workflow(
@@ -231,11 +238,7 @@ class ControlActivities:
         if "*" not in controlled and pair.service not in controlled:
             self._refuse(pair.service, f"not a controlled service (CONTROLLED_SERVICES={','.join(controlled)})")
             return None
-        spec = spec_from(pair, self.settings)
-        if spec.cloud_provider not in PROVIDERS:
-            self._refuse(spec.service, f"unknown cloud provider {spec.cloud_provider!r}")
-            return None
-        return spec
+        return spec_from(pair, self.settings)  # the provider is ours (checked at start), never the announcement's
 
     def _refuse(self, service: str, reason: str) -> None:
         if (service, reason) not in self._refused:

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from temporalio.common import RetryPolicy
 
-from workflows.decision import ScalingPolicy
+from workflows.decision import Measurement, ScalingPolicy
 
 # ─── names ──────────────────────────────────────────────────────────────────────────────────
 
@@ -148,7 +148,12 @@ class HeartbeatSeen:
 
 @dataclass
 class EvaluateRequest:
-    """Signal from the evaluate schedule: measure, decide, act."""
+    """Signal from the evaluate schedule: decide and act on what the tick measured.
+
+    The tick's dispatch measures every service as it signals it (``measurement``): one signal
+    carries it into the history, without an activity round trip per service per tick. Without one
+    (the tick could not measure, or a signal of an older build) the workflow measures itself.
+    """
 
     spec: ServiceSpec
     policy: ScalingPolicy
@@ -157,6 +162,10 @@ class EvaluateRequest:
     heartbeat_timeout_s: float
     heartbeat_deploy_delay_s: float
     sleep_time_s: float = 3.0  # SLEEP_TIME: between partition retries
+    measurement: Measurement | None = None
+
+    def measure_request(self) -> "MeasureRequest":
+        return MeasureRequest(self.spec, self.window_s, self.history_s, self.heartbeat_timeout_s)
 
 
 @dataclass

@@ -4,7 +4,9 @@ The evaluate schedule signals it every ``INPUT_OUTPUT_REFRESH_RATE`` seconds and
 schedule every ``RECONCILE_INTERVAL``; both signals only queue work (a newer one replaces an older
 one not yet handled), the main loop does it, one at a time, under one lock.
 
-- **measure**: one activity reads rates, lag, busy time and partitions (``Measurement``);
+- **measure**: the evaluate tick reads rates, lag, busy time and partitions (``Measurement``) and
+  its signal carries them; one older than a window or than this workflow's last change is taken
+  again by the ``measure_service`` activity;
 - **decide**: ``workflows.decision.decide``, a pure function, says how many instances (``Decision``);
 - **act**: partitions grow first when the count needs them, then one ``deploy/<instance>`` child
   per missing instance starts at once (each signals ``deploy_finished`` back, so a continue-as-new
@@ -34,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
                                     LAST_HEARTBEATS, LIST_INSTANCES, MEASURE_SERVICE, QUICK_RETRY, SCALER_WORKFLOW,
                                     UNSUPPORTED_BY_BROKER, DeleteResult, DeployOutcome, DeployRequest, EvaluateRequest, Heartbeats,
                                     HeartbeatsRequest, InstanceList, InstanceRequest, ListInstancesRequest,
-                                    ManualDeploy, MeasureRequest, PartitionGrowth, ReconcileRequest,
+                                    ManualDeploy, PartitionGrowth, ReconcileRequest,
                                     deploy_workflow_id)
     from workflows.partitioning import GROW, plan_growth
     from workflows.state import (DEPLOYING, KEEP_EVENTS, REMOVING, RUNNING, InstanceRecord, ScaleEvent, ScalerInput,
@@ -155,14 +157,15 @@ class ServiceScalerWorkflow:
         s = self.state
         s.spec, s.policy = request.spec, request.policy
         s.heartbeat_deploy_delay_s = request.heartbeat_deploy_delay_s
-        try:
-            measured = await workflow.execute_activity(
-                MEASURE_SERVICE, MeasureRequest(request.spec, request.window_s, request.history_s,
-                                                request.heartbeat_timeout_s),
-                result_type=Measurement, start_to_close_timeout=timedelta(seconds=30), retry_policy=QUICK_RETRY)
-        except ActivityError as err:
-            workflow.logger.warning("could not measure %s: %s", s.service, err.cause or err)
-            return
+        measured = request.measurement
+        if measured is None or not self._fresh(measured, request.window_s):
+            try:
+                measured = await workflow.execute_activity(
+                    MEASURE_SERVICE, request.measure_request(), result_type=Measurement,
+                    start_to_close_timeout=timedelta(seconds=30), retry_policy=QUICK_RETRY)
+            except ActivityError as err:
+                workflow.logger.warning("could not measure %s: %s", s.service, err.cause or err)
+                return
         async with self.lock:
             now = workflow.now().timestamp()
             policy = replace(request.policy, max_instances=min(request.policy.max_instances,
@@ -188,6 +191,13 @@ class ServiceScalerWorkflow:
                     await self._remove(record, "removed", decision.detail)
                 self._cool_down(policy.scale_in_cooldown_s, "a scale in (SCALE_IN_COOLDOWN)")
         self._publish()
+
+    def _fresh(self, measured: Measurement, window_s: float) -> bool:
+        """A measurement the tick took is used while it is newer than one window and than every change
+        this workflow made since (a deploy or removal it does not show yet)."""
+        s = self.state
+        changed = max((e.at for e in s.events), default=0.0)
+        return workflow.now().timestamp() - measured.measured_at <= window_s and measured.measured_at >= changed
 
     async def _scale_out(self, decision: Decision, measured: Measurement, policy, request: EvaluateRequest) -> None:
         target = decision.target_instances

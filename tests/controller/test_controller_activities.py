@@ -5,11 +5,13 @@ broker and the real Temporal dev server: what apps say on the observer topic bec
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from temporalio.api.enums.v1 import EventType
 from temporalio.service import RPCError
 
 from activities.control import ControlActivities, spec_from
@@ -91,8 +93,9 @@ async def test_a_hostile_announcement_is_refused_and_the_other_services_are_stil
             await send(producer, observer, ServicePair(
                 source_topic=f"in-{tag}", target_topic=f"out-{tag}", consumer_group=f"g-{tag}",
                 deploy_configs=DeployConfig(max_instance=2), service=service, instance_id=f"{service}-0"))
-        async with ObserverFeed(kafka_bootstrap, observer, keep_s=60) as feed:
-            control = ControlActivities(settings, client, feed, None, None, None)
+        async with ObserverFeed(kafka_bootstrap, observer, keep_s=60) as feed, \
+                ConsumerLagReader(kafka_bootstrap) as lag:
+            control = ControlActivities(settings, client, feed, lag, None, None)
             assert await feed.wait_caught_up(20)
             for _ in range(50):
                 if len(feed.ledger.pairs()) == 2:
@@ -103,6 +106,10 @@ async def test_a_hostile_announcement_is_refused_and_the_other_services_are_stil
             assert feed.refused == 3, "each hostile announcement refused at decode, counted"
             handle = client.get_workflow_handle(scaler_workflow_id(good))
             assert (await handle.describe()).workflow_type == "ServiceScaler"
+            signals = [event.workflow_execution_signaled_event_attributes async for event in handle.fetch_history_events()
+                       if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED]
+            evaluate = json.loads(signals[0].input.payloads[0].data)
+            assert evaluate["measurement"]["measured_at"] > 0, "the tick measured the service it signalled"
             await handle.terminate("test over")
             with pytest.raises(RPCError):  # nothing was started for the stranger
                 await client.get_workflow_handle(scaler_workflow_id(stranger)).describe()

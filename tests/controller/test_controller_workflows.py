@@ -67,6 +67,7 @@ class FakeWorld:
 
         @activity.defn(name=MEASURE_SERVICE)
         async def measure_service(request: MeasureRequest) -> Measurement:
+            world.calls.append((MEASURE_SERVICE, request.spec.service, time.time()))
             live = sorted(set(world.measurement.live_instances) | set(world.heartbeats))
             return replace(world.measurement, live_instances=live, partitions=world.partitions,
                            measured_at=time.time())
@@ -128,10 +129,12 @@ class Plane:
         await self.client.start_workflow("ServiceScaler", ScalerInput(self.service, history_limit=history_limit),
                                          id=scaler_workflow_id(self.service), task_queue=self.settings.task_queue)
 
-    async def evaluate(self, policy: ScalingPolicy, deadline_s: float = 5.0) -> None:
+    async def evaluate(self, policy: ScalingPolicy, deadline_s: float = 5.0,
+                       measurement: Measurement | None = None) -> None:
         await self.handle().signal("evaluate", EvaluateRequest(self.spec, policy, window_s=5, history_s=30,
                                                                heartbeat_timeout_s=30,
-                                                               heartbeat_deploy_delay_s=deadline_s, sleep_time_s=0.2))
+                                                               heartbeat_deploy_delay_s=deadline_s, sleep_time_s=0.2,
+                                                               measurement=measurement))
 
     async def state(self) -> ScalerState:
         return await self.handle().query("state", result_type=ScalerState)
@@ -226,6 +229,35 @@ async def test_one_decision_deploys_the_whole_count_then_a_cooldown_timer_holds(
     await plane.evaluate(POLICY)
     state = await plane.wait(lambda s: s.evaluations == 3, "a third evaluation")
     assert state.last_decision.action == "scale_out" and state.last_decision.target_instances == 5
+
+
+async def test_a_measurement_the_tick_took_is_decided_on_without_measuring_again(plane):
+    await plane.start()
+    keeping_up = replace(plane.world.measurement, output_rate=20.0, lag=0, measured_at=time.time())
+    await plane.evaluate(POLICY, measurement=keeping_up)
+    state = await plane.wait(lambda s: s.evaluations == 1, "the first evaluation")
+    assert state.last_decision.reason == "keeping_up"
+    assert plane.world.names(MEASURE_SERVICE) == []
+    # one older than a window is measured again: the activity's (overloaded) figures are decided on
+    stale = replace(keeping_up, measured_at=time.time() - 60)
+    await plane.evaluate(POLICY, measurement=stale)
+    state = await plane.wait(lambda s: s.evaluations == 2, "the second evaluation")
+    assert plane.world.names(MEASURE_SERVICE) == [plane.service]
+    assert state.last_decision.action == "scale_out"
+
+
+async def test_a_measurement_taken_before_the_last_change_is_measured_again(plane):
+    await plane.start()
+    taken = time.time()
+    await plane.evaluate(POLICY)  # overloaded: deploys and records events
+    await until(lambda: len(plane.world.names(CREATE_INSTANCE)) == 2, "both instances created")
+    plane.heard(*plane.world.names(CREATE_INSTANCE))
+    await plane.wait(lambda s: any(e.action == "deployed" for e in s.events), "the deploys to report")
+    calls = len(plane.world.names(MEASURE_SERVICE))
+    # taken before the instances heartbeat: it does not show them, so it is not decided on
+    await plane.evaluate(POLICY, measurement=replace(plane.world.measurement, measured_at=taken))
+    await plane.wait(lambda s: s.evaluations == 2, "the second evaluation")
+    assert len(plane.world.names(MEASURE_SERVICE)) == calls + 1
 
 
 async def test_the_current_details_say_what_the_workflow_waits_for_and_until_when(plane):
