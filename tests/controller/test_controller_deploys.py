@@ -218,3 +218,45 @@ async def test_service_workflow_keeps_its_state_across_continue_as_new_and_a_tem
         assert plane.alive(), "the worker rides out the server restart"
     finally:
         await close_out(temporal, sut, [plane, first])
+
+
+#: As long as the issue's fault test asks: longer than the heartbeat deadline and the relay's retries.
+OUTAGE_S = 60
+
+
+async def test_a_deploy_in_flight_rides_out_temporal_stopped_for_a_minute(kafka_bootstrap, tmp_path, own_temporal):
+    """The new instance's first heartbeat arrives while Temporal is down, so the relay's signal is
+    lost; when the server returns, the deadline timer (long past due) fires and its last look finds
+    the heartbeat: the instance is kept, nothing is deployed twice, and the worker never exits."""
+    # the idle extra instance must stay for the whole test
+    sut = ServiceUnderTest(kafka_bootstrap, own_temporal.address, tmp_path, extra={"SCALE_IN_STABILIZATION": "600"})
+    temporal = await connect_temporal(own_temporal.address)
+    first = start_first_instance(sut)
+    plane = start_control_plane(sut)
+    try:
+        await wait_for_state(temporal, sut, lambda s: s.evaluations >= 1, 60, "a first evaluation",
+                             watch=[first, plane])
+        name = await temporal.get_workflow_handle(sut.workflow_id).execute_update(
+            "request_deploy", ManualDeploy("test: deploy across an outage"), result_type=str)
+        while not marked_processes(sut.provider().directory, name):  # created: its heartbeats are coming
+            await asyncio.sleep(0.02)
+        own_temporal.stop()
+        stopped = time.monotonic()
+        while time.monotonic() - stopped < OUTAGE_S:
+            assert plane.alive(), f"the worker exited during the outage:\n{plane.tail(40)}"
+            await asyncio.sleep(1)
+        own_temporal.start()
+        temporal = await connect_temporal(own_temporal.address)
+
+        after = await wait_for_state(temporal, sut, lambda s: any(e.instance == name for e in s.events), 120,
+                                     "the deploy to settle", watch=[first, plane])
+        settled = [e for e in after.events if e.instance == name]
+        assert [e.action for e in settled] == ["deployed"], settled
+        assert after.instances[name].status == "running"
+        assert len(marked_processes(sut.provider().directory, name)) == 1, "one process of the instance, not two"
+        resumed = await wait_for_state(temporal, sut, lambda s: s.evaluations >= after.evaluations + 3, 60,
+                                       "evaluations to resume", watch=[first, plane])
+        assert [i.name for i in await sut.provider().list(sut.service)] == [name], "no second deploy"
+        assert resumed.next_instance_number == after.next_instance_number
+    finally:
+        await close_out(temporal, sut, [plane, first])
