@@ -1,2 +1,4 @@
-"""The control plane's activities: everything that touches the world (observer topic, Kafka admin,
-providers). ``control.py`` exposes them to Temporal; ``workflows/`` decides when to call them."""
+"""The control plane's activities: everything that touches the world. ``measure/`` reads it
+(observer topic, consumer lag), ``act/`` changes it (providers, Kafka admin); ``control.py``
+exposes both to Temporal, and ``relay.py`` turns what the feed hears into signals. ``workflows/``
+decides when to call them."""

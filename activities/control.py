@@ -20,22 +20,22 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
-from activities.lag import ConsumerLagReader
-from activities.observer import ObserverFeed
-from activities.partitions import PartitionAdmin
-from activities.providers import InstanceSpec, ProviderRefused, Providers, instance_env
+from activities.measure.lag import ConsumerLagReader
+from activities.measure.observer import ObserverFeed
+from activities.act.partitions import PartitionAdmin
+from activities.act.providers import InstanceSpec, ProviderRefused, Providers, instance_env
 from activities.relay import check_partitions
 from fogverse.broker import UnsupportedByBroker, probe
 from fogverse.contracts import ServicePair, check_service_name
 from fogverse.settings import ControllerSettings
-from workflows.decision import Measurement, ScalingPolicy
+from workflows.decide.scaling import Measurement, ScalingPolicy
 from workflows.messages import (CREATE_INSTANCE, CREATE_PARTITIONS, DELETE_INSTANCE, DISPATCH_TICK, GROUP_SPANS_TOPICS,
                                 GROW_PARTITIONS, LAST_HEARTBEATS, LIST_INSTANCES, MEASURE_PARTITIONS, MEASURE_SERVICE,
                                 SCALER_WORKFLOW, UNSUPPORTED_BY_BROKER, DeleteResult, EvaluateRequest, Heartbeats,
                                 HeartbeatsRequest, InstanceInfo, InstanceList, InstanceRequest, ListInstancesRequest,
                                 MeasureRequest, PartitionGrowth, PartitionMeasurement, PartitionRequest,
                                 ReconcileRequest, ServiceSpec, TickRequest, TickResult, scaler_workflow_id)
-from workflows.partitioning import GROW, HOLD, REFUSE, PartitionDecision, decide_partitions
+from workflows.decide.partitions import GROW, HOLD, REFUSE, PartitionDecision, decide_partitions
 from workflows.state import ScalerInput, ScalerState
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ CATCH_UP_TIMEOUT_S = 20.0
 #: the slower of that and the last window counts, so messages that just got expensive are seen at once.
 BUSY_WINDOWS = 6
 #: The window is also measured in this many sub-windows: a rise that holds through the newest of
-#: them is a step, seen in the window it happens in (``workflows.decision.held_rise``).
+#: them is a step, seen in the window it happens in (``workflows.decide.scaling.held_rise``).
 RECENT_PARTS = 5
 #: How long a probe's answer (can the broker grow partitions?) is trusted.
 PROBE_TTL_S = 60.0

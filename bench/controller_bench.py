@@ -5,7 +5,7 @@ Every scenario runs a test service (``tests/controller/controller_test_app.py``:
 costs its ``cost_ms``) with its own control-plane worker (``python -m workers worker``, local
 provider) and a feeder; decisions and events are read from Temporal (the ``state`` query of
 ``scaler/<service>``, polled every 2 s since the state keeps only the last 20 decisions), the
-consumer lag with ``activities.lag.ConsumerLagReader`` every second, and first heartbeat /
+consumer lag with ``activities.measure.lag.ConsumerLagReader`` every second, and first heartbeat /
 assignment / output of each instance from the observer topic.
 
 ``--scenario reaction`` (default; the slowed service):
@@ -77,7 +77,7 @@ from typing import Iterator
 
 from aiokafka import AIOKafkaConsumer
 
-from activities.lag import ConsumerLagReader
+from activities.measure.lag import ConsumerLagReader
 from bench import brokers
 from fogverse.broker import ensure_topics, probe
 from fogverse.contracts import ConsumerJoined, Heartbeat, ThroughputReport, parse_observer_message
@@ -208,7 +208,7 @@ async def scenario(args: argparse.Namespace, bootstrap: str, temporal_address: s
         used, wall = cpu_seconds(worker.pid) - before, time.monotonic() - started
         return seen, 100 * used / wall
     finally:
-        from activities.providers.local import LocalProcessProvider
+        from activities.act.providers.local import LocalProcessProvider
 
         provider = LocalProcessProvider(state)
         for instance in provider._list(service):
@@ -323,7 +323,7 @@ class ControlLog:
 
 
 class LagLog:
-    """The group's consumer lag on the source topic, read every ``every_s`` (``activities.lag``)."""
+    """The group's consumer lag on the source topic, read every ``every_s`` (``activities.measure.lag``)."""
 
     def __init__(self, bootstrap: str, group: str, topic: str):
         self.reader = ConsumerLagReader(bootstrap)
@@ -422,7 +422,7 @@ async def service_under_test(args: argparse.Namespace, bootstrap: str, temporal_
         await asyncio.gather(*tasks, return_exceptions=True)
         if publisher is not None:
             await publisher.stop()
-        from activities.providers.local import LocalProcessProvider
+        from activities.act.providers.local import LocalProcessProvider
 
         provider = LocalProcessProvider(state)
         for instance in provider._list(service):

@@ -109,7 +109,7 @@ InstanceId = Annotated[str, AfterValidator(check_instance_id)]
 KafkaName = Annotated[str, AfterValidator(check_kafka_name)]
 MachineType = Annotated[str, AfterValidator(check_machine_type)]
 #: When an app sent an observer message, by its own clock: informative only, since the controller
-#: windows and judges liveness by when it received a message (activities.observer).
+#: windows and judges liveness by when it received a message (activities.measure.observer).
 ObserverTimestamp = Annotated[float, AfterValidator(_not_far_ahead)]
 
 _CONFIG = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)  # every float finite: 1e999 is inf

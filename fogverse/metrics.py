@@ -40,7 +40,7 @@ class MetricsEmitter:
         self._last_flush = time.monotonic()
         #: reports whose ack failed: sent again, with the same id, until one is acked. A failed ack
         #: does not prove the broker lacks the report (a broker stopping mid-request), so readers
-        #: count each report id once (activities.throughput)
+        #: count each report id once (activities.measure.throughput)
         self._unsent: list[ThroughputReport] = []
         #: busy figures go with the heartbeats of apps that process a stream (None: a publisher)
         self._reports_busy = reports_busy

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from activities.providers import instance_env
+from activities.act.providers import instance_env
 from certificates import Issued, TestAuthority
 from fogverse.broker import probe
 from fogverse.kafka_client import BrokerUnreachable, client_options, preflight

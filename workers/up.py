@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from activities.providers.local import LocalProcessProvider
+from activities.act.providers.local import LocalProcessProvider
 from fogverse.broker import ensure_topics, probe
 from fogverse.processes import ManagedProcess, child_env, python_module
 from fogverse.settings import ConfigError, KafkaSecurity, NotifierSettings, StackSettings

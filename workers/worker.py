@@ -28,10 +28,10 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.control import ControlActivities
-from activities.lag import ConsumerLagReader
-from activities.observer import ObserverFeed
-from activities.partitions import PartitionAdmin
-from activities.providers import Providers
+from activities.measure.lag import ConsumerLagReader
+from activities.measure.observer import ObserverFeed
+from activities.act.partitions import PartitionAdmin
+from activities.act.providers import Providers
 from activities.relay import FeedRelay
 from fogverse.kafka_client import BrokerUnreachable, preflight
 from fogverse.settings import ControllerSettings

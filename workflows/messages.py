@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from temporalio.common import RetryPolicy
 
-from workflows.decision import Measurement, ScalingPolicy
+from workflows.decide.scaling import Measurement, ScalingPolicy
 
 # ─── names ──────────────────────────────────────────────────────────────────────────────────
 

@@ -5,7 +5,7 @@ topic, so there is never more than one grower per topic: this replaces the thesi
 ``MASTER_HOST:MASTER_PORT``, which had no lease and could stay locked forever.
 
 Each check is measure ▸ decide ▸ act: an activity reads the group's members and the topic's
-partitions, ``workflows.partitioning.decide_partitions`` decides, and only a growth calls the
+partitions, ``workflows.decide.partitions.decide_partitions`` decides, and only a growth calls the
 activity that grows. Growth is one-way and changes which partition a key maps to, so it is capped
 (``MAX_PARTITIONS``) and logged with the keys it moves. Two failures end the workflow, non-retryable,
 saying why, instead of retrying forever: a broker without CreatePartitions (tansu), and a group
@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.messages import (CREATE_PARTITIONS, GROUP_SPANS_TOPICS, GROW_PARTITIONS, MEASURE_PARTITIONS,
                                     PARTITION_WORKFLOW, UNSUPPORTED_BY_BROKER, PartitionGrowth, PartitionMeasurement,
                                     PartitionRequest)
-    from workflows.partitioning import GROW, REFUSE, decide_partitions
+    from workflows.decide.partitions import GROW, REFUSE, decide_partitions
     from workflows.state import PartitionInput, PartitionState
 
 #: Runs recorded before the decision moved out of the growing activity take the old path on replay.

@@ -7,7 +7,7 @@ one not yet handled), the main loop does it, one at a time, under one lock.
 - **measure**: the evaluate tick reads rates, lag, busy time and partitions (``Measurement``) and
   its signal carries them; one older than a window or than this workflow's last change is taken
   again by the ``measure_service`` activity;
-- **decide**: ``workflows.decision.decide``, a pure function, says how many instances (``Decision``);
+- **decide**: ``workflows.decide.scaling.decide``, a pure function, says how many instances (``Decision``);
 - **act**: partitions grow first when the count needs them, then one ``deploy/<instance>`` child
   per missing instance starts at once (each signals ``deploy_finished`` back, so a continue-as-new
   never strands one), or the newest instances it deployed are deleted.
@@ -31,14 +31,14 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.decision import SCALE_IN, SCALE_OUT, Decision, Fleet, Measurement, decide, remember
+    from workflows.decide.scaling import SCALE_IN, SCALE_OUT, Decision, Fleet, Measurement, decide, remember
     from workflows.messages import (CREATE_PARTITIONS, DELETE_INSTANCE, DELETE_RETRY, DEPLOY_WORKFLOW,
                                     LAST_HEARTBEATS, LIST_INSTANCES, MEASURE_SERVICE, QUICK_RETRY, SCALER_WORKFLOW,
                                     UNSUPPORTED_BY_BROKER, DeleteResult, DeployOutcome, DeployRequest, EvaluateRequest, Heartbeats,
                                     HeartbeatsRequest, InstanceList, InstanceRequest, ListInstancesRequest,
                                     ManualDeploy, PartitionGrowth, ReconcileRequest,
                                     deploy_workflow_id)
-    from workflows.partitioning import GROW, plan_growth
+    from workflows.decide.partitions import GROW, plan_growth
     from workflows.state import (DEPLOYING, KEEP_EVENTS, REMOVING, RUNNING, InstanceRecord, ScaleEvent, ScalerInput,
                                  ScalerState)
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Literal
 
-from workflows.decision import Decision, Recommendation, ScalingPolicy
+from workflows.decide.scaling import Decision, Recommendation, ScalingPolicy
 from workflows.messages import EvaluateRequest, PartitionGrowth, PartitionRequest, ReconcileRequest, ServiceSpec
-from workflows.partitioning import PartitionDecision
+from workflows.decide.partitions import PartitionDecision
 
 #: How much recent history the state keeps for people reading it in the Temporal UI.
 KEEP_DECISIONS = 20

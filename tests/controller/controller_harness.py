@@ -20,7 +20,7 @@ from pathlib import Path
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
-from activities.providers.local import LocalProcessProvider
+from activities.act.providers.local import LocalProcessProvider
 from fogverse.processes import ManagedProcess, python_module
 from fogverse.publisher import Publisher
 from fogverse.settings import RuntimeSettings

@@ -15,9 +15,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.service import RPCError
 
 from activities.control import ControlActivities, spec_from
-from activities.lag import ConsumerLagReader
-from activities.observer import ObserverFeed
-from activities.partitions import PartitionAdmin
+from activities.measure.lag import ConsumerLagReader
+from activities.measure.observer import ObserverFeed
+from activities.act.partitions import PartitionAdmin
 from controller_harness import connect_temporal
 from fogverse.broker import ensure_topics
 from fogverse.contracts import DeployConfig, Heartbeat, ServicePair, ThroughputReport

@@ -12,9 +12,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from activities.providers import InstanceSpec, ProviderRefused, instance_env
-from activities.providers.aws import Ec2Provider, user_data
-from activities.providers.google_cloud import ComputeEngineProvider
+from activities.act.providers import InstanceSpec, ProviderRefused, instance_env
+from activities.act.providers.aws import Ec2Provider, user_data
+from activities.act.providers.google_cloud import ComputeEngineProvider
 from controller_gce_standin import ComputeStandIn
 from fogverse.settings import ProviderSettings
 

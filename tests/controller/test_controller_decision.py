@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from workflows.decision import (HOLD, SCALE_IN, SCALE_OUT, Fleet, Measurement, Recommendation, ScalingPolicy, decide,
+from workflows.decide.scaling import (HOLD, SCALE_IN, SCALE_OUT, Fleet, Measurement, Recommendation, ScalingPolicy, decide,
                                 instances_for, remember, spike_z)
 
 NOW = 10_000.0

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from activities.providers.local import NAME_MARK, STATE_MARK
+from activities.act.providers.local import NAME_MARK, STATE_MARK
 from controller_harness import (FAST_SETTINGS, ServiceUnderTest, close_out, connect_temporal, start_control_plane,
                                 start_first_instance, wait_for_state)
 from fogverse.processes import free_port, wait_for_port

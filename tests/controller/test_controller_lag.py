@@ -6,7 +6,7 @@ import uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from activities.lag import ConsumerLagReader, PartitionLag
+from activities.measure.lag import ConsumerLagReader, PartitionLag
 from fogverse.broker import ensure_topics
 
 #: partition ▸ messages produced to it (37 in all)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from activities.providers import InstanceSpec, ProviderRefused
-from activities.providers.local import LocalProcessProvider, _is_live, _start_ticks
+from activities.act.providers import InstanceSpec, ProviderRefused
+from activities.act.providers.local import LocalProcessProvider, _is_live, _start_ticks
 from controller_harness import REPO
 
 MODULES = {"quiet": "controller_silent_app", "other": "controller_silent_app"}
@@ -166,8 +166,8 @@ def test_a_service_gets_the_variables_of_the_app_its_module_is_else_all_but_the_
 #: a worker: deploys one LOCAL instance and serves on, printing the instance's pid
 WORKER = """
 import asyncio, sys
-from activities.providers import InstanceSpec
-from activities.providers.local import LocalProcessProvider
+from activities.act.providers import InstanceSpec
+from activities.act.providers.local import LocalProcessProvider
 
 async def main():
     provider = LocalProcessProvider(sys.argv[1], {"quiet": "controller_silent_app"})

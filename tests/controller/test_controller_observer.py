@@ -8,7 +8,7 @@ import uuid
 
 from aiokafka import AIOKafkaProducer
 
-from activities.observer import ObserverFeed
+from activities.measure.observer import ObserverFeed
 from fogverse.broker import ensure_topics
 from fogverse.contracts import Heartbeat
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from workflows.messages import PartitionMeasurement
-from workflows.partitioning import GROW, HOLD, REFUSE, decide_partitions, key_remapping
+from workflows.decide.partitions import GROW, HOLD, REFUSE, decide_partitions, key_remapping
 
 
 def measured(members: int, partitions: int, topics: tuple[str, ...] = ("analyze",)) -> PartitionMeasurement:

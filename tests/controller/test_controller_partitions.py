@@ -20,7 +20,7 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.control import ControlActivities
-from activities.partitions import PartitionAdmin
+from activities.act.partitions import PartitionAdmin
 from activities.relay import check_partitions
 from controller_harness import (ServiceUnderTest, Traffic, close_out, connect_temporal, start_control_plane,
                                 start_first_instance, wait_for_state)

@@ -8,7 +8,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from activities.partitions import PartitionAdmin
+from activities.act.partitions import PartitionAdmin
 from controller_harness import (ANALYZER_READY, FAST_SETTINGS, ServiceUnderTest, Traffic, actions, close_out, connect_temporal,
                                 start_control_plane, start_first_instance, wait_for_state)
 from workflows.messages import ManualDeploy, partition_workflow_id

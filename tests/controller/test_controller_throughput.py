@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from activities.throughput import ThroughputLedger
+from activities.measure.throughput import ThroughputLedger
 from fogverse.contracts import DeployConfig, Heartbeat, ServicePair, ThroughputReport
 
 T0 = 1_000_000.0

@@ -30,14 +30,14 @@ from fogverse.processes import free_port
 from fogverse.settings import ControllerSettings
 from workers.worker import sandbox_runner
 from workflows import WORKFLOWS
-from workflows.decision import Measurement, ScalingPolicy
+from workflows.decide.scaling import Measurement, ScalingPolicy
 from workflows.messages import (CREATE_INSTANCE, CREATE_PARTITIONS, DELETE_INSTANCE, LAST_HEARTBEATS, LIST_INSTANCES,
                                 MEASURE_PARTITIONS, MEASURE_SERVICE, DeleteResult, DeployOutcome, EvaluateRequest,
                                 Heartbeats, HeartbeatsRequest, InstanceInfo, InstanceList, InstanceRequest,
                                 ListInstancesRequest, ManualDeploy, MeasureRequest, PartitionGrowth,
                                 PartitionMeasurement, PartitionRequest, ReconcileRequest, ServiceSpec,
                                 deploy_workflow_id, scaler_workflow_id)
-from workflows.partitioning import PartitionDecision
+from workflows.decide.partitions import PartitionDecision
 from workflows.state import ScalerInput, ScalerState
 
 STEADY = [20.0, 21.0, 19.0, 20.0, 20.5, 19.5]

@@ -3,7 +3,7 @@
 The broker's capabilities are probed first (``fogverse.broker.probe``), so a broker without
 CreatePartitions (tansu 0.6.0) gets a clear :class:`UnsupportedByBroker` naming the API, and only
 when growth is actually needed: measuring works on any broker. What to grow to is decided by
-``workflows.partitioning.decide_partitions``, not here.
+``workflows.decide.partitions.decide_partitions``, not here.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from aiokafka.errors import InvalidPartitionsError
 from fogverse.broker import probe
 from fogverse.kafka_client import client_options
 from workflows.messages import PartitionGrowth, PartitionMeasurement
-from workflows.partitioning import PartitionDecision, key_remapping
+from workflows.decide.partitions import PartitionDecision, key_remapping
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ idempotency key, so a retried create returns the instance the first attempt made
 looks by tag first, for attempts older than EC2 remembers tokens.
 
 User-data is readable by whoever may describe the instance: the env file it writes carries the
-Kafka security settings but never ``KAFKA_SASL_PASSWORD`` (see ``activities.providers.instance_env``);
+Kafka security settings but never ``KAFKA_SASL_PASSWORD`` (see ``activities.act.providers.instance_env``);
 the image must get that from Secrets Manager (or SSM Parameter Store) itself.
 """
 
@@ -19,7 +19,7 @@ import shlex
 import boto3
 from botocore.exceptions import ClientError
 
-from activities.providers import (BlockingProvider, InstanceSpec, ProviderRefused, checked_names, valid_instance,
+from activities.act.providers import (BlockingProvider, InstanceSpec, ProviderRefused, checked_names, valid_instance,
                                   valid_service)
 from fogverse.settings import ProviderSettings
 from workflows.messages import InstanceInfo

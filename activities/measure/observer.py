@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
-from activities.throughput import ThroughputLedger
+from activities.measure.throughput import ThroughputLedger
 from fogverse.broker import ensure_topics
 from fogverse.contracts import ConsumerJoined, Heartbeat, ServicePair, ThroughputReport, parse_observer_message
 from fogverse.kafka_client import client_options

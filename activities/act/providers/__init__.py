@@ -124,15 +124,15 @@ class Providers:
 
     def _build(self, name: str) -> InstanceProvider:
         if name == "LOCAL":
-            from activities.providers.local import LocalProcessProvider
+            from activities.act.providers.local import LocalProcessProvider
 
             return LocalProcessProvider(self.settings.state_dir, self.settings.local_service_modules)
         if name == "GOOGLE_CLOUD":
-            from activities.providers.google_cloud import ComputeEngineProvider
+            from activities.act.providers.google_cloud import ComputeEngineProvider
 
             return ComputeEngineProvider(self.settings)
         if name == "AWS":
-            from activities.providers.aws import Ec2Provider
+            from activities.act.providers.aws import Ec2Provider
 
             return Ec2Provider(self.settings)
         raise ProviderRefused(f"unknown cloud provider {name!r} (CLOUD_PROVIDER is LOCAL, GOOGLE_CLOUD or AWS)")

@@ -6,7 +6,7 @@ and labels, by which instances are listed. Creating a name that exists answers 4
 as "already there"; deleting a name that does not exist answers 404 and is "already gone".
 
 The container's environment is metadata, readable by whoever may view the VM: it carries the
-Kafka security settings but never ``KAFKA_SASL_PASSWORD`` (see ``activities.providers.instance_env``);
+Kafka security settings but never ``KAFKA_SASL_PASSWORD`` (see ``activities.act.providers.instance_env``);
 the image must get that from Secret Manager itself.
 
 ``GCE_API_ENDPOINT`` points the client at another Compute endpoint (a stand-in in the tests),
@@ -23,7 +23,7 @@ import time
 from google.api_core import exceptions as google_errors
 from google.cloud import compute_v1
 
-from activities.providers import (BlockingProvider, InstanceSpec, ProviderRefused, checked_names, valid_instance,
+from activities.act.providers import (BlockingProvider, InstanceSpec, ProviderRefused, checked_names, valid_instance,
                                   valid_service)
 from fogverse.settings import ProviderSettings
 from workflows.messages import InstanceInfo

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Mapping, NamedTuple
 
-from activities.providers import (BlockingProvider, InstanceSpec, ProviderRefused, checked_names, valid_instance,
+from activities.act.providers import (BlockingProvider, InstanceSpec, ProviderRefused, checked_names, valid_instance,
                                   valid_service)
 from fogverse.processes import SERVICE_VARIABLES, ManagedProcess, child_env, python_module
 from workflows.messages import InstanceInfo
