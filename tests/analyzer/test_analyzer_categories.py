@@ -25,3 +25,13 @@ def test_keywords_are_url_decoded():
 def test_unknown_keyword_is_refused_not_guessed():
     with pytest.raises(KeyError, match="picnic"):
         category_for_keyword("picnic")
+
+
+def test_readme_describes_each_category_as_the_table_does():
+    from pathlib import Path
+
+    from apps.analyzer.categories import CATEGORY_SCOPE
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for category, scope in CATEGORY_SCOPE.items():
+        assert f"| `{category}` | {scope} |" in readme, f"README's category table lacks or changed {category}"
