@@ -86,8 +86,11 @@ def fit_linear(tweets: list[Tweet], settings: LinearSettings) -> LinearModel:
     return LinearModel(settings, word_vectorizer, char_vectorizer, emergency_head, category_head)
 
 
-def out_of_fold_scores(tweets: list[Tweet], settings: LinearSettings) -> tuple[np.ndarray, np.ndarray]:
-    """Each tweet's emergency and category scores from a model that did not see it.
+def out_of_fold_scores(
+    tweets: list[Tweet], settings: LinearSettings, extra: tuple[Tweet, ...] = ()
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each tweet's emergency and category scores from a model that did not see it (but saw
+    every ``extra`` message, as the final model does).
 
     These tune thresholds, blends and bands without touching the evaluation split.
     """
@@ -98,7 +101,7 @@ def out_of_fold_scores(tweets: list[Tweet], settings: LinearSettings) -> tuple[n
     categories = np.zeros((len(tweets), len(CATEGORIES)))
     splitter = StratifiedKFold(settings.folds, shuffle=True, random_state=settings.seed)
     for train_rows, held_rows in splitter.split(np.zeros(len(tweets)), labels):
-        model = fit_linear([tweets[i] for i in train_rows], settings)
+        model = fit_linear([tweets[i] for i in train_rows] + list(extra), settings)
         features = model.features([tweets[i].text for i in held_rows])
         emergency[held_rows] = model.emergency_head.predict_proba(features)[:, 1]
         categories[held_rows] = model.category_head.predict_proba(features)
