@@ -35,6 +35,17 @@ class Tweet:
     category: str | None  # from the keyword; None when the keyword is empty
 
 
+def learnt_category(tweet: Tweet) -> str | None:
+    """The category a model learns from a message: its written label, or its keyword's category
+    except ``other``. The "other" keywords (bleeding, evacuated, injured, police, rescue ...) name
+    the aftermath of every kind of emergency, so learning them as "other" files a stabbing or an
+    ammonia leak there; the written messages teach what CATEGORY_SCOPE calls "other".
+    Written messages have negative ids (:func:`load_written`)."""
+    if not tweet.emergency or tweet.category is None:
+        return None
+    return None if tweet.id >= 0 and tweet.category == "other" else tweet.category
+
+
 def split_of(tweet_id: int) -> str:
     if tweet_id % 5 == 0:
         return "eval"

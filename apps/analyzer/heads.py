@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from apps.analyzer.dataset import Tweet
+from apps.analyzer.dataset import Tweet, learnt_category
 from apps.analyzer.model import MODEL_FILE, configure_tokenizer, normalize_for_transformer, pad_batch, TOKENIZER_FILE
 from fogverse.contracts import CATEGORIES
 
@@ -97,10 +97,11 @@ def fit_heads(tweet_embeddings: np.ndarray, tweets: list[Tweet], written_embeddi
     coef, share = emergency.coef_[0, :-1], emergency.coef_[0, -1] * STUDENT_LOGIT_SCALE
     emergency_weight = coef + share * student_weight
     emergency_bias = emergency.intercept_[0] + share * student_bias
-    # Category is learnt where it means something: real emergencies with a keyword or a label.
-    rows = [i for i, m in enumerate(messages) if m.emergency and m.category]
+    # Category is learnt where it means something: real emergencies with a label.
+    labels = [learnt_category(m) for m in messages]
+    rows = [i for i, label in enumerate(labels) if label]
     category = LogisticRegression(C=settings.category_C, max_iter=5000).fit(
-        features[rows], np.array([CATEGORIES.index(messages[i].category) for i in rows]),
+        features[rows], np.array([CATEGORIES.index(labels[i]) for i in rows]),
         sample_weight=np.where(is_written[rows], settings.category_written_weight, 1.0),
     )
     weight = np.hstack([emergency_weight[:, None], category.coef_.T]).astype(np.float32)

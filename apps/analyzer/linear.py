@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from apps.analyzer.dataset import Tweet
+from apps.analyzer.dataset import Tweet, learnt_category
 from apps.analyzer.model import normalize_for_linear
 from fogverse.contracts import CATEGORIES
 
@@ -79,9 +79,10 @@ def fit_linear(tweets: list[Tweet], settings: LinearSettings) -> LinearModel:
     ).tocsr()
     emergency = np.array([t.emergency for t in tweets])
     emergency_head = LogisticRegression(C=settings.C, max_iter=5000).fit(features, emergency)
-    # Category is learnt only where it means something: real emergencies with a keyword.
-    rows = [i for i, t in enumerate(tweets) if t.emergency and t.category]
-    categories = np.array([CATEGORIES.index(tweets[i].category) for i in rows])
+    # Category is learnt only where it means something: real emergencies with a label.
+    labels = [learnt_category(t) for t in tweets]
+    rows = [i for i, label in enumerate(labels) if label]
+    categories = np.array([CATEGORIES.index(labels[i]) for i in rows])
     category_head = LogisticRegression(C=settings.category_C, max_iter=5000).fit(features[rows], categories)
     return LinearModel(settings, word_vectorizer, char_vectorizer, emergency_head, category_head)
 
