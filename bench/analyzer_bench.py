@@ -5,7 +5,9 @@
 msgs/s are measured on unlabeled.csv texts, for several batch sizes, serial (one caller) and
 parallel (a ThreadPoolExecutor with 2 threads, each predicting one batch at a time, with one
 onnxruntime thread per call, as the analyzer's parallel ANALYZER_MODE loads it).
-F1 is the emergency F1 on the eval split (rows of labeled.csv with id divisible by 5).
+F1 is the emergency F1 on the eval split (rows of labeled.csv with id divisible by 5); "cat" and
+"em/not" are the category accuracy on the written held-out set's emergencies and the
+emergency/not accuracy on all of it (apps/analyzer/data/held_out.csv, never trained on).
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from apps.analyzer.dataset import load_split, load_unlabeled, resolve_data_dir  # noqa: E402
-from apps.analyzer.evaluation import evaluate  # noqa: E402
+from apps.analyzer.dataset import load_split, load_unlabeled, load_written, resolve_data_dir  # noqa: E402
+from apps.analyzer.evaluation import evaluate, evaluate_written  # noqa: E402
 from apps.analyzer.model import MODES, EmergencyModel  # noqa: E402
 
 BATCH_SIZES = (1, 32, 128)
@@ -49,8 +51,12 @@ def main() -> None:
     data_dir = resolve_data_dir(args.data)
     texts = [t.text for t in load_unlabeled(data_dir)][: args.texts]
     eval_tweets = load_split(data_dir, "eval")
-    print(f"{len(texts)} unlabeled texts per measurement; F1 on {len(eval_tweets)} eval tweets\n")
-    header = f"{'mode':<9} {'eval F1':>7}  " + "  ".join(
+    held_out = load_written("held_out")
+    print(
+        f"{len(texts)} unlabeled texts per measurement; F1 on {len(eval_tweets)} eval tweets; "
+        f"held-out: {len(held_out)} written messages\n"
+    )
+    header = f"{'mode':<9} {'eval F1':>7} {'cat':>6} {'em/not':>6}  " + "  ".join(
         f"{f'b={b} ' + kind:>15}" for b in BATCH_SIZES for kind in ("serial", "par×2")
     )
     print(header + "   (msgs/s)")
@@ -60,12 +66,14 @@ def main() -> None:
             2: EmergencyModel.load(mode, threads=args.threads or 1),
         }
         f1 = evaluate(models[1], eval_tweets)["emergency"]["f1"]
+        written = evaluate_written(models[1], held_out)
         cells = [
             f"{throughput(models[workers], texts, batch, workers):>15,.0f}"
             for batch in BATCH_SIZES
             for workers in (1, 2)
         ]
-        print(f"{mode:<9} {f1:>7.4f}  " + "  ".join(cells), flush=True)
+        quality = f"{f1:>7.4f} {written['category_accuracy']:>6.1%} {written['emergency_accuracy']:>6.1%}"
+        print(f"{mode:<9} {quality}  " + "  ".join(cells), flush=True)
 
 
 if __name__ == "__main__":

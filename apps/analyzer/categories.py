@@ -1,4 +1,5 @@
-"""Which emergency category each collection keyword of the disaster-tweets data stands for.
+"""What each emergency category covers, and which category each collection keyword of the
+disaster-tweets data stands for.
 
 The data has no category label; the search keyword a tweet was collected with is the closest
 thing, so every keyword is mapped here by hand. Keywords are URL-encoded in the CSV
@@ -10,6 +11,29 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 from fogverse.contracts import CATEGORIES
+
+# What each category covers: the one definition the README, the written data sets
+# (apps/analyzer/data/) and the tests follow. A message goes under the cause that responders must
+# deal with: houses collapsed in an earthquake are a natural hazard, a gas leak that has not
+# exploded is hazmat, a gas cylinder that exploded is an accident.
+CATEGORY_SCOPE: dict[str, str] = {
+    "fire": "fires and smoke of any cause: houses, markets, factories, vehicles, forest and peat fires, "
+    "a fire started by an explosion or a short circuit",
+    "accident": "unintended harm from machines and structures: road, rail, air and sea accidents, "
+    "building, bridge and scaffolding collapses not caused by nature, LPG cylinder and boiler explosions, "
+    "drowning, electrocution, people trapped in lifts or wreckage",
+    "natural_hazard": "earthquakes, tsunamis, floods (river, flash, tidal), landslides, eruptions and ash, "
+    "storms, whirlwinds, lightning, extreme heat and drought, with the damage they do "
+    "(houses collapsed in a quake)",
+    "violence": "harm people do on purpose: stabbings, shootings, robberies, assaults, brawls and gang fights, "
+    "riots, bombs and bomb threats, terrorism, hostage taking, arson attacks on people",
+    "hazmat": "dangerous substances and contagion: chemical and gas leaks (ammonia, chlorine, LPG not yet "
+    "exploded), toxic smoke from a chemical plant, fuel and oil spills, radiation, mass poisoning, "
+    "disease outbreaks (dengue, cholera, rabies, bird flu) and quarantine",
+    "other": "emergencies with none of those causes: a person collapsed or in medical distress, missing or lost "
+    "people, animal attacks (crocodiles, snakes, wild elephants), people stranded or calling for rescue "
+    "or evacuation without a stated cause",
+}
 
 _KEYWORDS_BY_CATEGORY: dict[str, tuple[str, ...]] = {
     "fire": (
@@ -68,6 +92,7 @@ KEYWORD_CATEGORY: dict[str, str] = {
 }
 
 assert set(_KEYWORDS_BY_CATEGORY) == set(CATEGORIES), "the table must name exactly the contract's categories"
+assert tuple(CATEGORY_SCOPE) == CATEGORIES, "every category is described, in the contract's order"
 assert len(KEYWORD_CATEGORY) == sum(map(len, _KEYWORDS_BY_CATEGORY.values())), "a keyword is listed twice"
 
 

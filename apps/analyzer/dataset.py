@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from apps.analyzer.categories import category_for_keyword
+from fogverse.contracts import CATEGORIES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+WRITTEN_DIR = Path(__file__).resolve().parent / "data"
+WRITTEN_SETS = ("training", "held_out")  # see data/README.md: held_out is for measuring only
 DATA_DIR_ENV = "DISASTER_TWEETS_DIR"
 LABELED_FILE = "labeled.csv"
 UNLABELED_FILE = "unlabeled.csv"
@@ -30,6 +33,17 @@ class Tweet:
     text: str
     emergency: bool | None  # None in unlabeled.csv
     category: str | None  # from the keyword; None when the keyword is empty
+
+
+def learnt_category(tweet: Tweet) -> str | None:
+    """The category a model learns from a message: its written label, or its keyword's category
+    except ``other``. The "other" keywords (bleeding, evacuated, injured, police, rescue ...) name
+    the aftermath of every kind of emergency, so learning them as "other" files a stabbing or an
+    ammonia leak there; the written messages teach what CATEGORY_SCOPE calls "other".
+    Written messages have negative ids (:func:`load_written`)."""
+    if not tweet.emergency or tweet.category is None:
+        return None
+    return None if tweet.id >= 0 and tweet.category == "other" else tweet.category
 
 
 def split_of(tweet_id: int) -> str:
@@ -76,3 +90,21 @@ def load_unlabeled(data_dir: Path) -> list[Tweet]:
 def data_hash(data_dir: Path) -> str:
     """sha256 of labeled.csv: ties each shipped model to the exact data it was trained on."""
     return "sha256:" + hashlib.sha256((data_dir / LABELED_FILE).read_bytes()).hexdigest()
+
+
+def load_written(name: str, data_dir: Path = WRITTEN_DIR) -> list[Tweet]:
+    """A set of messages written for the project (``data/<name>.csv``), as tweets with negative ids.
+
+    The category is the hand-written label (emergencies only); an unknown one is an error.
+    """
+    if name not in WRITTEN_SETS:
+        raise ValueError(f"unknown written set {name!r}; expected one of {WRITTEN_SETS}")
+    path = data_dir / f"{name}.csv"
+    messages = []
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row, record in enumerate(csv.DictReader(handle), start=2):
+            emergency, category = record["emergency"], record["category"] or None
+            if emergency not in ("yes", "no") or (emergency == "yes") != (category in CATEGORIES):
+                raise ValueError(f"{path} line {row}: emergency {emergency!r} with category {category!r}")
+            messages.append(Tweet(id=-(row - 1), text=record["text"], emergency=emergency == "yes", category=category))
+    return messages

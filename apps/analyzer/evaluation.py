@@ -58,3 +58,23 @@ def evaluate(model, tweets: list[Tweet]) -> dict:
         "emergency": emergency,
         "category": category_metrics([tweets[i].category for i in rows], predicted),
     }
+
+
+def evaluate_written(model, messages: list[Tweet]) -> dict:
+    """Figures on a written set: emergency/not accuracy over all messages, category accuracy over
+    its emergencies (judged whatever the emergency verdict, as in :func:`evaluate`)."""
+    scores = model.scores([m.text for m in messages])
+    truth = np.array([m.emergency for m in messages])
+    emergency = {k: round(v, 4) for k, v in binary_metrics(truth, scores.emergency).items()}
+    emergency["support"] = len(messages)
+    rows = [i for i, m in enumerate(messages) if m.emergency]
+    predicted = [CATEGORIES[int(j)] for j in scores.category_scores[rows].argmax(axis=1)]
+    category = category_metrics([messages[i].category for i in rows], predicted)
+    figurative = [i for i, m in enumerate(messages) if not m.emergency]
+    return {
+        "emergency_accuracy": emergency["accuracy"],
+        "category_accuracy": category["accuracy"],
+        "false_alarm_rate": round(float(scores.emergency[figurative].mean()), 4) if figurative else 0.0,
+        "emergency": emergency,
+        "category": category,
+    }

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from apps.analyzer.dataset import Tweet
+from apps.analyzer.dataset import Tweet, learnt_category
 from apps.analyzer.model import normalize_for_linear
 from fogverse.contracts import CATEGORIES
 
@@ -79,15 +79,19 @@ def fit_linear(tweets: list[Tweet], settings: LinearSettings) -> LinearModel:
     ).tocsr()
     emergency = np.array([t.emergency for t in tweets])
     emergency_head = LogisticRegression(C=settings.C, max_iter=5000).fit(features, emergency)
-    # Category is learnt only where it means something: real emergencies with a keyword.
-    rows = [i for i, t in enumerate(tweets) if t.emergency and t.category]
-    categories = np.array([CATEGORIES.index(tweets[i].category) for i in rows])
+    # Category is learnt only where it means something: real emergencies with a label.
+    labels = [learnt_category(t) for t in tweets]
+    rows = [i for i, label in enumerate(labels) if label]
+    categories = np.array([CATEGORIES.index(labels[i]) for i in rows])
     category_head = LogisticRegression(C=settings.category_C, max_iter=5000).fit(features[rows], categories)
     return LinearModel(settings, word_vectorizer, char_vectorizer, emergency_head, category_head)
 
 
-def out_of_fold_scores(tweets: list[Tweet], settings: LinearSettings) -> tuple[np.ndarray, np.ndarray]:
-    """Each tweet's emergency and category scores from a model that did not see it.
+def out_of_fold_scores(
+    tweets: list[Tweet], settings: LinearSettings, extra: tuple[Tweet, ...] = ()
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each tweet's emergency and category scores from a model that did not see it (but saw
+    every ``extra`` message, as the final model does).
 
     These tune thresholds, blends and bands without touching the evaluation split.
     """
@@ -98,7 +102,7 @@ def out_of_fold_scores(tweets: list[Tweet], settings: LinearSettings) -> tuple[n
     categories = np.zeros((len(tweets), len(CATEGORIES)))
     splitter = StratifiedKFold(settings.folds, shuffle=True, random_state=settings.seed)
     for train_rows, held_rows in splitter.split(np.zeros(len(tweets)), labels):
-        model = fit_linear([tweets[i] for i in train_rows], settings)
+        model = fit_linear([tweets[i] for i in train_rows] + list(extra), settings)
         features = model.features([tweets[i].text for i in held_rows])
         emergency[held_rows] = model.emergency_head.predict_proba(features)[:, 1]
         categories[held_rows] = model.category_head.predict_proba(features)

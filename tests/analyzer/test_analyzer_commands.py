@@ -32,7 +32,7 @@ def test_classify_turns_stdin_lines_into_json_lines():
 
 
 def test_evaluate_prints_eval_metrics_as_json(tmp_path):
-    from apps.analyzer.dataset import resolve_data_dir
+    from apps.analyzer.dataset import load_written, resolve_data_dir
 
     try:
         data_dir = resolve_data_dir()
@@ -44,6 +44,9 @@ def test_evaluate_prints_eval_metrics_as_json(tmp_path):
     assert report["split"] == "eval" and report["emergency"]["support"] == 1569
     assert {"precision", "recall", "f1", "accuracy"} <= set(report["emergency"])
     assert set(report["category"]["per_class_f1"]) == set(CATEGORIES)
+    held_out = report["held_out"]  # the written held-out set's figures, beside the eval split's
+    assert 0 < held_out["category_accuracy"] <= 1 and 0 < held_out["emergency_accuracy"] <= 1
+    assert held_out["emergency"]["support"] == len(load_written("held_out"))
 
 
 def test_evaluate_without_data_says_where_it_looked(tmp_path):
