@@ -4,6 +4,10 @@ A change goes out as soon as it is marked, then changes are coalesced for ``flus
 an incident that grew 300 times in that time goes out once more, with its latest state, and with
 ``alert`` set if any of those changes was an alert. So a quiet feed is immediate and a busy
 feed's cost follows the number of incidents, not the message rate.
+
+Each subscriber costs a bounded queue: one that falls :data:`SUBSCRIBER_QUEUE_MAX` events behind
+is dropped (its browser reconnects to a fresh snapshot), and at most ``max_subscribers`` are
+served at once (:class:`FeedFull` beyond that).
 """
 
 from __future__ import annotations
@@ -21,10 +25,17 @@ FLUSH_INTERVAL_S = 0.05  # the least time between two flushes
 SUBSCRIBER_QUEUE_MAX = 1000  # events a slow browser may lag behind before it is disconnected
 
 
+class FeedFull(Exception):
+    """``max_subscribers`` are listening already."""
+
+
 class IncidentFeed:
-    def __init__(self, tracker: IncidentTracker, flush_interval_s: float = FLUSH_INTERVAL_S):
+    def __init__(self, tracker: IncidentTracker, flush_interval_s: float = FLUSH_INTERVAL_S,
+                 max_subscribers: int | None = None):
         self._tracker = tracker
         self._flush_interval_s = flush_interval_s
+        self._max_subscribers = max_subscribers  # None ▸ no cap (the notifier sets SSE_MAX_CLIENTS)
+        self.evicted = 0  # subscribers dropped for falling behind or not reading
         self._lock = threading.Lock()  # mark() runs on the pipeline's worker thread
         self._pending: dict[str, tuple[bool, bool]] = {}  # incident id ▸ (created, alert)
         self._subscribers: set[asyncio.Queue] = set()
@@ -41,13 +52,23 @@ class IncidentFeed:
             self._loop.call_soon_threadsafe(self._marked.set)
 
     def subscribe(self) -> asyncio.Queue:
-        """A queue of :class:`IncidentEvent`; None in it means the feed closed this subscriber."""
+        """A queue of :class:`IncidentEvent`; None in it means the feed closed this subscriber.
+
+        Raises :class:`FeedFull` when ``max_subscribers`` are subscribed already."""
+        if self._max_subscribers is not None and len(self._subscribers) >= self._max_subscribers:
+            raise FeedFull(f"{self._max_subscribers} live-feed clients are connected already")
         queue: asyncio.Queue = asyncio.Queue(maxsize=SUBSCRIBER_QUEUE_MAX)
         self._subscribers.add(queue)
         return queue
 
     def unsubscribe(self, queue: asyncio.Queue) -> None:
         self._subscribers.discard(queue)
+
+    def evict(self, queue: asyncio.Queue) -> None:
+        """Drop a subscriber that stopped reading (its stream is being closed)."""
+        if queue in self._subscribers:
+            self._subscribers.discard(queue)
+            self.evicted += 1
 
     @property
     def subscribers(self) -> int:
@@ -92,7 +113,7 @@ class IncidentFeed:
             except asyncio.QueueFull:
                 # Too far behind: drop it; the browser reconnects and starts from a fresh snapshot.
                 log.warning("a feed subscriber fell %d events behind; disconnecting it", queue.qsize())
-                self._subscribers.discard(queue)
+                self.evict(queue)
                 self._end(queue)
 
     @staticmethod
