@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 
 RECEIVER_DIR = Path(receiver.__file__).resolve().parent
 MAX_BODY_BYTES = MAX_DEVICE_TOKEN_CHARS + 1024
+FEED_SEND_BUFFER_BYTES = 64 * 1024  # the kernel's send buffer of a live-feed socket (else it grows to MBs)
 MAX_BODY_DEPTH = 8  # {"token": ...} is 1 deep; the depth is checked before parsing (no RecursionError)
 INCIDENTS_LIMIT_MAX = 1000
 NO_CACHE = {"Cache-Control": "no-cache"}
@@ -139,6 +141,7 @@ class _Handlers:
         })
         stream = _FeedStream(response, self.api.write_timeout_s)
         try:
+            _bound_send_buffer(request)
             await response.prepare(request)
             # The snapshot goes out an incident at a time, so an unread one never sits whole in memory.
             await stream.write(b'retry: 2000\nevent: snapshot\ndata: {"incidents":[')
@@ -280,6 +283,12 @@ def json_nesting(raw: bytes) -> int:
         elif byte in (0x5D, 0x7D):  # ] }
             depth -= 1
     return deepest
+
+
+def _bound_send_buffer(request: web.Request) -> None:
+    sock = request.transport.get_extra_info("socket") if request.transport is not None else None
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, FEED_SEND_BUFFER_BYTES)
 
 
 class _NotReading(Exception):
