@@ -11,6 +11,7 @@ import random
 import socket
 import string
 import time
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -23,6 +24,11 @@ from apps.notifier.incidents import IncidentRules, IncidentTracker
 from apps.notifier.store import NotifierStore
 from apps.notifier.web import ReceiverApi, build_web_app, json_nesting
 from fogverse.contracts import Analysis, Report
+from fogverse.processes import ManagedProcess, python_module
+from kafka_helpers import produce
+from notifier_harness import analysis_json, notifier_env, wait_for_http
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 class Served:
@@ -225,3 +231,73 @@ async def _read_incident_ids(response: aiohttp.ClientResponse, seen: set[str]) -
             data = json.loads(line[6:])
             for incident in data.get("incidents", [data.get("incident")]):
                 seen.add(incident["id"])
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for pid {pid}")
+
+
+STALLED_CLIENTS = 300
+CHANGES = 3000  # each stalled client is due ~2.4 MB of events, far more than its buffers hold
+# Each stalled connection may hold its queue (references to events every subscriber shares), aiohttp's
+# transport buffer (at most one write past 64 KiB) and its request objects: well under 300 KiB.
+# 300 of them: < 90 MB; the 1,000 incidents the 3,000 reports leave in the tracker add a few MB.
+# Measured here: +39 MiB at the peak. Before the write timeout, none was ever dropped.
+RSS_GROWTH_BOUND_KIB = 150 * 1024
+
+
+@pytest.mark.slow
+async def test_300_live_feed_clients_that_never_read_leave_healthz_answering_and_memory_bounded(
+        kafka_bootstrap, topic_name, subprocess_env, tmp_path):
+    topic = topic_name("client")
+    env = {**subprocess_env, **notifier_env(kafka_bootstrap, topic, tmp_path / "state", SSE_WRITE_TIMEOUT="2")}
+    base = f"http://127.0.0.1:{env['NOTIFIER_PORT']}"
+    notifier = ManagedProcess("notifier", python_module("apps.notifier"), env=env, cwd=REPO,
+                              log_path=tmp_path / "notifier.log").start()
+    sockets: list[socket.socket] = []
+    try:
+        await wait_for_http(f"{base}/healthz")
+        before = rss_kib(notifier.pid)
+        port = int(env["NOTIFIER_PORT"])
+        sockets = await asyncio.to_thread(lambda: [stalled_client(port) for _ in range(STALLED_CLIENTS)])
+        rng = random.Random(300)
+        reports = [analysis_json("Fire " + " ".join("".join(rng.choice(string.ascii_lowercase) for _ in range(9))
+                                                   for _ in range(28))) for _ in range(CHANGES)]
+        slowest, peak, connected, polls, health = 0.0, before, before, 0, {}
+        producing = None
+        deadline = time.monotonic() + 120
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+            while time.monotonic() < deadline:
+                started = time.monotonic()
+                async with http.get(f"{base}/healthz") as response:
+                    health = await response.json()
+                slowest = max(slowest, time.monotonic() - started)
+                polls += 1
+                peak = max(peak, rss_kib(notifier.pid))
+                assert notifier.alive(), notifier.tail()
+                if producing is None and health["feed_subscribers"] == STALLED_CLIENTS:
+                    connected = rss_kib(notifier.pid)
+                    producing = asyncio.create_task(produce(kafka_bootstrap, topic, reports))
+                if producing is not None and producing.done() and health["feed_evicted"] == STALLED_CLIENTS \
+                        and health["incidents"] == 1000:
+                    break
+                await asyncio.sleep(0.1)
+            await producing
+            async with http.get(f"{base}/api/events") as fresh:  # the feed still serves a new client
+                assert fresh.status == 200 and (await fresh.content.readline()).startswith(b"retry:")
+        after = rss_kib(notifier.pid)
+        assert notifier.stop() == 0, notifier.tail()
+    finally:
+        for sock in sockets:
+            sock.close()
+        notifier.kill()
+    print(f"{STALLED_CLIENTS} stalled live-feed clients, {CHANGES} reports: slowest /healthz {slowest * 1000:.0f} ms "
+          f"over {polls} polls; RSS {before // 1024} MiB at start, {connected // 1024} MiB with the clients "
+          f"connected, peak {peak // 1024} MiB (+{(peak - before) // 1024} MiB), {after // 1024} MiB at the end; "
+          f"evicted {health['feed_evicted']}")
+    assert health["feed_evicted"] == STALLED_CLIENTS and health["feed_subscribers"] == 0, health
+    assert slowest < 1.0, f"/healthz took {slowest:.2f} s"
+    assert peak - before < RSS_GROWTH_BOUND_KIB, f"RSS grew {(peak - before) // 1024} MiB"
