@@ -133,8 +133,7 @@ class Notifier:
             # The tracker already holds this batch: retrying it report by report (what the pipeline
             # does with a failing batch) would find only "duplicates" and commit them unrecorded.
             raise StoreFailed(f"could not record a batch in {self.store.path}: {exc}") from exc
-        for change in changes:
-            self.feed.mark(change)
+        self.feed.mark_all(changes)
         if alerts:
             self._loop.call_soon_threadsafe(self.outbox.wake)
         return [None] * len(analyses)

@@ -44,11 +44,17 @@ class IncidentFeed:
 
     def mark(self, change: IncidentChange) -> None:
         """Any thread: the incident changed; subscribers hear of it at the next flush."""
+        self.mark_all([change])
+
+    def mark_all(self, changes: list[IncidentChange]) -> None:
+        """Any thread: a batch's changes, at once, so no flush sends the state they reached without
+        the alert flag of the last of them."""
         with self._lock:
             first = not self._pending
-            created, alert = self._pending.get(change.incident_id, (False, False))
-            self._pending[change.incident_id] = (created or change.created, alert or change.alert)
-        if first and self._loop is not None:
+            for change in changes:
+                created, alert = self._pending.get(change.incident_id, (False, False))
+                self._pending[change.incident_id] = (created or change.created, alert or change.alert)
+        if first and changes and self._loop is not None:
             self._loop.call_soon_threadsafe(self._marked.set)
 
     def subscribe(self) -> asyncio.Queue:

@@ -305,8 +305,9 @@ class _FeedStream:
 
     async def write(self, data: bytes) -> None:
         try:
-            await asyncio.wait_for(self._response.write(data), self._timeout_s)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(self._timeout_s):  # no task per write, unlike wait_for
+                await self._response.write(data)
+        except TimeoutError:
             raise _NotReading from None
 
 
