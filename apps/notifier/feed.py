@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from dataclasses import dataclass
 
 from apps.notifier.incidents import IncidentChange, IncidentTracker
 from fogverse.contracts import IncidentEvent
@@ -23,6 +24,15 @@ log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_S = 0.05  # the least time between two flushes
 SUBSCRIBER_QUEUE_MAX = 1000  # events a slow browser may lag behind before it is disconnected
+YIELD_EVERY = 20  # changes broadcast between two turns of the event loop
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One change as every subscriber gets it: encoded once, not once per subscriber."""
+
+    event: IncidentEvent
+    sse: bytes  # the server-sent event ``incident`` carrying it
 
 
 class FeedFull(Exception):
@@ -58,7 +68,7 @@ class IncidentFeed:
             self._loop.call_soon_threadsafe(self._marked.set)
 
     def subscribe(self) -> asyncio.Queue:
-        """A queue of :class:`IncidentEvent`; None in it means the feed closed this subscriber.
+        """A queue of :class:`FeedItem`; None in it means the feed closed this subscriber.
 
         Raises :class:`FeedFull` when ``max_subscribers`` are subscribed already."""
         if self._max_subscribers is not None and len(self._subscribers) >= self._max_subscribers:
@@ -88,7 +98,9 @@ class IncidentFeed:
                 await self._marked.wait()
                 self._marked.clear()
                 try:
-                    self.flush()
+                    for sent in self._flushing():
+                        if sent % YIELD_EVERY == 0:
+                            await asyncio.sleep(0)  # a flush of thousands to hundreds of subscribers shares the loop
                 except Exception:  # the feed must outlive one bad flush
                     log.exception("could not flush the incident feed")
                 await asyncio.sleep(self._flush_interval_s)  # what is marked meanwhile goes out together
@@ -98,13 +110,19 @@ class IncidentFeed:
             self._loop = None
 
     def flush(self) -> None:
+        for _ in self._flushing():
+            pass
+
+    def _flushing(self):
+        """Broadcast what is pending, yielding a running count after each change."""
         with self._lock:
             pending, self._pending = self._pending, {}
-        for incident_id, (created, alert) in pending.items():
+        for sent, (incident_id, (created, alert)) in enumerate(pending.items(), 1):
             incident = self._tracker.get(incident_id)
-            if incident is None:  # evicted meanwhile
-                continue
-            self._broadcast(IncidentEvent(kind="created" if created else "updated", alert=alert, incident=incident))
+            if incident is not None:  # else evicted meanwhile
+                self._broadcast(IncidentEvent(kind="created" if created else "updated", alert=alert,
+                                              incident=incident))
+            yield sent
 
     def close(self) -> None:
         """End every subscriber's stream (at shutdown)."""
@@ -113,9 +131,12 @@ class IncidentFeed:
         self._subscribers.clear()
 
     def _broadcast(self, event: IncidentEvent) -> None:
+        if not self._subscribers:
+            return
+        item = FeedItem(event, f"event: incident\ndata: {event.model_dump_json()}\n\n".encode())
         for queue in list(self._subscribers):
             try:
-                queue.put_nowait(event)
+                queue.put_nowait(item)
             except asyncio.QueueFull:
                 # Too far behind: drop it; the browser reconnects and starts from a fresh snapshot.
                 log.warning("a feed subscriber fell %d events behind; disconnecting it", queue.qsize())

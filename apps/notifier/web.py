@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 RECEIVER_DIR = Path(receiver.__file__).resolve().parent
 MAX_BODY_BYTES = MAX_DEVICE_TOKEN_CHARS + 1024
 FEED_SEND_BUFFER_BYTES = 64 * 1024  # the kernel's send buffer of a live-feed socket (else it grows to MBs)
+FEED_WRITE_BYTES = 32 * 1024  # queued changes joined into one write, up to this much
 MAX_BODY_DEPTH = 8  # {"token": ...} is 1 deep; the depth is checked before parsing (no RecursionError)
 INCIDENTS_LIMIT_MAX = 1000
 NO_CACHE = {"Cache-Control": "no-cache"}
@@ -139,6 +140,7 @@ class _Handlers:
         response = web.StreamResponse(headers={
             "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
         })
+        response.force_close()  # a stream the feed ended frees its connection too (EventSource reconnects)
         stream = _FeedStream(response, self.api.write_timeout_s)
         try:
             _bound_send_buffer(request)
@@ -148,16 +150,27 @@ class _Handlers:
             for i, incident in enumerate(self.api.tracker.incidents(category)):
                 await stream.write((b"," if i else b"") + incident.model_dump_json().encode())
             await stream.write(b"]}\n\n")
-            while True:
+            ended = False
+            while not ended:
                 try:
-                    event = await asyncio.wait_for(queue.get(), self.api.keepalive_s)
-                except asyncio.TimeoutError:
+                    async with asyncio.timeout(self.api.keepalive_s):
+                        item = await queue.get()
+                except TimeoutError:
                     await stream.write(b": keep-alive\n\n")
                     continue
-                if event is None:
-                    break
-                if category is None or event.incident.category == category:
-                    await stream.write(_sse("incident", event.model_dump_json()))
+                # What else is queued goes out in the same write (one wake-up and one send, not one each).
+                chunk = bytearray()
+                while True:
+                    if item is None:
+                        ended = True
+                        break
+                    if category is None or item.event.incident.category == category:
+                        chunk += item.sse
+                    if len(chunk) >= FEED_WRITE_BYTES or queue.empty():
+                        break
+                    item = queue.get_nowait()
+                if chunk:
+                    await stream.write(bytes(chunk))
         except _NotReading:
             log.info("dropping a live-feed client at %s: a write waited over %.1f s", request.remote,
                      self.api.write_timeout_s)
@@ -313,7 +326,3 @@ class _FeedStream:
 
 def _json_list(models) -> str:
     return "[" + ",".join(m.model_dump_json() for m in models) + "]"
-
-
-def _sse(event: str, data: str) -> bytes:
-    return f"event: {event}\ndata: {data}\n\n".encode()
