@@ -284,6 +284,8 @@ def utc_iso(ts: float | None = None) -> str:
 MAX_SAMPLE_CHARS = 280
 #: Longest device token the notifier accepts (FCM tokens are about 160 characters).
 MAX_DEVICE_TOKEN_CHARS = 4096
+#: What FCM and web-push registration tokens are made of (base64url, ``:``, ``.``); nothing else is one.
+DEVICE_TOKEN_PATTERN = r"^[A-Za-z0-9_:.\-]+$"
 
 
 class IncidentSample(BaseModel):
@@ -331,4 +333,4 @@ class DeviceRegistration(BaseModel):
 
     model_config = _CONFIG
 
-    token: str = Field(min_length=1, max_length=MAX_DEVICE_TOKEN_CHARS, pattern=r"^\S+$")
+    token: str = Field(min_length=1, max_length=MAX_DEVICE_TOKEN_CHARS, pattern=DEVICE_TOKEN_PATTERN)

@@ -409,7 +409,10 @@ class NotifierSettings:
     push_backoff_s: float  # first retry delay; doubles each retry
     push_backoff_max_s: float
     max_devices: int
+    device_requests_per_minute: int  # POST/DELETE /api/devices per remote address; 0 ▸ no limit
     sse_keepalive_s: float
+    sse_max_clients: int  # live-feed connections at once; more are answered 503
+    sse_write_timeout_s: float  # a live-feed client that takes longer to accept a write is dropped
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "NotifierSettings":
@@ -435,7 +438,10 @@ class NotifierSettings:
             push_backoff_s=env.float("PUSH_BACKOFF", 1.0, minimum=0.0),
             push_backoff_max_s=env.float("PUSH_BACKOFF_MAX", 60.0, minimum=0.0),
             max_devices=env.int("DEVICE_MAX", 10_000, minimum=1),
+            device_requests_per_minute=env.int("DEVICE_RATE_LIMIT", 10, minimum=0),
             sse_keepalive_s=env.float("SSE_KEEPALIVE", 15.0, minimum=0.1),
+            sse_max_clients=env.int("SSE_MAX_CLIENTS", 500, minimum=1),
+            sse_write_timeout_s=env.float("SSE_WRITE_TIMEOUT", 10.0, minimum=0.1),
         )
 
     @staticmethod

@@ -13,6 +13,7 @@ import time
 
 from aiohttp import web
 
+from apps.discord_bot.limits import AuthorRateLimit
 from apps.notifier.devices import DeviceRegistry
 from apps.notifier.feed import IncidentFeed
 from apps.notifier.incidents import SEEN_REPORTS_MAX, IncidentRules, IncidentTracker
@@ -50,7 +51,7 @@ class Notifier:
             retention_s=settings.incident_retention_s, samples=settings.incident_samples,
         ))
         self.tracker.restore(self.store.incident_states(), self.store.report_ids(SEEN_REPORTS_MAX))
-        self.feed = IncidentFeed(self.tracker)
+        self.feed = IncidentFeed(self.tracker, max_subscribers=settings.sse_max_clients)
         self.devices = DeviceRegistry(self.store, settings.device_tokens, settings.max_devices,
                                       legacy_file=state_dir / "devices.json")
         firebase = firebase_app(settings)
@@ -76,6 +77,8 @@ class Notifier:
             firebase_web_config=self.settings.firebase_web_config, push_enabled=self.push is not None,
             alert_counts=self.settings.incident_alert_counts, keepalive_s=self.settings.sse_keepalive_s,
             consuming=lambda: self._consuming,
+            device_requests=AuthorRateLimit(self.settings.device_requests_per_minute),
+            write_timeout_s=self.settings.sse_write_timeout_s,
         )), shutdown_timeout=WEB_SHUTDOWN_S, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, self.settings.http_host, self.settings.http_port)
@@ -130,8 +133,7 @@ class Notifier:
             # The tracker already holds this batch: retrying it report by report (what the pipeline
             # does with a failing batch) would find only "duplicates" and commit them unrecorded.
             raise StoreFailed(f"could not record a batch in {self.store.path}: {exc}") from exc
-        for change in changes:
-            self.feed.mark(change)
+        self.feed.mark_all(changes)
         if alerts:
             self._loop.call_soon_threadsafe(self.outbox.wake)
         return [None] * len(analyses)

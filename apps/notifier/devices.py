@@ -22,6 +22,10 @@ class RegistryFull(Exception):
     """The registry holds ``max_devices`` tokens already."""
 
 
+class ConfiguredToken(Exception):
+    """The token is one of ``DEVICE_TOKENS``: the operator removes it there, not a browser."""
+
+
 class DeviceRegistry:
     def __init__(self, store: NotifierStore, configured: tuple[str, ...] = (), max_devices: int = 10_000,
                  legacy_file: Path | None = None):
@@ -51,8 +55,21 @@ class DeviceRegistry:
             self._registered[token] = None
             return True
 
+    def forget(self, token: str) -> bool:
+        """A receiver unregistering: True if the token was registered; a configured token raises
+        :class:`ConfiguredToken` and stays."""
+        with self._lock:
+            if token in self._configured:
+                raise ConfiguredToken("this token is set by DEVICE_TOKENS; only the operator can remove it")
+            if token not in self._registered:
+                return False
+            del self._registered[token]
+            self.store.remove_devices([token])
+            return True
+
     def remove(self, tokens: list[str]) -> int:
-        """Forget tokens (configured ones only until restart, as the environment still lists them)."""
+        """Forget tokens FCM reports gone (configured ones only until restart, as the environment still
+        lists them)."""
         with self._lock:
             gone = [t for t in tokens if t in self._registered or t in self._configured]
             for token in gone:

@@ -25,7 +25,7 @@ async def test_a_change_on_a_quiet_feed_goes_out_at_once_and_a_burst_after_it_go
     try:
         started = time.monotonic()
         threading.Thread(target=lambda: feed.mark(tracker.observe(fire("Fire at the Riverside warehouse")))).start()
-        first = await asyncio.wait_for(queue.get(), 5)
+        first = (await asyncio.wait_for(queue.get(), 5)).event
         waited = time.monotonic() - started
 
         def burst():
@@ -33,7 +33,7 @@ async def test_a_change_on_a_quiet_feed_goes_out_at_once_and_a_burst_after_it_go
                 feed.mark(tracker.observe(fire(f"Riverside warehouse still burning {i}")))
 
         threading.Thread(target=burst).start()
-        second = await asyncio.wait_for(queue.get(), 5)
+        second = (await asyncio.wait_for(queue.get(), 5)).event
         await asyncio.sleep(1.2)
     finally:
         runner.cancel()

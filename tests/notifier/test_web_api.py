@@ -8,6 +8,7 @@ import time
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from apps.discord_bot.limits import AuthorRateLimit
 from apps.notifier.devices import DeviceRegistry
 from apps.notifier.feed import IncidentFeed
 from apps.notifier.incidents import IncidentRules, IncidentTracker
@@ -29,7 +30,8 @@ async def client(tmp_path):
                       devices=DeviceRegistry(NotifierStore(tmp_path / "notifier.db"), ("configured-token",),
                                              max_devices=3),
                       firebase_web_config=WEB_CONFIG, push_enabled=True, alert_counts=(5, 20),
-                      keepalive_s=15, consuming=lambda: True)
+                      keepalive_s=15, consuming=lambda: True, device_requests=AuthorRateLimit(0),
+                      write_timeout_s=5)
     async with TestClient(TestServer(build_web_app(api))) as http:
         http.store_path = tmp_path / "notifier.db"
         yield http
@@ -70,7 +72,10 @@ async def test_device_registration_is_idempotent_persisted_and_bounded(client):
     assert full.status == 507 and "3 devices" in (await full.json())["error"]
     assert (await client.delete("/api/devices", json={"token": "browser-1"})).status == 200
     assert (await client.delete("/api/devices", json={"token": "browser-1"})).status == 404
+    configured = await client.delete("/api/devices", json={"token": "configured-token"})
+    assert configured.status == 403 and "DEVICE_TOKENS" in (await configured.json())["error"]
     assert DeviceRegistry(NotifierStore(client.store_path)).tokens() == ["browser-2"], "a restart reads them back"
+    assert (await (await client.get("/healthz")).json())["devices"] == 2, "the configured token stays"
 
 
 def test_registrations_an_older_notifier_kept_in_devices_json_are_moved_into_the_store(tmp_path):
@@ -84,6 +89,8 @@ def test_registrations_an_older_notifier_kept_in_devices_json_are_moved_into_the
 
 @pytest.mark.parametrize("body", [
     b"not json", b"[]", b'{"token": ""}', b'{"token": "has spaces"}', b'{"device": "x"}', b'{"token": 5}',
+    b'{"token": "<script>alert(1)</script>"}', b'{"token": "../../etc/passwd"}', b'{"token": "caf\xc3\xa9"}',
+    b'{"token": "a\\u0000b"}', b'{"token": NaN}', b"\xff\xfe{", b"[" * 2500 + b"]" * 2500,
     json.dumps({"token": "x" * (MAX_DEVICE_TOKEN_CHARS + 1)}).encode(),
 ])
 async def test_bad_registrations_answer_400(client, body):
@@ -93,7 +100,7 @@ async def test_bad_registrations_answer_400(client, body):
 
 
 async def test_an_oversized_body_is_refused(client):
-    response = await client.post("/api/devices", data=b"x" * 100_000)
+    response = await client.post("/api/devices", data=b"x" * 100_000, headers={"Content-Type": "application/json"})
     assert response.status == 413 and "error" in await response.json()
 
 
@@ -106,7 +113,7 @@ async def test_config_gives_the_receiver_the_firebase_web_config_and_categories(
 async def test_health_reports_counts(client):
     health = await (await client.get("/healthz")).json()
     assert health == {"status": "ok", "consuming": True, "incidents": 2, "ignored": 0, "duplicates": 0,
-                      "devices": 1, "push": True, "feed_subscribers": 0}
+                      "devices": 1, "push": True, "feed_subscribers": 0, "feed_evicted": 0}
 
 
 @pytest.mark.parametrize("path, content_type, contains", [
