@@ -6,6 +6,10 @@
 - ``python -m workers install-kafka``: fetch Apache Kafka's jars from Maven Central (install time).
 - ``python -m workers status [--json]``: every scaled service at a glance (instances, partitions,
   rates, lag, the last decision, what its workflow waits for).
+- ``python -m workers record [--service S] [--csv F]``: one line per evaluation, and a CSV of them.
+- ``python -m workers plot F.csv [-o F.png]``: rates, lag, instances and scale changes over time.
+- ``python -m workers demo``: bring the system up, drive a rising and falling load, show it scale
+  out and back in (about five minutes), and draw the plot.
 """
 
 from __future__ import annotations
@@ -27,7 +31,22 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("install-kafka", help="resolve the pinned Apache Kafka broker from Maven Central")
     status = sub.add_parser("status", help="every scaled service at a glance, from its workflow")
     status.add_argument("--json", action="store_true", help="one JSON object per service, for scripts")
-    args = parser.parse_args(argv)
+    for name, text in (("record", "follow one service's decisions: a line each, and a CSV"),
+                       ("plot", "a PNG of rates, lag, instances and scale changes from a recorded CSV"),
+                       ("demo", "watch the analyzer scale out and back in, in about five minutes")):
+        sub.add_parser(name, help=text, add_help=False)
+    args, rest = parser.parse_known_args(argv)
+    if args.command in ("record", "plot", "demo"):
+        configure_logging("siaga.workers")
+        if args.command == "demo":
+            from workers.demo import main as demo_main
+
+            return demo_main(rest)
+        from workers.timeline import main as timeline_main
+
+        return timeline_main([args.command, *rest])
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     configure_logging("siaga.workers")
     try:
         if args.command == "up":

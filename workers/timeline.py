@@ -174,7 +174,7 @@ async def record(settings: ControllerSettings, service: str, csv_path: Path | No
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workers record|plot", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     rec = sub.add_parser("record", help="follow one service's decisions: a line each, and a CSV")
