@@ -306,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fogverse.dlq: configuration error: {exc}", file=sys.stderr)
         return 2
     except BrokerUnreachable as exc:
-        print(f"fogverse.dlq: {exc} (set KAFKA_BOOTSTRAP_SERVERS)", file=sys.stderr)
+        print(f"fogverse.dlq: {exc}: start it, or point {settings.bootstrap_variable} at one", file=sys.stderr)
         return 1
     except (NoSuchTopic, TimeoutError) as exc:
         print(f"fogverse.dlq: {exc}", file=sys.stderr)

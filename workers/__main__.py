@@ -11,13 +11,16 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 
+from fogverse.lifecycle import NeverReached
 from fogverse.logs import configure_logging
 from fogverse.settings import ConfigError
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, hard_exit: bool = False) -> int:
     parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
@@ -28,8 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     status = sub.add_parser("status", help="every scaled service at a glance, from its workflow")
     status.add_argument("--json", action="store_true", help="one JSON object per service, for scripts")
     args = parser.parse_args(argv)
-    configure_logging("siaga.workers")
     try:
+        configure_logging("siaga.workers")
         if args.command == "up":
             from workers.up import run_up
 
@@ -41,18 +44,45 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "status":
             from workers.status import main as status_main
 
-            return status_main(["--json"] if args.json else [])
+            return _exit_now(lambda: status_main(["--json"] if args.json else []), "status", hard_exit)
         if args.command == "stack":
             from workers.up import run_up
 
             return run_up(components=())
         from workers.worker import main as run_worker
 
-        return run_worker()
+        return _exit_now(run_worker, "worker", hard_exit)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    except NeverReached as exc:
+        print(f"workers {args.command or 'worker'}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _exit_now(run, command: str, hard_exit: bool) -> int:
+    """Run a command that talks to Temporal; as the process's main, leave without the interpreter's
+    finalization: the Temporal SDK's and grpc's native threads may still call into Python then,
+    which aborts now and again ("Fatal Python error: PyGILState_Release") instead of exiting."""
+    try:
+        code = run()
+    except NeverReached as exc:
+        print(f"workers {command}: {exc}", file=sys.stderr)
+        code = 1
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt:
+        code = 130
+    if not hard_exit:
+        return code
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(hard_exit=True))

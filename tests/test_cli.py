@@ -1,0 +1,142 @@
+"""Every command as a person runs it: a missing broker or Temporal server is one line naming the
+address and the variable, with a non-zero exit code, within a bound; ``--help`` starts nothing.
+
+Each test runs the real command as a process against a loopback port nothing listens on.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fogverse.processes import free_port
+
+REPO = Path(__file__).resolve().parents[1]
+START_TIMEOUT_S = 2
+BOUND_S = 60  # the command must have returned by then (a hang fails the test, it is not a speed test)
+
+
+def closed_address() -> str:
+    return f"127.0.0.1:{free_port()}"  # nothing listens there
+
+
+def environment(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("KAFKA_", "TEMPORAL_", "SIAGA_", "LOG_")) and not k.endswith("_SERVERS")}
+    env.update(PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1", SIAGA_START_TIMEOUT=str(START_TIMEOUT_S),
+               SIAGA_STATE_DIR=str(Path(extra.pop("state", "/tmp")) / "siaga-cli-state"))
+    env.update(extra)
+    return env
+
+
+def run(module: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", module, *args], env=env, capture_output=True, text=True,
+                          timeout=BOUND_S, cwd=REPO)
+
+
+def last_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+#: command ▸ (argv, the name it prints, extra environment it needs to get as far as the broker)
+APPS = {
+    "analyzer": (["apps.analyzer"], "analyzer", {}),
+    "notifier": (["apps.notifier"], "notifier", {"NOTIFIER_PORT": "0"}),
+    "crawler": (["apps.crawler", "--quiet"], "crawler", {}),
+    "line_bot": (["apps.line_bot"], "line_bot", {"CHANNEL_SECRET": "s", "CHANNEL_ACCESS_TOKEN": "t", "PORT": "0"}),
+    "controller": (["workers", "worker"], "workers worker", {}),
+}
+
+
+@pytest.mark.parametrize("command", sorted(APPS))
+def test_a_missing_broker_is_one_line_naming_the_address_and_the_variable(command, tmp_path):
+    argv, name, extra = APPS[command]
+    address = closed_address()
+    env = environment(KAFKA_BOOTSTRAP_SERVERS=address, TEMPORAL_ADDRESS=closed_address(), state=str(tmp_path),
+                      **extra)
+    result = run(argv[0], *argv[1:], env=env)
+    assert result.returncode == 1, result.stderr
+    assert last_line(result.stderr) == (
+        f"{name}: no Kafka broker answered at {address} (KAFKA_BOOTSTRAP_SERVERS) within {START_TIMEOUT_S} s "
+        "(SIAGA_START_TIMEOUT): start it, or point KAFKA_BOOTSTRAP_SERVERS at one"), result.stderr
+    for noise in ("Traceback", "Unclosed", "Task exception was never retrieved"):
+        assert noise not in result.stderr, result.stderr
+
+
+def test_the_error_names_the_seed_variable_the_address_came_from(tmp_path):
+    address = closed_address()
+    env = environment(ANALYZER_CONSUMER_SERVERS=address, KAFKA_BOOTSTRAP_SERVERS=closed_address(),
+                      state=str(tmp_path))
+    result = run("apps.analyzer", env=env)
+    assert result.returncode == 1, result.stderr
+    assert f"at {address} (ANALYZER_CONSUMER_SERVERS)" in last_line(result.stderr), result.stderr
+
+
+def test_the_discord_bot_stops_at_once_naming_the_variable(tmp_path):
+    address = closed_address()
+    result = run("apps.discord_bot", env=environment(TOKEN="not-a-token", DISCORD_ANALYZER_SERVERS=address,
+                                                     state=str(tmp_path)))
+    assert result.returncode == 1, result.stderr
+    line = last_line(result.stderr)
+    assert line.startswith(f"discord_bot: cannot start: the broker at {address} is unreachable"), result.stderr
+    assert line.endswith("point DISCORD_ANALYZER_SERVERS at one"), result.stderr
+    assert "Traceback" not in result.stderr and "Unclosed" not in result.stderr, result.stderr
+
+
+def test_the_worker_without_temporal_is_one_line_after_one_warning(kafka_bootstrap, tmp_path):
+    address = closed_address()
+    result = run("workers", "worker", env=environment(KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
+                                                      TEMPORAL_ADDRESS=address, state=str(tmp_path)))
+    assert result.returncode == 1, result.stderr
+    assert last_line(result.stderr) == (
+        f"workers worker: no Temporal server answered at {address} (TEMPORAL_ADDRESS) within {START_TIMEOUT_S} s "
+        "(SIAGA_START_TIMEOUT): start one (python -m workers stack), or point TEMPORAL_ADDRESS at one")
+    assert result.stderr.count("waiting for Temporal") == 1, result.stderr
+    assert "Traceback" not in result.stderr and "tonic" not in result.stderr, result.stderr
+
+
+def test_status_without_temporal_is_exactly_one_line(tmp_path):
+    address = closed_address()
+    result = run("workers", "status", env=environment(TEMPORAL_ADDRESS=address, state=str(tmp_path)))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"workers status: no Temporal server answers at {address} (TEMPORAL_ADDRESS): connection refused; "
+        "start one (python -m workers stack), or point TEMPORAL_ADDRESS at one"]
+
+
+def test_the_dlq_tool_without_a_broker_is_exactly_one_line(tmp_path):
+    address = closed_address()
+    result = run("fogverse.dlq", "list", "analyze", env=environment(KAFKA_BOOTSTRAP_SERVERS=address,
+                                                                    state=str(tmp_path)))
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"fogverse.dlq: no Kafka broker answered at {address}")
+    assert line.endswith("point KAFKA_BOOTSTRAP_SERVERS at one")
+
+
+@pytest.mark.parametrize("argv, sig", [(["workers", "worker"], signal.SIGINT), (["apps.crawler"], signal.SIGTERM),
+                                       (["apps.crawler"], signal.SIGINT)])
+def test_a_stop_while_waiting_for_the_broker_is_not_held_up(argv, sig, tmp_path):
+    env = environment(KAFKA_BOOTSTRAP_SERVERS=closed_address(), SIAGA_START_TIMEOUT="0", state=str(tmp_path))
+    process = subprocess.Popen([sys.executable, "-m", *argv], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        deadline = time.monotonic() + BOUND_S
+        waited = ""
+        while "waiting for the broker" not in waited and time.monotonic() < deadline:
+            waited += process.stderr.readline()
+        assert "waiting for the broker" in waited, waited
+        process.send_signal(sig)
+        out, err = process.communicate(timeout=15)  # TimeoutExpired: the stop was ignored
+        assert process.returncode == 0, waited + err
+        assert "Traceback" not in err and "Unclosed" not in err, err
+    finally:
+        process.kill()
+        process.wait()
