@@ -264,13 +264,21 @@ async def send_back(bootstrap: str, letters: Sequence[DeadLetter], now: datetime
 # ─── the command ───────────────────────────────────────────────────────────────────────────
 
 
+def _environment() -> str:
+    from fogverse.settings import KafkaSecurity, RuntimeSettings, environment_help
+
+    return environment_help(RuntimeSettings.from_env, KafkaSecurity.from_env)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m fogverse.dlq", description=__doc__,
+    environment = _environment()
+    parser = argparse.ArgumentParser(prog="python -m fogverse.dlq", description=__doc__, epilog=environment,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True, metavar="{list,replay}")
     for name, help_text in (("list", "show the dead letters of a topic"),
                             ("replay", "send dead letters back to their origin topic")):
-        command = commands.add_parser(name, help=help_text, description=help_text)
+        command = commands.add_parser(name, help=help_text, description=help_text, epilog=environment,
+                                      formatter_class=argparse.RawDescriptionHelpFormatter)
         command.add_argument("topic", help="the origin topic (analyze) or its dead-letter topic (analyze.dlq)")
         command.add_argument("--stage", action="append", choices=STAGES, default=[],
                              help="only dead letters that failed at this stage (repeatable)")

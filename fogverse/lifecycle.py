@@ -182,3 +182,16 @@ def command_help(*readers: Callable[[Mapping[str, str]], object]) -> str:
     classes read (``readers``), then what every such process reads (Kafka security, the start
     timeout, logging). Listed from the settings classes themselves (``fogverse.settings.variables_read``)."""
     return environment_help(*readers, KafkaSecurity.from_env, StartTimeout.from_env, LogSettings.from_env)
+
+
+def parse_command_line(prog: str, description: str, *readers: Callable[[Mapping[str, str]], object],
+                       argv: list[str] | None = None) -> None:
+    """The command line of a service that takes no arguments: ``--help`` prints ``description``
+    and the variables it reads (:func:`command_help`) and exits 0 before anything starts."""
+    import argparse
+    import textwrap
+
+    parser = argparse.ArgumentParser(prog=prog, description=textwrap.fill(description, 100),
+                                     epilog=command_help(*readers),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.parse_args(argv)

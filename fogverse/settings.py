@@ -40,6 +40,8 @@ class _Env:
             self.environ.note(name, default, rule, also)
 
     def raw(self, name: str) -> str | None:
+        if isinstance(self.environ, VariableCatalog) and name not in self.environ.variables:
+            self._note(name, None)  # read directly, by a settings class's own parser
         value = self.environ.get(name)
         return None if value is None or value.strip() == "" else value.strip()
 
@@ -188,6 +190,8 @@ class VariableCatalog(dict):
         variable = self.variables.setdefault(name, Variable(name, rule=rule, also=also))
         if not any(default is d or (default == d and type(default) is type(d)) for d in variable.defaults):
             variable.defaults.append(default)
+        for older in also:  # a fallback is read too: it gets its own line
+            self.note(older, default, f"read when {name} is unset", ())
 
 
 def variables_read(*readers: Callable[[Mapping[str, str]], object]) -> list[Variable]:

@@ -20,17 +20,55 @@ from fogverse.logs import configure_logging
 from fogverse.settings import ConfigError
 
 
-def main(argv: list[str] | None = None, hard_exit: bool = False) -> int:
+def _controller(env):
+    from fogverse.settings import ControllerSettings
+
+    return ControllerSettings.from_env(env)
+
+
+def _stack(env):
+    from fogverse.settings import StackSettings
+
+    return StackSettings.from_env(env)
+
+
+#: subcommand ▸ (what it does, the settings it reads)
+COMMANDS = {
+    "worker": ("run the control plane: Temporal worker and schedules (the default)", (_controller,)),
+    "up": ("bring up the whole system on this machine: the embedded broker and Temporal server (unless "
+           "KAFKA_BOOTSTRAP_SERVERS / TEMPORAL_ADDRESS name running ones), the worker and the apps, each "
+           "with the variables of its own --help", (_stack, _controller)),
+    "stack": ("start only the embedded broker and Temporal server", (_stack,)),
+    "install-kafka": ("resolve the pinned Apache Kafka broker from Maven Central", (_stack,)),
+    "status": ("every scaled service at a glance, from its workflow", (_controller,)),
+}
+#: these neither wait for a server at start nor talk to Kafka: only their own settings and logging
+OWN_SETTINGS_ONLY = ("install-kafka", "status")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import textwrap
+
+    from fogverse.lifecycle import command_help
+    from fogverse.settings import LogSettings, environment_help
+
     parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__,
+                                     epilog="without a command it runs worker, which reads these " +
+                                            command_help(_controller),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("worker", help="run the control plane: Temporal worker and schedules (the default)")
-    sub.add_parser("up", help="bring up the whole system on this machine")
-    sub.add_parser("stack", help="start only the embedded broker and Temporal server")
-    sub.add_parser("install-kafka", help="resolve the pinned Apache Kafka broker from Maven Central")
-    status = sub.add_parser("status", help="every scaled service at a glance, from its workflow")
-    status.add_argument("--json", action="store_true", help="one JSON object per service, for scripts")
-    args = parser.parse_args(argv)
+    for name, (what, readers) in COMMANDS.items():
+        environment = environment_help(*readers, LogSettings.from_env) if name in OWN_SETTINGS_ONLY \
+            else command_help(*readers)
+        command = sub.add_parser(name, help=what.split(":")[0], description=textwrap.fill(what, 100),
+                                 epilog=environment, formatter_class=argparse.RawDescriptionHelpFormatter)
+        if name == "status":
+            command.add_argument("--json", action="store_true", help="one JSON object per service, for scripts")
+    return parser
+
+
+def main(argv: list[str] | None = None, hard_exit: bool = False) -> int:
+    args = build_parser().parse_args(argv)
     try:
         configure_logging("siaga.workers")
         if args.command == "up":

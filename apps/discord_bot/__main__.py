@@ -1,7 +1,13 @@
-from fogverse.lifecycle import main_entry, run_until_signalled
-from fogverse.settings import _Env, bootstrap_variable
+"""``python -m apps.discord_bot``: the Discord bot; each message it reads becomes a report on the ``analyze`` topic."""
+
+from fogverse.lifecycle import main_entry, parse_command_line, run_until_signalled
+from fogverse.settings import DiscordSettings, RuntimeSettings, _Env, bootstrap_variable
 
 from apps.discord_bot.bot import CannotStart, DiscordBot
+
+DESCRIPTION = ("Siaga's Discord bot: reads the messages of the channels it is in (DISCORD_CHANNELS) and "
+               "publishes each as a report to the analyze topic; answers $help and $incidents (the latest "
+               "emergencies from the client topic, for moderators).")
 
 
 async def main() -> None:
@@ -16,4 +22,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    parse_command_line("python -m apps.discord_bot", DESCRIPTION, DiscordSettings.from_env,
+                       lambda env: RuntimeSettings.from_env(env, bootstrap_var="DISCORD_ANALYZER_SERVERS"))
     main_entry("discord_bot", main)
