@@ -238,3 +238,80 @@ def test_help_says_what_a_command_does_and_every_variable_it_reads_and_starts_no
             assert shown[name].split()[1:2] == [default] or f"or {default}" in shown[name], \
                 f"{' '.join(command)}: {shown[name]!r} shown, default {default!r}"
     assert not (tmp_path / "siaga-cli-state").exists(), "--help created state"
+
+
+# ─── LOG_LEVEL and LOG_FORMAT ──────────────────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize("environ, level, form", [
+    ({}, "INFO", "text"),
+    ({"LOG_LEVEL": "debug", "LOG_FORMAT": "JSON"}, "DEBUG", "json"),
+    ({"LOG_LEVEL": " warning "}, "WARNING", "text"),
+    ({"LOG_LEVEL": ""}, "INFO", "text"),
+])
+def test_log_settings(environ, level, form):
+    from fogverse.settings import LogSettings
+
+    assert LogSettings.from_env(environ) == LogSettings(level, form)
+
+
+@pytest.mark.parametrize("environ, named", [({"LOG_LEVEL": "loud"}, "LOG_LEVEL"), ({"LOG_LEVEL": "20"}, "LOG_LEVEL"),
+                                            ({"LOG_FORMAT": "xml"}, "LOG_FORMAT")])
+def test_a_bad_log_setting_names_the_variable(environ, named):
+    from fogverse.settings import ConfigError, LogSettings
+
+    with pytest.raises(ConfigError, match=f"^{named} must be one of"):
+        LogSettings.from_env(environ)
+
+
+def test_a_json_record_is_one_object_with_time_level_logger_message_and_the_extras():
+    import json
+    import logging
+
+    from fogverse.logs import JsonFormatter
+
+    logger = logging.getLogger("siaga.test-json")
+    record = logger.makeRecord(logger.name, logging.WARNING, __file__, 1, "lag %d on %s", (42, "analyze"), None,
+                               extra={"service": "analyzer", "partitions": [0, 1]})
+    line = JsonFormatter().format(record)
+    assert "\n" not in line
+    entry = json.loads(line)
+    assert entry["level"] == "WARNING" and entry["logger"] == "siaga.test-json"
+    assert entry["message"] == "lag 42 on analyze"
+    assert entry["service"] == "analyzer" and entry["partitions"] == [0, 1]
+    assert entry["time"].endswith("+00:00") and "T" in entry["time"]
+    try:
+        raise ValueError("boom\nsecond line")
+    except ValueError:
+        import sys as _sys
+
+        failed = logger.makeRecord(logger.name, logging.ERROR, __file__, 1, "failed", (), _sys.exc_info())
+    entry = json.loads(JsonFormatter().format(failed))
+    assert "ValueError: boom" in entry["exception"] and "Traceback" in entry["exception"]
+
+
+@pytest.mark.parametrize("argv", [["apps.analyzer"], ["apps.crawler"], ["workers", "worker"]], ids=" ".join)
+def test_log_format_json_makes_every_log_line_one_json_object(argv, tmp_path):
+    import json
+
+    result = run(argv[0], *argv[1:], env=environment(LOG_FORMAT="json", KAFKA_BOOTSTRAP_SERVERS=closed_address(),
+                                                     state=str(tmp_path)))
+    assert result.returncode == 1, result.stderr
+    *logged, error = [line for line in result.stderr.splitlines() if line.strip()]
+    assert logged, result.stderr  # at least "waiting for the broker"
+    for line in logged:
+        entry = json.loads(line)
+        assert {"time", "level", "logger", "message"} <= set(entry), line
+    assert any("waiting for the broker" in json.loads(line)["message"] for line in logged)
+    assert "no Kafka broker answered" in error  # the one-line error stays a plain line
+
+
+@pytest.mark.parametrize("argv", [["apps.analyzer"], ["apps.notifier"], ["apps.crawler"], ["workers", "worker"],
+                                  ["workers", "status"]], ids=" ".join)
+@pytest.mark.parametrize("variable, value", [("LOG_LEVEL", "loud"), ("LOG_FORMAT", "xml")])
+def test_a_bad_log_setting_stops_each_command_at_start(argv, variable, value, tmp_path):
+    result = run(argv[0], *argv[1:], env=environment(**{variable: value}, KAFKA_BOOTSTRAP_SERVERS=closed_address(),
+                                                     TEMPORAL_ADDRESS=closed_address(), state=str(tmp_path)))
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.splitlines()
+    assert f"configuration error: {variable} must be one of" in line and repr(value) in line, line
