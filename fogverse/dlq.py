@@ -182,7 +182,8 @@ def render(letters: Sequence[DeadLetter], total: int) -> str:
         return f"no dead letter chosen ({total} in the topic)"
     rows = [("DEAD LETTER", "FAILED AT (UTC)", "STAGE", "ORIGIN", "REASON", "VALUE")]
     for d in letters:
-        reason = d.reason if len(d.reason) <= 70 else d.reason[:70] + "…"
+        reason = " ".join(d.reason.split())  # one row per dead letter: a validation error has newlines
+        reason = reason if len(reason) <= 70 else reason[:70] + "…"
         if d.replayed_from:
             reason = f"(replay of {d.replayed_from}) {reason}"
         rows.append((d.where, d.failed_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
@@ -332,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skip {letter.where}: {why}")
     if args.dry_run:
         for d in plan.send:
-            print(f"would send {d.where} to {d.origin_topic} ({d.stage}: {d.reason[:70]})")
+            print(f"would send {d.where} to {d.origin_topic} ({d.stage}: {' '.join(d.reason.split())[:70]})")
         print(f"dry run: {len(plan.send)} would be sent, {len(plan.skipped)} skipped, of {len(letters)} in {topic}")
         return 0
     landed = asyncio.run(send_back(bootstrap, plan.send, now)) if plan.send else []

@@ -137,7 +137,9 @@ async def test_list_and_replay_round_trip_through_the_runtime(kafka_bootstrap, t
         assert [d["preview"] for d in listed(kafka_bootstrap, dead, "--stage", "decode")] == ["not json"]
         assert listed(kafka_bootstrap, dead, "--until", "1d") == []  # all failed within the last day
         table = dlq(kafka_bootstrap, "list", dead).stdout
+        print(table)
         assert "poison message p1" in table and f"{source}[0]@" in table and "3 of 3 dead letters" in table
+        assert len(table.splitlines()) == 1 + 3 + 1, "one row per dead letter, under a header, over a total"
 
         dry = dlq(kafka_bootstrap, "replay", dead, "--stage", "process", "--dry-run").stdout
         assert "dry run: 2 would be sent" in dry, dry
@@ -155,6 +157,7 @@ async def test_list_and_replay_round_trip_through_the_runtime(kafka_bootstrap, t
         again = [d for d in listed(kafka_bootstrap, dead) if d["replayed_from"]]
         assert len(again) == 2 and all(d["replayed_from"].startswith(f"{dead}[") for d in again)
         second = dlq(kafka_bootstrap, "replay", dead, "--stage", "process").stdout
+        print(sent, second, sep="")
         assert "replayed 0, skipped 4, of 5" in second, second
         assert second.count("failed again as") == 2 and second.count("--include-replayed") == 2, second
         forced = dlq(kafka_bootstrap, "replay", dead, "--include-replayed", "--dry-run").stdout
