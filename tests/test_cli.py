@@ -121,18 +121,16 @@ def test_the_dlq_tool_without_a_broker_is_exactly_one_line(tmp_path):
     assert line.endswith("point KAFKA_BOOTSTRAP_SERVERS at one")
 
 
-@pytest.mark.parametrize("argv, sig", [(["workers", "worker"], signal.SIGINT), (["apps.crawler"], signal.SIGTERM),
-                                       (["apps.crawler"], signal.SIGINT)])
-def test_a_stop_while_waiting_for_the_broker_is_not_held_up(argv, sig, tmp_path):
-    env = environment(KAFKA_BOOTSTRAP_SERVERS=closed_address(), SIAGA_START_TIMEOUT="0", state=str(tmp_path))
+def stopped_while_waiting(argv: list[str], sig: int, env: dict[str, str], waiting: str) -> None:
+    """Start ``argv``, wait for the line saying it waits, signal it: it must exit 0 soon after."""
     process = subprocess.Popen([sys.executable, "-m", *argv], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, cwd=REPO)
     try:
         deadline = time.monotonic() + BOUND_S
         waited = ""
-        while "waiting for the broker" not in waited and time.monotonic() < deadline:
+        while waiting not in waited and time.monotonic() < deadline and process.poll() is None:
             waited += process.stderr.readline()
-        assert "waiting for the broker" in waited, waited
+        assert waiting in waited, waited
         process.send_signal(sig)
         out, err = process.communicate(timeout=15)  # TimeoutExpired: the stop was ignored
         assert process.returncode == 0, waited + err
@@ -140,6 +138,19 @@ def test_a_stop_while_waiting_for_the_broker_is_not_held_up(argv, sig, tmp_path)
     finally:
         process.kill()
         process.wait()
+
+
+@pytest.mark.parametrize("argv, sig", [(["workers", "worker"], signal.SIGINT), (["apps.crawler"], signal.SIGTERM),
+                                       (["apps.crawler"], signal.SIGINT), (["apps.analyzer"], signal.SIGINT)])
+def test_a_stop_while_waiting_for_the_broker_is_not_held_up(argv, sig, tmp_path):
+    env = environment(KAFKA_BOOTSTRAP_SERVERS=closed_address(), SIAGA_START_TIMEOUT="0", state=str(tmp_path))
+    stopped_while_waiting(argv, sig, env, "waiting for the broker")
+
+
+def test_ctrl_c_while_the_worker_waits_for_temporal_stops_it(kafka_bootstrap, tmp_path):
+    env = environment(KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, TEMPORAL_ADDRESS=closed_address(),
+                      SIAGA_START_TIMEOUT="0", state=str(tmp_path))
+    stopped_while_waiting(["workers", "worker"], signal.SIGINT, env, "waiting for Temporal")
 
 
 # ─── --help ────────────────────────────────────────────────────────────────────────────────
