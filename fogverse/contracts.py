@@ -271,6 +271,11 @@ DLQ_HEADERS = {
     "instance_id": "dlq.instance_id",
     "failed_at": "dlq.failed_at",  # ISO 8601, UTC
     "truncated": "dlq.truncated",  # "KEPT of ORIGINAL bytes" when the original did not fit
+    # on a record ``python -m fogverse.dlq replay`` sent back to its origin topic: which dead letter
+    # it was (``TOPIC[PARTITION]@OFFSET``) and when; the runtime copies ``replayed_from`` onto the
+    # dead letter of a replayed record that fails again, so replay never sends it round a loop
+    "replayed_from": "dlq.replayed_from",
+    "replayed_at": "dlq.replayed_at",  # ISO 8601, UTC
 }
 
 

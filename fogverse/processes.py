@@ -123,7 +123,7 @@ def system_env() -> dict[str, str]:
 #: the system's basics, Python's own, the broker and its security settings, the runtime settings
 #: every app shares (``RuntimeSettings``), logging, and Siaga's own ``SIAGA_*``
 COMMON_VARIABLES = (*SYSTEM_VARIABLES, "LC_*", "USER", "LOGNAME", "PYTHON*", "VIRTUAL_ENV", "SIAGA_*", "KAFKA_*",
-                    "LOG_LEVEL", "OBSERVER_TOPIC", "METRICS_INTERVAL", "BATCH_SIZE", "WORKER_THREADS",
+                    "LOG_LEVEL", "LOG_FORMAT", "OBSERVER_TOPIC", "METRICS_INTERVAL", "BATCH_SIZE", "WORKER_THREADS",
                     "MAX_INFLIGHT_BATCHES", "DLQ_SUFFIX", "INSTANCE_ID", "SERVICE_NAME", "MAX_INSTANCE",
                     "CLOUD_PROVIDER", "MACHINE_TYPE", "METADATA_MAX_AGE", "BATCH_TIME_BUDGET", "DRAIN_TIMEOUT")
 

@@ -52,10 +52,14 @@ class Publisher(Generic[T]):
         self.metrics = MetricsEmitter(self.producer, settings, service, (topic,), watch=self.watch)
 
     async def start(self) -> None:
-        if self._wait_for_broker:
-            await self.watch.start_client(self.producer)
-        else:
-            await self.producer.start()
+        try:
+            if self._wait_for_broker:
+                await self.watch.start_client(self.producer)
+            else:
+                await self.producer.start()
+        except BaseException:  # cancelled while waiting for the broker, too: no "Unclosed AIOKafkaProducer"
+            await asyncio.shield(self.producer.stop())
+            raise
         await self.metrics.start()
         self.watch.start()
 

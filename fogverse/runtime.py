@@ -485,6 +485,8 @@ class PipelineApp(Generic[In, Out]):
             (DLQ_HEADERS["service"], self.service.encode()),
             (DLQ_HEADERS["instance_id"], self.settings.instance_id.encode()),
             (DLQ_HEADERS["failed_at"], utc_iso().encode()),
+            # a replayed record that fails again says so: the replay tool does not send it again
+            *((k, v) for k, v in r.headers or () if k == DLQ_HEADERS["replayed_from"]),
         ]
         return _Outgoing(self.dlq_topic, r.value if r.value is not None else b"", r.key, headers, origin=r)
 

@@ -35,11 +35,18 @@ class _Env:
     def __init__(self, environ: Mapping[str, str] | None = None):
         self.environ = os.environ if environ is None else environ
 
+    def _note(self, name: str, default, rule: str = "", also: tuple[str, ...] = ()) -> None:
+        if isinstance(self.environ, VariableCatalog):
+            self.environ.note(name, default, rule, also)
+
     def raw(self, name: str) -> str | None:
+        if isinstance(self.environ, VariableCatalog) and name not in self.environ.variables:
+            self._note(name, None)  # read directly, by a settings class's own parser
         value = self.environ.get(name)
         return None if value is None or value.strip() == "" else value.strip()
 
     def str(self, name: str, default: str | None, *fallbacks: str) -> str | None:
+        self._note(name, default, also=fallbacks)
         for candidate in (name, *fallbacks):
             value = self.raw(candidate)
             if value is not None:
@@ -48,11 +55,13 @@ class _Env:
 
     def secret(self, name: str) -> str | None:
         """A secret, as given (a password may begin or end with a space); unset or empty ▸ None."""
+        self._note(name, None, "a secret")
         value = self.environ.get(name)
         return value if value else None
 
     def file(self, name: str) -> Path | None:
         """A path to a file this process must be able to read; unset ▸ None."""
+        self._note(name, None, "a readable file")
         value = self.raw(name)
         if value is None:
             return None
@@ -64,7 +73,10 @@ class _Env:
         return path.resolve()
 
     def required(self, name: str, why: str) -> str:
+        self._note(name, REQUIRED, why)
         value = self.raw(name)
+        if value is None and isinstance(self.environ, VariableCatalog):
+            return ""  # listing the variables, not running: go on to the next
         if value is None:
             raise ConfigError(f"{name} is not set: {why}")
         return value
@@ -79,16 +91,19 @@ class _Env:
             raise ConfigError(f"{name} must be {kind}, got {value!r}") from None
 
     def int(self, name: str, default: int, minimum: int | None = None, maximum: int | None = None) -> int:
+        self._note(name, default, _range("an integer", minimum, maximum))
         value = self._convert(name, default, int, "an integer")
         self._check_range(name, value, minimum, maximum)
         return value
 
     def float(self, name: str, default: float, minimum: float | None = None, maximum: float | None = None) -> float:
+        self._note(name, default, _range("a number", minimum, maximum))
         value = self._convert(name, default, float, "a number")
         self._check_range(name, value, minimum, maximum)
         return value
 
     def bool(self, name: str, default: bool) -> bool:
+        self._note(name, default, "true or false")
         def convert(text: str) -> bool:
             lowered = text.lower()
             if lowered in ("1", "true", "yes", "on"):
@@ -100,6 +115,7 @@ class _Env:
         return self._convert(name, default, convert, "true or false")
 
     def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        self._note(name, default, "one of " + ", ".join(choices))
         value = self.raw(name) or default
         normalized = value.lower() if all(c == c.lower() for c in choices) else value.upper()
         if normalized not in choices:
@@ -107,6 +123,7 @@ class _Env:
         return normalized
 
     def pattern(self, name: str, default: str, regex: str, kind: str) -> str:
+        self._note(name, default, kind)
         value = self.raw(name) or default
         if not re.fullmatch(regex, value):
             raise ConfigError(f"{name} must be {kind}, got {value!r}")
@@ -114,6 +131,7 @@ class _Env:
 
     def list(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
         """A comma-separated list; also accepts the seeds' JSON-ish ``["a","b"]`` form."""
+        self._note(name, ",".join(default), "a comma-separated list")
         value = self.raw(name)
         if value is None:
             return default
@@ -127,6 +145,72 @@ class _Env:
             raise ConfigError(f"{name} must be at least {minimum}, got {value}")
         if maximum is not None and value > maximum:
             raise ConfigError(f"{name} must be at most {maximum}, got {value}")
+
+
+REQUIRED = object()  # the default of a variable that must be set
+
+
+def _range(kind: str, minimum, maximum) -> str:
+    if minimum is not None and maximum is not None:
+        return f"{kind} from {minimum:g} to {maximum:g}"
+    if minimum is not None:
+        return f"{kind} ≥ {minimum:g}"
+    return f"{kind} ≤ {maximum:g}" if maximum is not None else kind
+
+
+@dataclass
+class Variable:
+    """One environment variable a settings class reads, as ``--help`` lists it."""
+
+    name: str
+    defaults: list = field(default_factory=list)  # distinct defaults, in the order the reads gave them
+    rule: str = ""
+    also: tuple[str, ...] = ()  # read after it when it is unset (a seed's older name)
+
+    def line(self, width: int) -> str:
+        shown = []
+        for default in self.defaults:
+            shown.append("required" if default is REQUIRED else "unset" if default in (None, "") else
+                         str(default).lower() if isinstance(default, bool) else
+                         f"{default:g}" if isinstance(default, float) else str(default))
+        text = f"  {self.name.ljust(width)}  {' or '.join(shown) or 'unset'}"
+        notes = [n for n in (self.rule, f"else {', '.join(self.also)}" if self.also else "") if n]
+        return text + (f"  ({'; '.join(notes)})" if notes else "")
+
+
+class VariableCatalog(dict):
+    """An empty environment that notes each variable a settings class reads, with its default
+    and rule: ``--help`` lists what a command reads from the settings classes themselves."""
+
+    def __init__(self):
+        super().__init__()
+        self.variables: dict[str, Variable] = {}
+
+    def note(self, name: str, default, rule: str, also: tuple[str, ...]) -> None:
+        variable = self.variables.setdefault(name, Variable(name, rule=rule, also=also))
+        if not any(default is d or (default == d and type(default) is type(d)) for d in variable.defaults):
+            variable.defaults.append(default)
+        for older in also:  # a fallback is read too: it gets its own line
+            self.note(older, default, f"read when {name} is unset", ())
+
+
+def variables_read(*readers: Callable[[Mapping[str, str]], object]) -> list[Variable]:
+    """The variables that ``readers`` (``XxxSettings.from_env`` and the like, given an
+    environment) read, in the order they read them; nothing is validated or started."""
+    catalog = VariableCatalog()
+    for read in readers:
+        try:
+            read(catalog)
+        except ConfigError:
+            pass  # a cross-field check on the defaults; every variable before it is noted
+    return list(catalog.variables.values())
+
+
+def environment_help(*readers: Callable[[Mapping[str, str]], object]) -> str:
+    """The "environment" section of a command's ``--help``: each variable with its default."""
+    variables = variables_read(*readers)
+    width = max((len(v.name) for v in variables), default=0)
+    return "\n".join(["environment variables (default; rule):", *(v.line(width) for v in variables)])
 
 
 def _default_instance_id() -> str:
@@ -152,6 +236,8 @@ class RuntimeSettings:
     #: how old a client's view of the topics may get: after partition growth the group's leader
     #: rebalances and producers spread over the new partitions within this (Kafka's default: 300 s)
     metadata_max_age_s: float = 5.0
+    #: the variable ``bootstrap_servers`` came from, for errors that name it
+    bootstrap_variable: str = "KAFKA_BOOTSTRAP_SERVERS"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, bootstrap_var: str | None = None,
@@ -171,12 +257,36 @@ class RuntimeSettings:
             cloud_provider=env.choice("CLOUD_PROVIDER", "LOCAL", ("LOCAL", "GOOGLE_CLOUD", "AWS")),
             machine_type=env.str("MACHINE_TYPE", "CPU"),
             metadata_max_age_s=env.float("METADATA_MAX_AGE", 5.0, minimum=0.5),
+            bootstrap_variable=bootstrap_variable(env, bootstrap_var),
         )
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """How every process logs (``fogverse.logs.configure_logging``)."""
+
+    level: str = "INFO"
+    format: str = "text"  # text ▸ one readable line per record; json ▸ one JSON object per line
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "LogSettings":
+        env = _Env(environ)
+        return cls(level=env.choice("LOG_LEVEL", "INFO", LOG_LEVELS),
+                   format=env.choice("LOG_FORMAT", "text", LOG_FORMATS))
 
 
 def _bootstrap(env: _Env, specific: str | None = None) -> str:
     """The seed's own bootstrap variable if set, else the shared ``KAFKA_BOOTSTRAP_SERVERS``."""
     return (specific and env.str(specific, None)) or env.str("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP)
+
+
+def bootstrap_variable(env: _Env, specific: str | None = None) -> str:
+    """Which variable :func:`_bootstrap` took the address from (unset: the default's, KAFKA_BOOTSTRAP_SERVERS)."""
+    return specific if specific and env.raw(specific) is not None else "KAFKA_BOOTSTRAP_SERVERS"
 
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
@@ -592,7 +702,7 @@ class ProviderSettings:
     @staticmethod
     def _instance_env(env: _Env) -> tuple[str, ...]:
         names = env.list("INSTANCE_ENV", ("OBSERVER_TOPIC", "METRICS_INTERVAL", "BATCH_SIZE", "MODEL_MODE",
-                                          "ANALYZER_MODE", "WORKER_THREADS", "LOG_LEVEL"))
+                                          "ANALYZER_MODE", "WORKER_THREADS", "LOG_LEVEL", "LOG_FORMAT"))
         for secret in KafkaSecurity.SECRETS:
             if secret in names:
                 raise ConfigError(f"INSTANCE_ENV must not list {secret}: cloud instances' metadata and user-data are "

@@ -95,8 +95,11 @@ async def run_status(settings: ControllerSettings, as_json: bool) -> int:
         client = await asyncio.wait_for(Client.connect(settings.temporal_address,
                                                        namespace=settings.temporal_namespace), CONNECT_TIMEOUT_S)
     except (RuntimeError, OSError, asyncio.TimeoutError) as exc:
-        print(f"no Temporal server answers at {settings.temporal_address} (TEMPORAL_ADDRESS): {exc}",
-              file=sys.stderr)
+        why = "no answer within {:g} s".format(CONNECT_TIMEOUT_S) if isinstance(exc, asyncio.TimeoutError) \
+            else "connection refused" if "refused" in str(exc).lower() else str(exc).split(":", 1)[0]
+        # one line: the SDK's error is a screenful of gRPC internals
+        print(f"workers status: no Temporal server answers at {settings.temporal_address} (TEMPORAL_ADDRESS): "
+              f"{why}; start one (python -m workers stack), or point TEMPORAL_ADDRESS at one", file=sys.stderr)
         return 1
     statuses = await collect(client, settings.task_queue)
     if as_json:

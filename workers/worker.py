@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from datetime import timedelta
 
 from temporalio.client import (Client, Schedule, ScheduleActionStartWorkflow, ScheduleAlreadyRunningError,
@@ -34,7 +35,8 @@ from activities.act.partitions import PartitionAdmin
 from activities.act.providers import Providers
 from activities.relay import FeedRelay
 from fogverse.kafka_client import BrokerUnreachable, preflight
-from fogverse.settings import ControllerSettings
+from fogverse.lifecycle import NeverReached, StartTimeout
+from fogverse.settings import ControllerSettings, _Env, bootstrap_variable
 from workers.stack import SEARCH_ATTRIBUTES
 from workflows import WORKFLOWS
 from workflows.messages import TICK_WORKFLOW, TickRequest
@@ -101,23 +103,36 @@ async def ensure_schedules(client: Client, settings: ControllerSettings) -> list
     return list(schedule_ids(settings).values())
 
 
-async def connect(settings: ControllerSettings, attempts: int = 30) -> Client:
-    """Connect, waiting for a Temporal server that is still starting."""
-    for attempt in range(1, attempts + 1):
+async def connect(settings: ControllerSettings, stop: asyncio.Event | None = None) -> Client | None:
+    """Connect, waiting (``SIAGA_START_TIMEOUT``) for a Temporal server that is still starting.
+
+    None: a stop came first. :class:`NeverReached` (one line) when no server answered in time.
+    """
+    timeout, started, said = StartTimeout.from_env(), time.monotonic(), False
+    stop = stop or asyncio.Event()
+    while not stop.is_set():
         try:
             return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
         except RuntimeError as exc:
-            if attempt == attempts:
-                raise
-            log.warning("Temporal at %s not reachable yet (%s); retrying", settings.temporal_address, exc)
-            await asyncio.sleep(1.0)
-    raise AssertionError("unreachable")
+            if timeout.expired(started):
+                raise NeverReached(f"no Temporal server answered at {settings.temporal_address} (TEMPORAL_ADDRESS) "
+                                   f"within {timeout.seconds:g} s (SIAGA_START_TIMEOUT): start one "
+                                   "(python -m workers stack), or point TEMPORAL_ADDRESS at one") from None
+            if not said:  # once: the SDK's error is a screenful of gRPC internals
+                log.warning("waiting for Temporal at %s (TEMPORAL_ADDRESS): %s", settings.temporal_address,
+                            str(exc).split(":", 1)[0])
+                said = True
+        await _unless(stop, 1.0)
+    return None
 
 
 async def run_control_plane(settings: ControllerSettings, stop: asyncio.Event | None = None) -> None:
     stop = stop or _stop_on_signals()
-    await _kafka_preflight(settings.bootstrap_servers)
-    client = await connect(settings)
+    if not await _kafka_preflight(settings.bootstrap_servers, stop):
+        return
+    client = await connect(settings, stop)
+    if client is None:
+        return
     partitions = PartitionAdmin(settings.bootstrap_servers)
     lag = ConsumerLagReader(settings.bootstrap_servers)
     providers = Providers(settings.providers)
@@ -138,12 +153,37 @@ async def run_control_plane(settings: ControllerSettings, stop: asyncio.Event | 
     await relay.stop()
 
 
-async def _kafka_preflight(bootstrap: str) -> None:
-    """A broker that refuses our security settings stops the worker at start (ConfigError ▸ exit 2)."""
+async def _kafka_preflight(bootstrap: str, stop: asyncio.Event) -> bool:
+    """Wait (``SIAGA_START_TIMEOUT``) for the broker; False: a stop came first.
+
+    A broker that refuses our security settings stops the worker at start (ConfigError ▸ exit 2);
+    one that never answers, too (:class:`NeverReached` ▸ exit 1).
+    """
+    timeout, started, said = StartTimeout.from_env(), time.monotonic(), False
+    while not stop.is_set():
+        try:
+            await preflight(bootstrap, timeout_s=2.0)
+            if said:
+                log.info("broker at %s answers", bootstrap)
+            return True
+        except BrokerUnreachable as exc:
+            variable = bootstrap_variable(_Env(), "OBSERVER_CONSUMER_SERVERS")
+            if timeout.expired(started):
+                raise NeverReached(f"no Kafka broker answered at {bootstrap} ({variable}) within {timeout.seconds:g} s "
+                                   f"(SIAGA_START_TIMEOUT): start it, or point {variable} at one") from None
+            if not said:
+                log.warning("waiting for the broker at %s (%s): %s", bootstrap, variable, exc)
+                said = True
+        await _unless(stop, 1.0)
+    return False
+
+
+async def _unless(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep ``seconds``, or less if ``stop`` is set meanwhile."""
     try:
-        await preflight(bootstrap)
-    except BrokerUnreachable as exc:
-        log.warning("%s; starting anyway (the activities retry)", exc)
+        await asyncio.wait_for(stop.wait(), seconds)
+    except asyncio.TimeoutError:
+        pass
 
 
 def sandbox_runner() -> SandboxedWorkflowRunner:

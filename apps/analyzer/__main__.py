@@ -9,6 +9,20 @@ from pathlib import Path
 
 from apps.analyzer.model import ARTIFACTS_DIR, DEFAULT_MODE, MODES, TRAIN_MODES
 
+DESCRIPTION = ("Siaga's emergency analyzer. run (the default) consumes reports from the analyze topic, "
+               "classifies each (MODEL_MODE) and produces the analysis to the client topic; train, evaluate "
+               "and classify work on the models and data without a broker.")
+
+
+def _environment() -> str:
+    """What ``run`` reads, listed from its settings classes."""
+    from fogverse.lifecycle import command_help
+    from fogverse.runtime import BatchTiming
+    from fogverse.settings import AnalyzerSettings, RuntimeSettings
+
+    return command_help(AnalyzerSettings.from_env, BatchTiming.from_env,
+                        lambda env: RuntimeSettings.from_env(env, bootstrap_var="ANALYZER_CONSUMER_SERVERS"))
+
 
 def _run(_: argparse.Namespace) -> int:
     # app.py belongs to the service side and may not exist yet: import it only when asked to run.
@@ -53,7 +67,10 @@ def _classify(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m apps.analyzer", description="Siaga's emergency analyzer.")
+    import textwrap
+
+    parser = argparse.ArgumentParser(prog="python -m apps.analyzer", description=textwrap.fill(DESCRIPTION, 100),
+                                     epilog=_environment(), formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the analyzer service (apps/analyzer/app.py)").set_defaults(handler=_run)
 

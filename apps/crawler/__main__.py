@@ -21,7 +21,7 @@ from apps.crawler.replay import Replay
 from apps.crawler.texts import EXAMPLES, TextFile
 from fogverse.codec import JsonModelCodec
 from fogverse.contracts import Report
-from fogverse.lifecycle import main_entry, run_until_signalled
+from fogverse.lifecycle import command_help, main_entry, run_until_signalled
 from fogverse.publisher import Publisher
 from fogverse.settings import CrawlerSettings, RuntimeSettings
 
@@ -31,7 +31,9 @@ SERVICE = "crawler"
 def parse_args(settings: CrawlerSettings, argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m apps.crawler",
                                      description="Replay a CSV file's texts into the analyze topic.",
-                                     epilog=__doc__.split("\n\n", 1)[1],
+                                     epilog=__doc__.split("\n\n", 1)[1] + "\n" + command_help(
+                                         CrawlerSettings.from_env, lambda env: RuntimeSettings.from_env(
+                                             env, bootstrap_var="CRAWLER_ANALYZER_SERVERS")),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--file", type=Path, default=settings.file or EXAMPLES,
                         help="CSV file to replay (default: the shipped examples)")

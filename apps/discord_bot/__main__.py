@@ -1,14 +1,27 @@
-from fogverse.lifecycle import main_entry, run_until_signalled
+"""``python -m apps.discord_bot``: the Discord bot; each message it reads becomes a report on the ``analyze`` topic."""
+
+from fogverse.lifecycle import main_entry, parse_command_line, run_until_signalled
+from fogverse.settings import DiscordSettings, RuntimeSettings, _Env, bootstrap_variable
 
 from apps.discord_bot.bot import CannotStart, DiscordBot
 
+DESCRIPTION = ("Siaga's Discord bot: reads the messages of the channels it is in (DISCORD_CHANNELS) and "
+               "publishes each as a report to the analyze topic; answers $help and $incidents (the latest "
+               "emergencies from the client topic, for moderators).")
+
 
 async def main() -> None:
+    bot = DiscordBot.from_env()
     try:
-        await run_until_signalled(DiscordBot.from_env())
+        await run_until_signalled(bot)
     except CannotStart as exc:
-        raise SystemExit(f"discord_bot: cannot start: {exc}") from None  # exit 1, the reason on stderr
+        why = str(exc)
+        if bot.settings.bootstrap_servers in why:  # the broker: name the variable the address came from
+            why += f": start it, or point {bootstrap_variable(_Env(), 'DISCORD_ANALYZER_SERVERS')} at one"
+        raise SystemExit(f"discord_bot: cannot start: {why}") from None  # exit 1, the reason on stderr
 
 
 if __name__ == "__main__":
+    parse_command_line("python -m apps.discord_bot", DESCRIPTION, DiscordSettings.from_env,
+                       lambda env: RuntimeSettings.from_env(env, bootstrap_var="DISCORD_ANALYZER_SERVERS"))
     main_entry("discord_bot", main)

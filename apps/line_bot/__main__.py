@@ -1,6 +1,13 @@
-from fogverse.lifecycle import main_entry, run_until_signalled
+"""``python -m apps.line_bot``: the LINE webhook; each text message becomes a report on the ``analyze`` topic."""
+
+from fogverse.lifecycle import main_entry, parse_command_line, run_until_signalled
+from fogverse.settings import LineSettings, RuntimeSettings
 
 from apps.line_bot.bot import LineBot
+
+DESCRIPTION = ("Siaga's LINE bot: serves the LINE Messaging API webhook (POST /callback, signatures checked "
+               "with CHANNEL_SECRET) and publishes each text message as a report to the analyze topic; "
+               "answers 503 while the broker is away, so LINE delivers again.")
 
 
 async def main() -> None:
@@ -8,4 +15,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    parse_command_line("python -m apps.line_bot", DESCRIPTION, LineSettings.from_env,
+                       lambda env: RuntimeSettings.from_env(env, bootstrap_var="BOOTSTRAP_SERVERS"))
     main_entry("line_bot", main)

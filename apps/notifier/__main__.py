@@ -13,5 +13,20 @@ async def _main() -> None:
     await run_until_signalled(Notifier(settings, runtime))
 
 
+def _help() -> None:
+    from apps.notifier.outbox import OutboxSettings
+    from fogverse.lifecycle import parse_command_line
+    from fogverse.runtime import BatchTiming
+
+    parse_command_line(
+        "python -m apps.notifier",
+        "Siaga's notifier: consumes analyses from the client topic, groups them into incidents, pushes "
+        "alerts (Firebase Cloud Messaging, when FIREBASE_KEY is set) and serves the receiver web app and "
+        "its API at http://NOTIFIER_HOST:NOTIFIER_PORT/.",
+        NotifierSettings.from_env, OutboxSettings.from_env, BatchTiming.from_env,
+        lambda env: RuntimeSettings.from_env(env, bootstrap_var="CLIENT_CONSUMER_SERVERS"))
+
+
 if __name__ == "__main__":
+    _help()
     main_entry(SERVICE, _main)
