@@ -170,10 +170,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--high-rate", type=float, default=Plan.high_rate,
                         help="msgs/s the second crawler adds during the rise")
     parser.add_argument("--high-seconds", type=float, default=Plan.high_s, help="how long the rise lasts")
-    parser.add_argument("--warmup-seconds", type=float, default=Plan.warmup_s)
+    parser.add_argument("--warmup-seconds", type=float, default=Plan.warmup_s,
+                        help="seconds at 2 msgs/s after the first evaluation")
+    parser.add_argument("--low-seconds", type=float, default=Plan.low_max_s,
+                        help="after the rise, at most this long waiting for the scale in")
     args = parser.parse_args(argv)
     state = (args.state_dir or Path(tempfile.mkdtemp(prefix="siaga-demo-"))).resolve()
-    plan = Plan(warmup_s=args.warmup_seconds, high_rate=args.high_rate, high_s=args.high_seconds)
+    plan = Plan(warmup_s=args.warmup_seconds, high_rate=args.high_rate, high_s=args.high_seconds,
+                low_max_s=args.low_seconds)
     try:
         return asyncio.run(Demo(demo_env(dict(os.environ), state), state, plan).run())
     except KeyboardInterrupt:
