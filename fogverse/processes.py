@@ -131,7 +131,7 @@ COMMON_VARIABLES = (*SYSTEM_VARIABLES, "LC_*", "USER", "LOGNAME", "PYTHON*", "VI
 #: secrets go to it alone: TOKEN to the Discord bot, CHANNEL_* to the LINE bot, FIREBASE_* to the notifier
 SERVICE_VARIABLES: dict[str, tuple[str, ...]] = {
     "analyzer": ("ANALYZER_*", "MODEL_MODE", "DISASTER_TWEETS_DIR", "OMP_NUM_THREADS"),
-    "notifier": ("CLIENT_CONSUMER_*", "FIREBASE_*", "FCM_ENDPOINT", "DEVICE_TOKENS", "DEVICE_MAX", "NOTIFIER_*",
+    "notifier": ("CLIENT_CONSUMER_*", "FIREBASE_*", "FCM_ENDPOINT", "DEVICE_*", "NOTIFIER_*",
                  "INCIDENT_*", "PUSH_*", "SSE_*"),
     "crawler": ("CRAWLER_*", "USE_SPAM", "SPAM_*"),
     "discord_bot": ("TOKEN", "DISCORD_*", "CLIENT_CONSUMER_TOPIC"),
