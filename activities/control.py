@@ -45,9 +45,6 @@ CATCH_UP_TIMEOUT_S = 20.0
 #: Busy time is also averaged over this many rate windows (one window of a few batches is noisy);
 #: the slower of that and the last window counts, so messages that just got expensive are seen at once.
 BUSY_WINDOWS = 6
-#: The window is also measured in this many sub-windows: a rise that holds through the newest of
-#: them is a step, seen in the window it happens in (``workflows.decide.scaling.held_rise``).
-RECENT_PARTS = 5
 #: How long a probe's answer (can the broker grow partitions?) is trusted.
 PROBE_TTL_S = 60.0
 
@@ -117,7 +114,6 @@ class ControlActivities:
             input_rate=ledger.rate(spec.source_topic, start, now) or 0.0,
             output_rate=sum(outputs.values()) + dead_letters,
             input_history=ledger.history(spec.source_topic, now, request.window_s, request.history_s),
-            input_recent=ledger.recent(spec.source_topic, now, request.window_s, RECENT_PARTS),
             lag=None if lag is None else lag.total, live_instances=live,
             consuming=len([i for i, rate in outputs.items() if rate > 0 and i in live]),
             processing_rate=_slower(ledger.processing_rate(spec.service, start, now),

@@ -178,12 +178,6 @@ class ThroughputLedger:
                 rates.append(rate)
         return rates
 
-    def recent(self, topic: str, end: float, window_s: float, parts: int) -> list[float | None]:
-        """The rate of each of ``parts`` equal sub-windows of (end − window_s, end], oldest first;
-        None for one no report was received in."""
-        step = window_s / parts
-        return [self.rate(topic, end - (k + 1) * step, end - k * step) for k in range(parts - 1, -1, -1)]
-
     def last_heartbeats(self, service: str) -> dict[str, float]:
         return dict(self._heartbeats.get(service, {}))
 

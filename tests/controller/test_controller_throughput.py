@@ -65,13 +65,6 @@ def test_history_skips_windows_before_the_producers_existed():
     assert history == [3.0, 3.0, 0.0]  # (20,25], (25,30], (30,35]; (35,40] is the current window
 
 
-def test_recent_splits_the_window_into_sub_windows_oldest_first():
-    ledger = ThroughputLedger(keep_s=300)
-    for t in (1, 2, 4, 5):  # no report received in (2, 3]; the load steps up at second 4
-        received(ledger, report("analyze", 2 if t <= 2 else 9, t))
-    assert ledger.recent("analyze", T0 + 5, window_s=5, parts=5) == [2.0, 2.0, None, 9.0, 9.0]
-
-
 def test_heartbeats_live_instances_and_pruning():
     ledger = ThroughputLedger(keep_s=60)
     ledger.add_heartbeat(Heartbeat(service="analyzer", instance_id="a1", timestamp=T0 + 10), T0 + 10)

@@ -263,7 +263,8 @@ async def test_a_measurement_taken_before_the_last_change_is_measured_again(plan
 async def test_the_current_details_say_what_the_workflow_waits_for_and_until_when(plane):
     await plane.start()
     await plane.evaluate(POLICY, deadline_s=30)
-    await plane.wait(lambda s: len(s.instances) == 2, "two deploys")
+    # the cooldown starts once both deploys are started; the details are published with it
+    await plane.wait(lambda s: len(s.instances) == 2 and s.cooldown_until is not None, "two deploys and the cooldown")
     details = await current_details(plane.handle())
     assert "first heartbeat of" in details and "cooldown until" in details and "UTC" in details, details
     name = sorted((await plane.state()).instances)[0]

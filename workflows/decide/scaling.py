@@ -6,10 +6,8 @@ should run, and always says why with the numbers behind it.
 **When to scale out** is the thesis's rule: the service's output falls behind its input
 (``output / input`` below ``INPUT_OUTPUT_RATIO_THRESHOLD``) while a backlog exists, and the input
 rate is not a spike (``z = (rate − mean) / std`` over the last ``WINDOW_MAX_SECOND`` stays below
-``Z_VALUE``, for this window and the one before it, since a burst can straddle two windows). A rise
-that lasts is a step, not a spike: one still above the spike level, in every sub-window of the last
-half window up to now (``input_recent``), or one whose second window holds 80 % or more of the first
-one's rate. A burst that ended inside the window, or started in its last moments, stays a spike. Never
+``Z_VALUE``, for this window and the one before it, since a burst can straddle two windows; a rise
+that holds a second window at 80 % or more of the first one's rate is a step, not a spike); never
 without traffic, never while a deploy waits for its first heartbeat, never while no live instance
 produces anything (starting or rebalancing), never in a cooldown.
 
@@ -53,9 +51,6 @@ ScaleOutRule = Literal["count", "plus_one"]
 UNBOUNDED = 1_000_000  # "as many as allowed": what a processing rate of zero needs
 #: A spike window followed by one at least this share of its rate is a lasting rise (a step).
 LASTING_SHARE = 0.8
-#: A rise still above the spike level for this share of the window, up to now, is a lasting rise:
-#: a step is seen in the window it happens in, not one window later.
-HELD_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -92,8 +87,6 @@ class Measurement:
     partitions: int | None = None  # of the source topic; None: unknown
     partitions_growable: bool = False  # the broker implements CreatePartitions
     measured_at: float = 0.0  # the controller's clock
-    #: input rate of each equal sub-window of the last window, oldest first (None: no report in it)
-    input_recent: list[float | None] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -149,22 +142,6 @@ def spike_z(rate: float, history: list[float], tolerance: float) -> float:
     return (rate - mean) / spread
 
 
-def held_rise(recent: list[float | None], history: list[float], policy: ScalingPolicy) -> tuple[float, float | None]:
-    """How long the input has stayed at or above the spike level (``Z_VALUE`` over the history),
-    counted back from now, as a share of the window, and its mean rate meanwhile (None: it has not).
-    A sub-window without a report neither ends nor extends the run."""
-    if not recent or not history:
-        return 0.0, None
-    held: list[float] = []
-    for rate in reversed(recent):
-        if rate is None:
-            continue
-        if spike_z(rate, history, policy.spike_tolerance) < policy.z_value:
-            break
-        held.append(rate)
-    return len(held) / len(recent), (fmean(held) if held else None)
-
-
 def instances_for(rate: float, processing_rate: float, utilization: float) -> int:
     """Instances that carry ``rate`` messages/s, each at most ``utilization`` busy (at least one)."""
     per_instance = processing_rate * utilization
@@ -181,10 +158,7 @@ def decide(m: Measurement, fleet: Fleet, policy: ScalingPolicy, now: float) -> D
     history = m.input_history
     z_previous = spike_z(history[-1], history[:-1], policy.spike_tolerance) if len(history) >= 2 else None
     backlog = max(0, (m.lag or 0) - policy.backlog_near_zero)
-    held, held_rate = held_rise(m.input_recent, history, policy)
-    # a step inside the window: the window's mean is partly from before it, the held rate is now's
-    rate_now = max(m.input_rate, held_rate) if held >= HELD_SHARE and held_rate is not None else m.input_rate
-    needed_rate = rate_now + backlog / policy.catch_up_s if policy.catch_up_s > 0 else rate_now
+    needed_rate = m.input_rate + backlog / policy.catch_up_s if policy.catch_up_s > 0 else m.input_rate
     needed = (None if m.processing_rate is None
               else instances_for(needed_rate, m.processing_rate, policy.target_utilization))
     # what this evaluation recommends for the scale-in window: what carries the input at
@@ -205,7 +179,7 @@ def decide(m: Measurement, fleet: Fleet, policy: ScalingPolicy, now: float) -> D
         "lag": m.lag, "instances": current, "deploying": fleet.deploying, "consuming": m.consuming,
         "processing_rate": None if m.processing_rate is None else round(m.processing_rate, 3),
         "needed": _rounded(needed), "keep": keep, "partitions": m.partitions,
-        "history_windows": len(m.input_history), "input_now": round(rate_now, 3),
+        "history_windows": len(m.input_history),
     }
 
     def hold(reason: str, detail: str) -> Decision:
@@ -223,10 +197,9 @@ def decide(m: Measurement, fleet: Fleet, policy: ScalingPolicy, now: float) -> D
                                          "window: starting or rebalancing, not slow")
         # a rise that holds for a second window at (nearly) the level of the first is a step, not a
         # spike: a burst's second window is its tail, and tails fall off
-        lasting = held >= HELD_SHARE or (z_previous is not None and z_previous >= policy.z_value
-                                         and history[-1] > 0 and m.input_rate >= LASTING_SHARE * history[-1])
+        lasting = (z_previous is not None and z_previous >= policy.z_value and history[-1] > 0
+                   and m.input_rate >= LASTING_SHARE * history[-1])
         numbers["lasting_rise"] = "yes" if lasting else "no"
-        numbers["held_share"] = round(held, 2)
         if z >= policy.z_value and not lasting:
             return hold("input_spike", f"input {m.input_rate:.1f}/s is a spike (z {numbers['z']} "
                                        f"≥ {policy.z_value}); waiting to see if it lasts")
@@ -262,7 +235,7 @@ def _scale_out(m: Measurement, current: int, needed: int | None, needed_rate: fl
             return hold("enough_instances", f"{trigger}, but {current} instance(s) at "
                         f"{m.processing_rate:.1f} msgs/s each carry {needed_rate:.1f} msgs/s: a transient "
                         "(rebalance or restart), not a shortage")
-        target, why = needed, (f"{needed} carry {needed_rate:.1f} msgs/s (input {numbers['input_now']:.1f} + backlog) "
+        target, why = needed, (f"{needed} carry {needed_rate:.1f} msgs/s (input {m.input_rate:.1f} + backlog) "
                                f"at {policy.target_utilization:.0%} of {m.processing_rate:.1f} msgs/s each")
     limits = []
     if target > policy.max_instances:
