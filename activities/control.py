@@ -45,6 +45,8 @@ CATCH_UP_TIMEOUT_S = 20.0
 #: Busy time is also averaged over this many rate windows (one window of a few batches is noisy);
 #: the slower of that and the last window counts, so messages that just got expensive are seen at once.
 BUSY_WINDOWS = 6
+#: The resolution at which the measure tells how long a rise of the input has held (SPIKE_HOLD).
+RECENT_STEP_S = 0.25
 #: How long a probe's answer (can the broker grow partitions?) is trusted.
 PROBE_TTL_S = 60.0
 
@@ -57,7 +59,8 @@ def policy_from(settings: ControllerSettings) -> ScalingPolicy:
         scale_in_utilization=settings.scale_in_utilization, backlog_near_zero=settings.backlog_near_zero,
         spike_tolerance=settings.spike_tolerance, target_utilization=settings.target_utilization,
         catch_up_s=settings.catch_up_s, scale_in_cooldown_s=settings.scale_in_cooldown_s,
-        max_partitions=settings.max_partitions, scale_out_rule=settings.scale_out_rule)
+        max_partitions=settings.max_partitions, scale_out_rule=settings.scale_out_rule,
+        spike_hold_s=settings.spike_hold_s)
 
 
 def spec_from(pair: ServicePair, settings: ControllerSettings) -> ServiceSpec:
@@ -110,6 +113,7 @@ class ControlActivities:
         dead_letters = ledger.rate(spec.source_topic + self.settings.dlq_suffix, start, now, service=spec.service) or 0.0
         live = ledger.live_instances(spec.service, now, request.heartbeat_timeout_s)
         busy_from = now - min(request.history_s, BUSY_WINDOWS * request.window_s)
+        recent, report_interval = ledger.recent_rates(spec.source_topic, now, request.window_s, RECENT_STEP_S)
         return Measurement(
             input_rate=ledger.rate(spec.source_topic, start, now) or 0.0,
             output_rate=sum(outputs.values()) + dead_letters,
@@ -119,7 +123,9 @@ class ControlActivities:
             processing_rate=_slower(ledger.processing_rate(spec.service, start, now),
                                     ledger.processing_rate(spec.service, busy_from, now)),
             partitions=None if lag is None else len(lag.partitions),
-            partitions_growable=await self._partitions_growable(), measured_at=now)
+            partitions_growable=await self._partitions_growable(), measured_at=now,
+            input_recent=[round(rate, 3) for rate in recent], recent_step_s=RECENT_STEP_S,
+            report_interval_s=report_interval)
 
     @activity.defn(name=LAST_HEARTBEATS)
     async def last_heartbeats(self, request: HeartbeatsRequest) -> Heartbeats:

@@ -767,6 +767,7 @@ class ControllerSettings:
     catch_up_s: float = 60.0  # drain a backlog within this, on top of the input
     scale_in_cooldown_s: float = 60.0  # no scale change this long after a scale in (its rebalance settles)
     scale_out_rule: str = "count"  # count | plus_one (the thesis's rule, for comparison)
+    spike_hold_s: float = 3.0  # a rise of the input that holds this long is a step, not a spike
     dlq_suffix: str = ".dlq"  # the apps' DLQ_SUFFIX: their dead letters count as handled
     controlled_services: tuple[str, ...] = ("analyzer", "notifier")  # only these are ever scaled; "*": any
     providers: ProviderSettings = field(default_factory=ProviderSettings.from_env)
@@ -795,6 +796,7 @@ class ControllerSettings:
             scale_in_utilization=env.float("SCALE_IN_UTILIZATION", 0.6, minimum=0.0, maximum=1.0),
             backlog_near_zero=env.int("BACKLOG_NEAR_ZERO", 10, minimum=0),
             spike_tolerance=env.float("SPIKE_TOLERANCE", 0.1, minimum=0.0),
+            spike_hold_s=env.float("SPIKE_HOLD", 3.0, minimum=0.0),
             heartbeat_timeout_s=env.float("HEARTBEAT_TIMEOUT", 30.0, minimum=1.0),
             reconcile_interval_s=env.float("RECONCILE_INTERVAL", 60.0, minimum=1.0),
             max_partitions=env.int("MAX_PARTITIONS", 12, minimum=1),

@@ -12,7 +12,8 @@ one not yet handled), the main loop does it, one at a time, under one lock.
   per missing instance starts at once (each signals ``deploy_finished`` back, so a continue-as-new
   never strands one), or the newest instances it deployed are deleted.
 
-After every change a **cooldown timer** runs in this workflow (``DEPLOY_DELAY`` after a scale
+A rise of the input that has not held ``SPIKE_HOLD`` yet is rechecked by a **recheck timer** the
+moment it would have (measuring afresh), not at the next tick. After every change a **cooldown timer** runs in this workflow (``DEPLOY_DELAY`` after a scale
 out, ``SCALE_IN_COOLDOWN`` after a scale in): its history shows the timer, and the current details
 and memo say "cooling down until …". The instance registry, cooldown and recent decisions live in
 one :class:`ScalerState`, which the ``state`` query returns and continue-as-new carries on.
@@ -46,6 +47,8 @@ SERVICE_KEY = SearchAttributeKey.for_keyword("SiagaService")
 INSTANCES_KEY = SearchAttributeKey.for_int("SiagaInstances")
 LAST_DECISION_KEY = SearchAttributeKey.for_keyword("SiagaLastDecision")
 
+#: Rechecking a rise short of SPIKE_HOLD by a timer (newer than the recorded histories).
+RISE_RECHECK = "rise-recheck"
 #: A deploy whose child never reported back (its workflow was terminated) stops counting after this.
 DEPLOY_REPORT_GRACE_S = 300.0
 
@@ -60,6 +63,7 @@ class ServiceScalerWorkflow:
         self.history_limit = start.history_limit
         self.lock = asyncio.Lock()  # guards the state across every await of an action
         self.cooldown: asyncio.Task | None = None
+        self.recheck: asyncio.Task | None = None
         self.published: tuple | None = None
 
     # ── messages ───────────────────────────────────────────────────────────────────────────
@@ -190,7 +194,22 @@ class ServiceScalerWorkflow:
                 for record in newest_first[:decision.instances - decision.target_instances]:
                     await self._remove(record, "removed", decision.detail)
                 self._cool_down(policy.scale_in_cooldown_s, "a scale in (SCALE_IN_COOLDOWN)")
+            elif decision.recheck_in_s is not None and workflow.patched(RISE_RECHECK):
+                self._recheck(decision.recheck_in_s, request)
         self._publish()
+
+    def _recheck(self, seconds: float, request: EvaluateRequest) -> None:
+        """A rise of the input is short of SPIKE_HOLD: evaluate again, measuring afresh, the moment it
+        would have held that long, instead of at the next tick."""
+        if self.recheck is not None and not self.recheck.done():
+            self.recheck.cancel()
+        self.recheck = asyncio.create_task(self._recheck_timer(seconds, replace(request, measurement=None)))
+
+    async def _recheck_timer(self, seconds: float, request: EvaluateRequest) -> None:
+        await workflow.sleep(timedelta(seconds=seconds), summary="recheck whether the rise of the input lasts "
+                                                                 "(SPIKE_HOLD)")
+        if self.pending_evaluate is None:
+            self.pending_evaluate = request
 
     def _fresh(self, measured: Measurement, window_s: float) -> bool:
         """A measurement the tick took is used while it is newer than one window and than every change

@@ -157,6 +157,35 @@ class ThroughputLedger:
             total += messages / seconds if seconds > 0 else 0.0
         return total if reported else None
 
+    def recent_rates(self, topic: str, now: float, span_s: float, step_s: float) -> tuple[list[float], float]:
+        """The rate of ``topic`` at points ``step_s`` apart over the last ``span_s``, oldest first, and
+        the longest interval of the reports behind it.
+
+        Each report stands for its rate over the seconds before its receipt. The points end at the
+        newest moment every producer still reporting (one heard within 2.5 of its intervals) has
+        covered, so a report not yet arrived is not taken for a drop; a producer that stopped counts
+        as zero.
+        """
+        senders = [series.samples for series in self._series.get(topic, {}).values() if series.samples]
+        longest = max((s.interval_s for samples in senders for s in samples if s.received_at > now - span_s),
+                      default=0.0)
+        reporting = [samples[-1].received_at for samples in senders
+                     if samples[-1].received_at >= now - 2.5 * samples[-1].interval_s]
+        if not reporting or step_s <= 0:
+            return [], longest
+        end = min(reporting)
+        points = [end - k * step_s for k in range(int(span_s // step_s) - 1, -1, -1)]
+        rates = []
+        for at in points:
+            total = 0.0
+            for samples in senders:
+                i = bisect.bisect_left(samples, at, key=lambda s: s.received_at)
+                if i < len(samples) and samples[i].received_at - samples[i].interval_s < at \
+                        and samples[i].interval_s > 0:
+                    total += samples[i].total / samples[i].interval_s
+            rates.append(total)
+        return rates, longest
+
     def instance_outputs(self, topic: str, service: str, start: float, end: float) -> dict[str, float]:
         rates = {}
         for (producer, instance), series in self._series.get(topic, {}).items():

@@ -214,3 +214,41 @@ def test_instances_for(rate, processing, utilization, expected):
 ])
 def test_spike_z(rate, history, expected):
     assert spike_z(rate, history, 0.1) == pytest.approx(expected)
+
+
+#: 8 msgs/s for a long while: the spike level is 8 + 2 × 0.8 (the std floor) = 9.6
+FLAT_8 = [8.0] * 20
+
+
+def rising(held_s: float, *, peak: float = 30.0, step: float = 0.25, interval: float = 1.0, **changes) -> Measurement:
+    """The input rose from 8 to ``peak`` ``held_s`` seconds before the newest point."""
+    points = int(held_s / step)
+    recent = [8.0] * (20 - points) + [peak] * points
+    return m(input_rate=fmean_of(recent), output_rate=10, input_history=FLAT_8, input_recent=recent,
+             recent_step_s=step, report_interval_s=interval, **changes)
+
+
+def fmean_of(rates: list[float]) -> float:
+    return sum(rates) / len(rates)
+
+
+@pytest.mark.parametrize("situation, measured, spike_hold, action, reason, recheck", [
+    ("a rise held SPIKE_HOLD at the spike level is a step in its first window", rising(3.0), 3.0, SCALE_OUT,
+     "overloaded", None),
+    ("a rise held 2 of 3 s: a spike for now, rechecked once it would have held (plus a report)", rising(2.0), 3.0,
+     HOLD, "input_spike", 2.0),
+    ("two reports of a burst are never a step, however short SPIKE_HOLD", rising(2.0), 0.0, HOLD, "input_spike",
+     1.25),
+    ("a rise longer than two reports with SPIKE_HOLD 0 is a step", rising(2.5), 0.0, SCALE_OUT, "overloaded", None),
+    ("slower reports need a longer hold: three of 2 s", rising(4.0, interval=2.0), 3.0, HOLD, "input_spike", 2.25),
+    ("a burst that fell back is a spike with nothing to recheck",
+     m(input_rate=20, output_rate=10, input_history=FLAT_8, input_recent=[8.0] * 10 + [150.0] * 4 + [8.0] * 6,
+       recent_step_s=0.25, report_interval_s=1.0), 3.0, HOLD, "input_spike", None),
+    ("without recent rates (an older worker) only the two-window rule tells a step", m(
+        input_rate=19, output_rate=10, input_history=FLAT_8), 0.0, HOLD, "input_spike", None),
+])
+def test_how_long_a_rise_held_tells_a_step_from_a_spike(situation, measured, spike_hold, action, reason, recheck):
+    policy = ScalingPolicy(**{**POLICY.__dict__, "spike_hold_s": spike_hold})
+    decision = decide(measured, fleet(), policy, NOW)
+    assert (decision.action, decision.reason) == (action, reason), decision.detail
+    assert decision.recheck_in_s == (None if recheck is None else pytest.approx(recheck)), decision.detail

@@ -189,3 +189,29 @@ def test_the_pair_received_last_wins_whatever_its_stamp():
     ledger.add_pair(pair("client-old", stamp=90), T0 + 1)  # a clock running ahead
     ledger.add_pair(pair("client-new", stamp=10), T0 + 2)
     assert [p.target_topic for p in ledger.pairs()] == ["client-new"]
+
+
+def test_recent_rates_follow_each_report_up_to_what_every_producer_has_covered():
+    ledger = ThroughputLedger(keep_s=300)
+    for t in range(1, 5):
+        received(ledger, report("analyze", 8, t, instance="c1"))
+    received(ledger, report("analyze", 30, 5, instance="c1"))  # the step, in c1's last report
+    for t in (1.5, 2.5, 3.5):
+        received(ledger, report("analyze", 2, t, instance="c2"))  # c2's next report is not in yet
+    rates, longest = ledger.recent_rates("analyze", T0 + 5.2, span_s=3.0, step_s=0.5)
+    assert longest == 1.0
+    # the points end at 3.5 s, c2's newest: c1's step at (4, 5] is not seen until c2 catches up
+    assert rates == pytest.approx([10.0] * 6), rates
+    received(ledger, report("analyze", 2, 4.5, instance="c2"))
+    rates, _ = ledger.recent_rates("analyze", T0 + 5.2, span_s=3.0, step_s=0.5)
+    assert rates == pytest.approx([10.0] * 5 + [32.0]), "the points end at 4.5 s now"
+
+
+def test_recent_rates_count_a_producer_that_stopped_as_zero():
+    ledger = ThroughputLedger(keep_s=300)
+    for t in range(1, 6):
+        received(ledger, report("analyze", 8, t, instance="c1"))
+    received(ledger, report("analyze", 5, 1, instance="gone"))
+    rates, _ = ledger.recent_rates("analyze", T0 + 5.0, span_s=2.0, step_s=0.5)
+    assert rates == pytest.approx([8.0] * 4)
+    assert ledger.recent_rates("analyze", T0 + 60, span_s=2.0, step_s=0.5) == ([], 0.0), "nobody reporting"

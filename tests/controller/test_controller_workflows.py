@@ -231,6 +231,39 @@ async def test_one_decision_deploys_the_whole_count_then_a_cooldown_timer_holds(
     assert state.last_decision.action == "scale_out" and state.last_decision.target_instances == 5
 
 
+async def test_a_rise_short_of_spike_hold_is_rechecked_by_a_timer_and_deployed_for_without_a_tick(plane):
+    """The tick saw the input rise 2 s ago (SPIKE_HOLD 3): a spike for now. A recheck timer fires once
+    the rise would have held, the workflow measures afresh, and deploys, with no second signal."""
+    def rising(held_s: float) -> Measurement:
+        recent = [8.0] * (20 - int(held_s * 4)) + [30.0] * int(held_s * 4)
+        return replace(plane.world.measurement, input_rate=sum(recent) / 20, output_rate=10.0,
+                       input_history=[8.0] * 20, lag=60, input_recent=recent, recent_step_s=0.25,
+                       report_interval_s=1.0, measured_at=time.time())
+    plane.world.measurement = rising(3.5)  # what the fresh measure will read
+    await plane.start()
+    await plane.evaluate(POLICY, measurement=rising(2.0))
+    state = await plane.wait(lambda s: s.evaluations == 1, "the first evaluation")
+    assert state.last_decision.reason == "input_spike" and state.last_decision.recheck_in_s == 2.0, \
+        state.last_decision
+    assert plane.world.names(MEASURE_SERVICE) == []
+    state = await plane.wait(lambda s: s.evaluations == 2, "the recheck's evaluation", timeout_s=10)
+    assert state.last_decision.action == "scale_out", state.last_decision
+    assert plane.world.names(MEASURE_SERVICE) == [plane.service], "the recheck measures afresh"
+    assert (2.0, "recheck whether the rise of the input lasts (SPIKE_HOLD)") in await timers(plane.handle())
+
+
+async def test_a_burst_that_fell_back_sets_no_recheck(plane):
+    burst = replace(plane.world.measurement, input_rate=20.0, output_rate=10.0, input_history=[8.0] * 20, lag=60,
+                    input_recent=[8.0] * 10 + [150.0] * 4 + [8.0] * 6, recent_step_s=0.25, report_interval_s=1.0,
+                    measured_at=time.time())
+    await plane.start()
+    await plane.evaluate(POLICY, measurement=burst)
+    state = await plane.wait(lambda s: s.evaluations == 1, "the first evaluation")
+    assert state.last_decision.reason == "input_spike" and state.last_decision.recheck_in_s is None
+    await asyncio.sleep(3)
+    assert (await plane.state()).evaluations == 1 and await timers(plane.handle()) == []
+
+
 async def test_a_measurement_the_tick_took_is_decided_on_without_measuring_again(plane):
     await plane.start()
     keeping_up = replace(plane.world.measurement, output_rate=20.0, lag=0, measured_at=time.time())

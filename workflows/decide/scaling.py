@@ -6,9 +6,12 @@ should run, and always says why with the numbers behind it.
 **When to scale out** is the thesis's rule: the service's output falls behind its input
 (``output / input`` below ``INPUT_OUTPUT_RATIO_THRESHOLD``) while a backlog exists, and the input
 rate is not a spike (``z = (rate − mean) / std`` over the last ``WINDOW_MAX_SECOND`` stays below
-``Z_VALUE``, for this window and the one before it, since a burst can straddle two windows; a rise
-that holds a second window at 80 % or more of the first one's rate is a step, not a spike); never
-without traffic, never while a deploy waits for its first heartbeat, never while no live instance
+``Z_VALUE``, for this window and the one before it, since a burst can straddle two windows). A rise
+is a step, not a spike, once it lasts: when a second window holds 80 % or more of the first one's
+rate, or sooner, when the input has stayed at the spike level for ``SPIKE_HOLD`` seconds (and
+longer than two of its producers' reports, so one burst split over two reports never looks like a
+step); a rise still short of that asks for a recheck when it will have held long enough
+(``Decision.recheck_in_s``, a timer in the workflow). Never without traffic, never while a deploy waits for its first heartbeat, never while no live instance
 produces anything (starting or rebalancing), never in a cooldown.
 
 **How many** is DS2's and the Flink autoscaler's answer, not "one more": every app reports the
@@ -38,7 +41,7 @@ No I/O, no clock, no randomness: the workflow calls it with ``workflow.now()``, 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from statistics import fmean, pstdev
 from typing import Literal
 
@@ -71,6 +74,7 @@ class ScalingPolicy:
     scale_in_cooldown_s: float = 60.0  # SCALE_IN_COOLDOWN: no change while the rebalance a removal causes settles
     max_partitions: int = 12  # MAX_PARTITIONS
     scale_out_rule: ScaleOutRule = "count"  # SCALE_OUT_RULE
+    spike_hold_s: float = 3.0  # SPIKE_HOLD: a rise of the input that holds this long is a step, not a spike
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,11 @@ class Measurement:
     partitions: int | None = None  # of the source topic; None: unknown
     partitions_growable: bool = False  # the broker implements CreatePartitions
     measured_at: float = 0.0  # the controller's clock
+    #: the input rate at points ``recent_step_s`` apart, oldest first, up to the newest moment every
+    #: producer's reports cover: how long a rise has held (empty: not measured)
+    input_recent: list[float] = field(default_factory=list)
+    recent_step_s: float = 0.0
+    report_interval_s: float = 0.0  # the longest interval of the producers' reports in the window
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,7 @@ class Decision:
     recommended: int | None = None  # the count this evaluation found enough (for scale-in stabilization)
     numbers: dict[str, float | int | str | None] = field(default_factory=dict)
     at: float = 0.0
+    recheck_in_s: float | None = None  # a rise short of SPIKE_HOLD: evaluate again after this long
 
     def summary(self) -> str:
         return f"{self.action}: {self.reason}"
@@ -140,6 +150,25 @@ def spike_z(rate: float, history: list[float], tolerance: float) -> float:
     if spread == 0:
         return 0.0 if rate <= mean else math.inf
     return (rate - mean) / spread
+
+
+def rise_held(recent: list[float], step_s: float, level: float) -> float:
+    """Seconds the input has stayed at or above ``level`` at the newest points of ``recent``."""
+    held = 0
+    for rate in reversed(recent):
+        if rate < level:
+            break
+        held += 1
+    return held * step_s
+
+
+def spike_level(history: list[float], z_value: float, tolerance: float) -> float:
+    """The rate whose :func:`spike_z` is ``z_value`` (infinite without history: nothing is a step yet)."""
+    if not history:
+        return math.inf
+    mean = fmean(history)
+    spread = max(pstdev(history), tolerance * mean)
+    return mean + z_value * spread if spread > 0 else (math.inf if mean == 0 else mean)
 
 
 def instances_for(rate: float, processing_rate: float, utilization: float) -> int:
@@ -199,8 +228,20 @@ def decide(m: Measurement, fleet: Fleet, policy: ScalingPolicy, now: float) -> D
         # spike: a burst's second window is its tail, and tails fall off
         lasting = (z_previous is not None and z_previous >= policy.z_value and history[-1] > 0
                    and m.input_rate >= LASTING_SHARE * history[-1])
+        # ... and so is one that has held SPIKE_HOLD (and more than two reports) at the spike level
+        held, hold_needed = 0.0, max(policy.spike_hold_s, 2 * m.report_interval_s + m.recent_step_s)
+        if m.input_recent and m.recent_step_s > 0:
+            held = rise_held(m.input_recent, m.recent_step_s, spike_level(history, policy.z_value,
+                                                                          policy.spike_tolerance))
+            numbers["rise_held_s"] = round(held, 3)
+            lasting = lasting or held >= hold_needed
         numbers["lasting_rise"] = "yes" if lasting else "no"
         if z >= policy.z_value and not lasting:
+            if held > 0:  # still rising at the newest point: look again once it would have held long enough
+                recheck = hold_needed - held + max(m.report_interval_s, m.recent_step_s)
+                return replace(hold("input_spike", f"input {m.input_rate:.1f}/s is a spike (z {numbers['z']} ≥ "
+                                                   f"{policy.z_value}) held {held:.1f} of {hold_needed:.1f} s: "
+                                                   f"rechecking in {recheck:.1f} s"), recheck_in_s=recheck)
             return hold("input_spike", f"input {m.input_rate:.1f}/s is a spike (z {numbers['z']} "
                                        f"≥ {policy.z_value}); waiting to see if it lasts")
         if z_previous is not None and z_previous >= policy.z_value and not lasting:
