@@ -11,8 +11,9 @@ is a step, not a spike, once it lasts: when a second window holds 80 % or more o
 rate, or sooner, when the input has stayed at the spike level for ``SPIKE_HOLD`` seconds (and
 longer than two of its producers' reports, so one burst split over two reports never looks like a
 step); a rise still short of that asks for a recheck when it will have held long enough
-(``Decision.recheck_in_s``, a timer in the workflow). Never without traffic, never while a deploy waits for its first heartbeat, never while no live instance
-produces anything (starting or rebalancing), never in a cooldown.
+(``Decision.recheck_in_s``, a timer in the workflow). Never without traffic, never while a deploy
+waits for its first heartbeat, never while no live instance produces anything (starting or
+rebalancing), never in a cooldown.
 
 **How many** is DS2's and the Flink autoscaler's answer, not "one more": every app reports the
 seconds it spent processing, so the ``processing_rate`` of one instance (messages per busy second)
