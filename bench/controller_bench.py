@@ -433,7 +433,8 @@ async def service_under_test(args: argparse.Namespace, bootstrap: str, temporal_
 
 async def idle_cpu(run: ServiceRun, args: argparse.Namespace) -> tuple[float, int, int]:
     """The worker's CPU, % of one core, over ``--idle`` s with no traffic once the backlog is drained
-    (instances still heartbeating), how many instances heartbeat meanwhile, and how many scale
+    and the scale in that follows is over (instances still heartbeating), how many instances
+    heartbeat meanwhile, and how many scale
     changes the controller made during the measurement (then it was not idle)."""
     run.load["rate"] = 0.0
     stopped = time.time()
@@ -442,6 +443,16 @@ async def idle_cpu(run: ServiceRun, args: argparse.Namespace) -> tuple[float, in
                                                and run.lag.samples[-1][1] <= near_zero):
         await asyncio.sleep(1)
     await asyncio.sleep(args.refresh * 2)  # let the last evaluations settle
+    # and the scale in the stopped traffic brings (after SCALE_IN_STABILIZATION), with its cooldown:
+    # the idle figure is of a controller with nothing to do, not of one removing instances
+    quiet_s = float(run.env.get("SCALE_IN_COOLDOWN", "60")) + 2 * args.refresh
+    deadline = time.time() + args.stabilization + 3 * quiet_s + 60
+    while time.time() < deadline:
+        await run.control.poll_once()
+        live = len(run.control.state.live_instances) if run.control.state else 0
+        if live <= int(run.env.get("MIN_INSTANCE", "1")) and not run.control.changes(time.time() - quiet_s):
+            break
+        await asyncio.sleep(2)
     run.control.paused = True  # the bench's own state queries are work the worker does for the bench
     before, started, since = cpu_seconds(run.worker.pid), time.monotonic(), time.time()
     await asyncio.sleep(args.idle)
