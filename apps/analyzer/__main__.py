@@ -32,9 +32,32 @@ def _run(_: argparse.Namespace) -> int:
     return 0
 
 
+#: what each training mode imports beyond the service's own dependencies, and the extra that has it
+TRAINING_EXTRAS = {
+    "train": ("sklearn", "scipy", "onnx"),
+    "train-transformer": ("torch", "transformers"),
+}
+TRANSFORMER_MODES = ("accurate", "all")
+
+
+def _check_training_extras(mode: str) -> None:
+    import importlib
+
+    extras = ["train"] + (["train-transformer"] if mode in TRANSFORMER_MODES else [])
+    for extra in extras:
+        for module in TRAINING_EXTRAS[extra]:
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                raise ValueError(f"train --mode {mode} needs {module}, from the {extra} extra: "
+                                 f'pip install -e ".[{extra}]"') from None
+
+
 def _train(args: argparse.Namespace) -> int:
     from apps.analyzer.dataset import resolve_data_dir
     from apps.analyzer.training import train
+
+    _check_training_extras(args.mode)  # before minutes of work, not in the middle of it
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)

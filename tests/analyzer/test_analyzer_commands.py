@@ -114,3 +114,15 @@ def test_evaluate_plot_without_matplotlib_says_what_to_install(tmp_path):
     assert result.returncode == 2
     assert "plotting needs matplotlib" in result.stderr and '".[plot]"' in result.stderr
     assert "Traceback" not in result.stderr and not png.exists()
+
+
+def test_train_without_the_train_extra_names_the_extra(tmp_path):
+    # scikit-learn shadowed by a package that fails to import, as an absent one does
+    (tmp_path / "sklearn").mkdir()
+    (tmp_path / "sklearn" / "__init__.py").write_text("raise ImportError('No module named sklearn')\n")
+    out = tmp_path / "artifacts"
+    result = _analyzer("train", "--mode", "fast", "--out", str(out),
+                       env={"PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])})
+    assert result.returncode == 2
+    assert "sklearn" in result.stderr and 'pip install -e ".[train]"' in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
