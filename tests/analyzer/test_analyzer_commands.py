@@ -104,25 +104,20 @@ def test_evaluate_plot_draws_the_curve_and_both_confusion_matrices(tmp_path):
     assert (np.abs(rgb - darkest_blue).sum(axis=-1) < 0.05).sum() > 2 * 1000  # a cell in each matrix
 
 
-def test_evaluate_plot_without_matplotlib_says_what_to_install(tmp_path):
-    # matplotlib shadowed by a package that fails to import, as an absent one does
-    (tmp_path / "matplotlib").mkdir()
-    (tmp_path / "matplotlib" / "__init__.py").write_text("raise ImportError('No module named matplotlib')\n")
-    png = tmp_path / "out.png"
-    result = _analyzer("evaluate", "--mode", "fast", "--plot", str(png),
-                       env={"PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])})
-    assert result.returncode == 2
-    assert "plotting needs matplotlib" in result.stderr and '".[plot]"' in result.stderr
-    assert "Traceback" not in result.stderr and not png.exists()
+def _without(package: str, directory: Path) -> dict[str, str]:
+    """An environment in which ``package`` fails to import, as an absent one does (it is shadowed)."""
+    (directory / package).mkdir()
+    (directory / package / "__init__.py").write_text(f"raise ImportError('No module named {package}')\n")
+    return {"PYTHONPATH": os.pathsep.join([str(directory), str(REPO)])}
 
 
-def test_train_without_the_train_extra_names_the_extra(tmp_path):
-    # scikit-learn shadowed by a package that fails to import, as an absent one does
-    (tmp_path / "sklearn").mkdir()
-    (tmp_path / "sklearn" / "__init__.py").write_text("raise ImportError('No module named sklearn')\n")
-    out = tmp_path / "artifacts"
-    result = _analyzer("train", "--mode", "fast", "--out", str(out),
-                       env={"PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])})
+@pytest.mark.parametrize("package, command, message", [
+    ("matplotlib", ["evaluate", "--mode", "fast", "--plot"], 'plotting needs matplotlib: pip install -e ".[plot]"'),
+    ("sklearn", ["train", "--mode", "fast", "--out"], 'needs sklearn, from the train extra: pip install -e ".[train]"'),
+])
+def test_a_command_without_its_extra_names_the_extra_before_any_work(tmp_path, package, command, message):
+    output = tmp_path / "output"  # the PNG, or the artifacts directory
+    result = _analyzer(*command, str(output), env=_without(package, tmp_path))
     assert result.returncode == 2
-    assert "sklearn" in result.stderr and 'pip install -e ".[train]"' in result.stderr
-    assert "Traceback" not in result.stderr and not out.exists()
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and not output.exists()
