@@ -69,7 +69,7 @@ def spec_from(pair: ServicePair, settings: ControllerSettings) -> ServiceSpec:
     an announcement claims."""
     return ServiceSpec(service=pair.service, source_topic=pair.source_topic, target_topic=pair.target_topic,
                        consumer_group=pair.consumer_group, cloud_provider=settings.cloud_provider,
-                       max_instances=settings.max_instance, machine_type=pair.deploy_configs.machine_type)
+                       max_instances=settings.max_instance)
 
 
 def _slower(recent: float | None, longer: float | None) -> float | None:
@@ -151,8 +151,7 @@ class ControlActivities:
         provider = self._provider(request.provider)
         env = instance_env(self.settings.providers, request.service, request.name, request.provider)
         try:
-            info = await self._heartbeating(provider.create(InstanceSpec(request.name, request.service, env,
-                                                                         request.machine_type)))
+            info = await self._heartbeating(provider.create(InstanceSpec(request.name, request.service, env)))
         except ProviderRefused as exc:
             raise ApplicationError(str(exc), type="ProviderRefused", non_retryable=True) from None
         log.info("instance %s of %s is %s on %s", request.name, request.service, info.state, request.provider)

@@ -45,8 +45,6 @@ SERVICE_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
 INSTANCE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 #: A Kafka topic or consumer group name (Kafka's own rule for topics).
 KAFKA_NAME_PATTERN = r"^[A-Za-z0-9._-]{1,249}$"
-#: A machine type an announcement asks for: it reaches the cloud providers' APIs.
-MACHINE_TYPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 #: Observer timestamps further ahead of this process's clock than this are refused (a clock that
 #: far off, or a forged message, must not pin "the feed is current").
 MAX_CLOCK_AHEAD_S = 300.0
@@ -90,12 +88,6 @@ def check_kafka_name(value: str) -> str:
     return _check("topic or group name", KAFKA_NAME_PATTERN, "1 to 249 letters, digits, '.', '_' or '-'", value)
 
 
-def check_machine_type(value: str) -> str:
-    """``value`` if it can be a machine type (``CPU``, ``e2-medium``, ``t3.micro``); otherwise ValueError."""
-    return _check("machine type", MACHINE_TYPE_PATTERN,
-                  "a letter or digit, then at most 63 letters, digits, '.', '_' or '-'", value)
-
-
 def _not_far_ahead(timestamp: float) -> float:
     ahead = timestamp - time.time()
     if ahead > MAX_CLOCK_AHEAD_S:
@@ -107,7 +99,6 @@ def _not_far_ahead(timestamp: float) -> float:
 ServiceName = Annotated[str, AfterValidator(check_service_name)]
 InstanceId = Annotated[str, AfterValidator(check_instance_id)]
 KafkaName = Annotated[str, AfterValidator(check_kafka_name)]
-MachineType = Annotated[str, AfterValidator(check_machine_type)]
 #: When an app sent an observer message, by its own clock: informative only, since the controller
 #: windows and judges liveness by when it received a message (activities.measure.observer).
 ObserverTimestamp = Annotated[float, AfterValidator(_not_far_ahead)]
@@ -172,13 +163,15 @@ class Analysis(_Contract):
 
 
 class DeployConfig(BaseModel):
-    """How the controller may deploy more of a service (the thesis's ``deploy_configs``)."""
+    """How the controller may deploy more of a service (the thesis's ``deploy_configs``), as the
+    instance sees it; the controller deploys by its own settings. The seeds' ``machine_type`` is
+    no longer sent and is ignored when an older build sends it: the machine type of a deployed
+    instance is the controller's (``MACHINE_TYPE``, ``AWS_INSTANCE_TYPE``)."""
 
     model_config = _CONFIG
 
     max_instance: int = Field(ge=1)
     cloud_provider: Literal["LOCAL", "GOOGLE_CLOUD", "AWS"] = "LOCAL"
-    machine_type: MachineType = "CPU"
 
 
 class ThroughputReport(_Contract):

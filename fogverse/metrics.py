@@ -80,7 +80,6 @@ class MetricsEmitter:
             deploy_configs=DeployConfig(
                 max_instance=self._settings.max_instance,
                 cloud_provider=self._settings.cloud_provider,
-                machine_type=self._settings.machine_type,
             ),
             service=self._service, instance_id=self._settings.instance_id,
         ))

@@ -217,6 +217,10 @@ def _default_instance_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
+def _cpu_count() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
 @dataclass(frozen=True)
 class RuntimeSettings:
     """What every FogVerse-style app shares: broker, observer topic, batching, threads."""
@@ -225,14 +229,13 @@ class RuntimeSettings:
     observer_topic: str = "observer"
     metrics_interval_s: float = 1.0
     batch_size: int = 256
-    worker_threads: int = 2
+    worker_threads: int = field(default_factory=_cpu_count)  # WORKER_THREADS' one default
     max_inflight_batches: int = 4
     dlq_suffix: str = ".dlq"
     instance_id: str = field(default_factory=_default_instance_id)
     service_name: str = ""
     max_instance: int = 3
     cloud_provider: str = "LOCAL"
-    machine_type: str = "CPU"
     #: how old a client's view of the topics may get: after partition growth the group's leader
     #: rebalances and producers spread over the new partitions within this (Kafka's default: 300 s)
     metadata_max_age_s: float = 5.0
@@ -248,14 +251,13 @@ class RuntimeSettings:
             observer_topic=env.str("OBSERVER_TOPIC", "observer"),
             metrics_interval_s=env.float("METRICS_INTERVAL", 1.0, minimum=0.05),
             batch_size=env.int("BATCH_SIZE", 256, minimum=1, maximum=10_000),
-            worker_threads=env.int("WORKER_THREADS", max(1, os.cpu_count() or 1), minimum=1, maximum=64),
+            worker_threads=env.int("WORKER_THREADS", _cpu_count(), minimum=1, maximum=64),
             max_inflight_batches=env.int("MAX_INFLIGHT_BATCHES", 4, minimum=1, maximum=64),
             dlq_suffix=env.str("DLQ_SUFFIX", ".dlq"),
             instance_id=env.str("INSTANCE_ID", None) or _default_instance_id(),
             service_name=env.str("SERVICE_NAME", service_name) or service_name,
             max_instance=env.int("MAX_INSTANCE", 3, minimum=1),
             cloud_provider=env.choice("CLOUD_PROVIDER", "LOCAL", ("LOCAL", "GOOGLE_CLOUD", "AWS")),
-            machine_type=env.str("MACHINE_TYPE", "CPU"),
             metadata_max_age_s=env.float("METADATA_MAX_AGE", 5.0, minimum=0.5),
             bootstrap_variable=bootstrap_variable(env, bootstrap_var),
         )
@@ -502,7 +504,7 @@ class NotifierSettings:
     bootstrap_servers: str
     consumer_topic: str
     consumer_group_id: str
-    firebase_key: str | None  # path to, or JSON of, a service-account key; secret
+    firebase_key: str | None = field(repr=False)  # path to, or JSON of, a service-account key; secret
     device_tokens: tuple[str, ...]
     http_host: str
     http_port: int
@@ -585,7 +587,7 @@ class NotifierSettings:
 
 @dataclass(frozen=True)
 class DiscordSettings:
-    token: str  # secret
+    token: str = field(repr=False)  # secret
     bootstrap_servers: str
     producer_topic: str
     consumer_group_id: str  # seed name; the incident reader reads without a group, so it only names the reader
@@ -625,8 +627,8 @@ def _snowflakes(env: _Env, name: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class LineSettings:
-    channel_secret: str  # secret
-    channel_access_token: str  # secret
+    channel_secret: str = field(repr=False)  # secret
+    channel_access_token: str = field(repr=False)  # secret
     bootstrap_servers: str
     producer_topic: str
     client_id: str | None
@@ -678,7 +680,7 @@ class ProviderSettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "ProviderSettings":
         env = _Env(environ)
         machine_type = env.str("MACHINE_TYPE", "e2-standard-2")
-        if machine_type.upper() in ("CPU", "GPU"):  # the apps' deploy class, not a Compute machine type
+        if machine_type.upper() in ("CPU", "GPU"):  # the seeds' deploy class, not a Compute machine type
             machine_type = "e2-standard-2"
         return cls(
             state_dir=Path(env.str("SIAGA_STATE_DIR", ".state")).resolve(),
@@ -745,7 +747,6 @@ class ControllerSettings:
     temporal_namespace: str
     task_queue: str
     observer_topic: str
-    observer_group_id: str
     deploy_delay_s: float
     heartbeat_deploy_delay_s: float
     z_value: float
@@ -772,6 +773,11 @@ class ControllerSettings:
     controlled_services: tuple[str, ...] = ("analyzer", "notifier")  # only these are ever scaled; "*": any
     providers: ProviderSettings = field(default_factory=ProviderSettings.from_env)
 
+    def __post_init__(self) -> None:
+        if self.min_instance > self.max_instance:
+            raise ConfigError(f"MIN_INSTANCE={self.min_instance} is above MAX_INSTANCE={self.max_instance}: "
+                              "the controller could never keep that many")
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "ControllerSettings":
         env = _Env(environ)
@@ -781,7 +787,6 @@ class ControllerSettings:
             temporal_namespace=env.str("TEMPORAL_NAMESPACE", "default"),
             task_queue=env.str("TEMPORAL_TASK_QUEUE", "siaga-control"),
             observer_topic=env.str("OBSERVER_CONSUMER_TOPIC", "observer", "OBSERVER_TOPIC"),
-            observer_group_id=env.str("OBSERVER_CONSUMER_GROUP_ID", "observer"),
             deploy_delay_s=env.float("DEPLOY_DELAY", 900.0, minimum=0.0),
             heartbeat_deploy_delay_s=env.float("HEARBEART_DEPLOY_DELAY", 120.0, minimum=1.0),
             z_value=env.float("Z_VALUE", 2.0, minimum=0.0),

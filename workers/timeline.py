@@ -23,6 +23,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
+from fogverse.plotting import pyplot
 from fogverse.settings import ControllerSettings
 from workflows.decide.scaling import Decision
 from workflows.messages import scaler_workflow_id
@@ -116,13 +117,7 @@ def plot(rows: list[Row], png: Path, title: str = "") -> Path:
     """Input/output rate and lag above, instances and scale changes below; returns ``png``."""
     if not rows:
         raise ValueError("nothing to plot: the timeline has no evaluations")
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise RuntimeError('plotting needs matplotlib: pip install -e ".[plot]"') from None
+    plt = pyplot()
     start = rows[0].at
     t = [r.at - start for r in rows]
     fig, (rates, count) = plt.subplots(2, 1, sharex=True, figsize=(10, 6), height_ratios=(3, 2))

@@ -72,7 +72,6 @@ class ServiceSpec:
     consumer_group: str
     cloud_provider: str = "LOCAL"
     max_instances: int = 3  # the service's own MAX_INSTANCE, capped by the controller's
-    machine_type: str = "CPU"
 
 
 @dataclass
@@ -82,7 +81,6 @@ class InstanceRequest:
     name: str
     service: str
     provider: str
-    machine_type: str = "CPU"
 
 
 @dataclass

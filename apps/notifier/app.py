@@ -64,6 +64,7 @@ class Notifier:
             input_codec=JsonModelCodec(Analysis), output_codec=None, settings=runtime,
         )
         self.web_port: int | None = None
+        self.web_app: web.Application | None = None  # while it runs: its routes (the OpenAPI test reads them)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._consuming = False
 
@@ -84,6 +85,7 @@ class Notifier:
         site = web.TCPSite(runner, self.settings.http_host, self.settings.http_port)
         await site.start()
         self.web_port = runner.addresses[0][1]
+        self.web_app = runner.app
         log.info("receiver at http://%s:%d/", self.settings.http_host, self.web_port)
         if self.push is None:
             log.info("push is off: FIREBASE_KEY is not set (the receiver still gets every incident)")

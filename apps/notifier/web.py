@@ -9,6 +9,7 @@
   ``DELETE /api/devices`` with the same body forgets it.
 - ``GET /api/config``: what the receiver needs: the Firebase web config (or null), categories.
 - ``GET /healthz``: liveness and a few counts.
+- ``GET /openapi.json``: this API as an OpenAPI 3.1 document (``apps/notifier/openapi.py``).
 
 Every error answers JSON ``{"error": "..."}`` with a 4xx/5xx status. What anyone on the network
 can do is bounded: bodies are JSON only when sent as ``application/json`` (so a cross-site form
@@ -37,11 +38,13 @@ from apps.discord_bot.limits import AuthorRateLimit  # the one per-key rate limi
 from apps.notifier.devices import ConfiguredToken, DeviceRegistry, RegistryFull
 from apps.notifier.feed import FeedFull, IncidentFeed
 from apps.notifier.incidents import IncidentTracker
+from apps.notifier.openapi import openapi_document
 from fogverse.contracts import CATEGORIES, MAX_DEVICE_TOKEN_CHARS, MAX_TEXT_CHARS, DeviceRegistration
 
 log = logging.getLogger(__name__)
 
 RECEIVER_DIR = Path(receiver.__file__).resolve().parent
+STATIC_DIR = RECEIVER_DIR / "static"
 MAX_BODY_BYTES = MAX_DEVICE_TOKEN_CHARS + 1024
 FEED_SEND_BUFFER_BYTES = 64 * 1024  # the kernel's send buffer of a live-feed socket (else it grows to MBs)
 FEED_WRITE_BYTES = 32 * 1024  # queued changes joined into one write, up to this much
@@ -72,7 +75,7 @@ def build_web_app(api: ReceiverApi) -> web.Application:
     app.router.add_get("/", handlers.page)
     app.router.add_get("/sw.js", handlers.service_worker)
     app.router.add_get("/manifest.webmanifest", handlers.manifest)
-    app.router.add_static("/static/", RECEIVER_DIR / "static")
+    app.router.add_get("/static/{file}", handlers.static_file)
     app.router.add_get("/api/incidents", handlers.incidents)
     app.router.add_get("/api/incidents/{incident_id}", handlers.incident)
     app.router.add_get("/api/events", handlers.events)
@@ -80,6 +83,7 @@ def build_web_app(api: ReceiverApi) -> web.Application:
     app.router.add_delete("/api/devices", handlers.forget_device)
     app.router.add_get("/api/config", handlers.config)
     app.router.add_get("/healthz", handlers.health)
+    app.router.add_get("/openapi.json", handlers.openapi)
     return app
 
 
@@ -106,6 +110,8 @@ def _error(status: int, message: str) -> web.Response:
 class _Handlers:
     def __init__(self, api: ReceiverApi):
         self.api = api
+        self._openapi = json.dumps(openapi_document(max_body_bytes=MAX_BODY_BYTES, max_body_depth=MAX_BODY_DEPTH,
+                                                    incidents_limit_max=INCIDENTS_LIMIT_MAX))
 
     async def page(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(RECEIVER_DIR / "index.html", headers=NO_CACHE)
@@ -118,6 +124,13 @@ class _Handlers:
     async def manifest(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(RECEIVER_DIR / "manifest.webmanifest",
                                 headers={"Content-Type": "application/manifest+json"})
+
+    async def static_file(self, request: web.Request) -> web.StreamResponse:
+        # Not aiohttp's static route: that answers a missing file with an empty 404, not JSON.
+        path = (STATIC_DIR / request.match_info["file"]).resolve()
+        if not path.is_relative_to(STATIC_DIR) or not path.is_file():
+            return _error(404, "no such file")
+        return web.FileResponse(path)
 
     async def incidents(self, request: web.Request) -> web.Response:
         category = _category(request)
@@ -222,6 +235,9 @@ class _Handlers:
             "alert_counts": list(self.api.alert_counts),
             "max_text_chars": MAX_TEXT_CHARS,
         }, headers=NO_CACHE)
+
+    async def openapi(self, request: web.Request) -> web.Response:
+        return web.Response(text=self._openapi, content_type="application/json")
 
     async def health(self, request: web.Request) -> web.Response:
         tracker = self.api.tracker

@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fogverse.contracts import CATEGORIES
@@ -58,3 +59,65 @@ def test_evaluate_without_data_says_where_it_looked(tmp_path):
 def test_unknown_mode_is_rejected_by_the_command_line():
     result = _analyzer("classify", "--mode", "turbo")
     assert result.returncode != 0 and "turbo" in result.stderr
+
+
+def test_precision_recall_curve_reads_like_the_table():
+    from apps.analyzer.evaluation import precision_recall_curve
+
+    truth = np.array([1, 0, 1, 1, 0, 0], dtype=bool)
+    scores = np.array([0.9, 0.8, 0.8, 0.4, 0.3, 0.1])
+    precision, recall, thresholds = precision_recall_curve(truth, scores)
+    # threshold ▸ predicted emergencies ▸ precision, recall (the two 0.8s count together)
+    assert thresholds.tolist() == [0.9, 0.8, 0.4, 0.3, 0.1]
+    assert precision.tolist() == pytest.approx([1, 2 / 3, 3 / 4, 3 / 5, 3 / 6])
+    assert recall.tolist() == pytest.approx([1 / 3, 2 / 3, 1, 1, 1])
+
+
+def test_confusion_matrix_counts_true_by_predicted():
+    from apps.analyzer.evaluation import confusion_matrix
+
+    matrix = confusion_matrix(["fire", "fire", "hazmat", "other"], ["fire", "hazmat", "hazmat", "fire"],
+                              ["fire", "hazmat", "other"])
+    assert matrix.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 0]]
+
+
+def test_evaluate_plot_draws_the_curve_and_both_confusion_matrices(tmp_path):
+    import matplotlib.image
+
+    from apps.analyzer.dataset import resolve_data_dir
+
+    try:
+        data_dir = resolve_data_dir()
+    except FileNotFoundError as error:
+        pytest.skip(f"disaster-tweets data absent: {error}")
+    png = tmp_path / "figures" / "fast.png"
+    result = _analyzer("evaluate", "--mode", "fast", "--plot", str(png), env={"DISASTER_TWEETS_DIR": str(data_dir)})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["emergency"]["support"] == 1569  # the figures still go to stdout
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = matplotlib.image.imread(png)
+    assert image.shape[:2] == (550, 1600)
+    rgb = image[..., :3]
+    curve_blue = np.array([0.122, 0.467, 0.706])  # tab:blue, the precision-recall line
+    darkest_blue = np.array([0.031, 0.188, 0.420])  # the top of the Blues map: the largest count of a matrix
+    assert (np.abs(rgb - curve_blue).sum(axis=-1) < 0.05).sum() > 300
+    assert (np.abs(rgb - darkest_blue).sum(axis=-1) < 0.05).sum() > 2 * 1000  # a cell in each matrix
+
+
+def _without(package: str, directory: Path) -> dict[str, str]:
+    """An environment in which ``package`` fails to import, as an absent one does (it is shadowed)."""
+    (directory / package).mkdir()
+    (directory / package / "__init__.py").write_text(f"raise ImportError('No module named {package}')\n")
+    return {"PYTHONPATH": os.pathsep.join([str(directory), str(REPO)])}
+
+
+@pytest.mark.parametrize("package, command, message", [
+    ("matplotlib", ["evaluate", "--mode", "fast", "--plot"], 'plotting needs matplotlib: pip install -e ".[plot]"'),
+    ("sklearn", ["train", "--mode", "fast", "--out"], 'needs sklearn, from the train extra: pip install -e ".[train]"'),
+])
+def test_a_command_without_its_extra_names_the_extra_before_any_work(tmp_path, package, command, message):
+    output = tmp_path / "output"  # the PNG, or the artifacts directory
+    result = _analyzer(*command, str(output), env=_without(package, tmp_path))
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and not output.exists()

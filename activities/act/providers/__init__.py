@@ -58,7 +58,6 @@ class InstanceSpec:
     name: str
     service: str
     env: dict[str, str] = field(default_factory=dict)  # what the instance's process or container gets
-    machine_type: str = "CPU"
 
 
 class InstanceProvider(Protocol):
