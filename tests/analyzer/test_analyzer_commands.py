@@ -48,6 +48,21 @@ def test_evaluate_prints_eval_metrics_as_json(tmp_path):
     held_out = report["held_out"]  # the written held-out set's figures, beside the eval split's
     assert 0 < held_out["category_accuracy"] <= 1 and 0 < held_out["emergency_accuracy"] <= 1
     assert held_out["emergency"]["support"] == len(load_written("held_out"))
+    assert report["held_out_set"] == "held_out"
+
+
+def test_evaluate_reports_the_written_set_it_is_asked_for():
+    from apps.analyzer.dataset import load_written, resolve_data_dir
+
+    try:
+        data_dir = resolve_data_dir()
+    except FileNotFoundError as error:
+        pytest.skip(f"disaster-tweets data absent: {error}")
+    result = _analyzer("evaluate", "--mode", "fast", "--held-out", "held_out_2", "--data", str(data_dir))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["held_out_set"] == "held_out_2"
+    assert report["held_out"]["emergency"]["support"] == len(load_written("held_out_2"))
 
 
 def test_evaluate_without_data_says_where_it_looked(tmp_path):
