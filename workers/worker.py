@@ -11,6 +11,10 @@ creates the two schedules, or updates them to the current settings if they exist
 The observer feed records what the apps say; its :class:`~activities.relay.FeedRelay` turns the
 two things workflows wait for (a deployed instance's first heartbeat, a consumer joining) into
 signals the moment the feed reads them.
+
+With ``CONTROLLER_METRICS_PORT`` set, the Temporal SDK's own Prometheus exporter serves
+``/metrics`` there: the SDK's worker and client metrics, and the decisions the workflows count
+on its meter (``siaga_scaling_decisions``, README ▸ Metrics).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from datetime import timedelta
 from temporalio.client import (Client, Schedule, ScheduleActionStartWorkflow, ScheduleAlreadyRunningError,
                                ScheduleIntervalSpec, ScheduleOverlapPolicy, SchedulePolicy, ScheduleSpec,
                                ScheduleUpdate, ScheduleUpdateInput)
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -36,7 +41,7 @@ from activities.act.providers import Providers
 from activities.relay import FeedRelay
 from fogverse.kafka_client import BrokerUnreachable, preflight
 from fogverse.lifecycle import NeverReached, StartTimeout
-from fogverse.settings import ControllerSettings, _Env, bootstrap_variable
+from fogverse.settings import ConfigError, ControllerSettings, _Env, bootstrap_variable
 from workers.stack import SEARCH_ATTRIBUTES
 from workflows import WORKFLOWS
 from workflows.messages import TICK_WORKFLOW, TickRequest
@@ -110,9 +115,11 @@ async def connect(settings: ControllerSettings, stop: asyncio.Event | None = Non
     """
     timeout, started, said = StartTimeout.from_env(), time.monotonic(), False
     stop = stop or asyncio.Event()
+    runtime = metrics_runtime(settings)
     while not stop.is_set():
         try:
-            return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+            return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
+                                        runtime=runtime)
         except RuntimeError as exc:
             if timeout.expired(started):
                 raise NeverReached(f"no Temporal server answered at {settings.temporal_address} (TEMPORAL_ADDRESS) "
@@ -124,6 +131,21 @@ async def connect(settings: ControllerSettings, stop: asyncio.Event | None = Non
                 said = True
         await _unless(stop, 1.0)
     return None
+
+
+def metrics_runtime(settings: ControllerSettings) -> Runtime | None:
+    """The SDK runtime that exports its metrics to Prometheus (None: CONTROLLER_METRICS_PORT=0, the default's)."""
+    if not settings.metrics_port:
+        return None
+    address = f"{settings.metrics_host}:{settings.metrics_port}"
+    try:
+        runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(
+            bind_address=address, counters_total_suffix=True, durations_as_seconds=True)))
+    except Exception as exc:  # the core SDK binds at once: a port in use fails here
+        raise ConfigError(f"CONTROLLER_METRICS_PORT={settings.metrics_port}: cannot serve /metrics on {address} "
+                          f"({exc})") from None
+    log.info("metrics at http://%s/metrics", address)
+    return runtime
 
 
 async def run_control_plane(settings: ControllerSettings, stop: asyncio.Event | None = None) -> None:

@@ -104,6 +104,7 @@ class ServiceScalerWorkflow:
             counted = self._counted()
             decision = Decision(SCALE_OUT, "manual", request.reason, counted, counted + 1, numbers={}, at=now)
             self.state.remember(decision)
+            _count(self.state.service, decision)
             (name,) = await self._start_deploys(decision, 1, request.heartbeat_deploy_delay_s)
         self._publish()
         return name
@@ -177,6 +178,7 @@ class ServiceScalerWorkflow:
             fleet = Fleet(instances=self._counted(), deploying=len(s.managed(DEPLOYING)), removable=len(removable),
                           cooldown_until=s.cooldown_until, recommendations=list(s.recommendations))
             decision = decide(measured, fleet, policy, now)
+            _count(s.service, decision)
             s.recommendations = remember(s.recommendations, decision, policy.stabilization_s)
             previous = s.last_decision
             s.evaluations += 1
@@ -388,3 +390,11 @@ class ServiceScalerWorkflow:
 def _number(name: str) -> int:
     match = re.search(r"-(\d+)$", name)
     return int(match.group(1)) if match else 0
+
+
+def _count(service: str, decision: Decision) -> None:
+    """Count a decision on the SDK's meter, which the controller exports (CONTROLLER_METRICS_PORT);
+    the SDK does not count again when a history is replayed."""
+    workflow.metric_meter().create_counter(
+        "siaga_scaling_decisions", "Scaling decisions, by service, action and reason",
+    ).with_additional_attributes({"service": service, "action": decision.action, "reason": decision.reason}).add(1)

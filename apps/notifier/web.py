@@ -9,6 +9,7 @@
   ``DELETE /api/devices`` with the same body forgets it.
 - ``GET /api/config``: what the receiver needs: the Firebase web config (or null), categories.
 - ``GET /healthz``: liveness and a few counts.
+- ``GET /metrics``: the process's Prometheus metrics (:mod:`fogverse.prometheus`, README ▸ Metrics).
 
 Every error answers JSON ``{"error": "..."}`` with a 4xx/5xx status. What anyone on the network
 can do is bounded: bodies are JSON only when sent as ``application/json`` (so a cross-site form
@@ -37,6 +38,7 @@ from apps.discord_bot.limits import AuthorRateLimit  # the one per-key rate limi
 from apps.notifier.devices import ConfiguredToken, DeviceRegistry, RegistryFull
 from apps.notifier.feed import FeedFull, IncidentFeed
 from apps.notifier.incidents import IncidentTracker
+from fogverse import prometheus
 from fogverse.contracts import CATEGORIES, MAX_DEVICE_TOKEN_CHARS, MAX_TEXT_CHARS, DeviceRegistration
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,7 @@ def build_web_app(api: ReceiverApi) -> web.Application:
     app.router.add_delete("/api/devices", handlers.forget_device)
     app.router.add_get("/api/config", handlers.config)
     app.router.add_get("/healthz", handlers.health)
+    app.router.add_get("/metrics", handlers.metrics)
     return app
 
 
@@ -231,6 +234,10 @@ class _Handlers:
             "push": self.api.push_enabled, "feed_subscribers": self.api.feed.subscribers,
             "feed_evicted": self.api.feed.evicted,
         })
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        body, content_type = prometheus.exposition()
+        return web.Response(body=body, headers={"Content-Type": content_type, **NO_CACHE})
 
 
 def _category(request: web.Request) -> str | None:
