@@ -46,3 +46,19 @@ async def test_metrics_scraped_and_parsed(kafka_bootstrap, temporal_address, tmp
                  workflow_type="ControlTick") >= 3, "a tick per evaluation, at least"
     assert value(samples, "temporal_local_activity_execution_latency_count", task_queue=sut.task_queue,
                  activity_type="dispatch_tick") >= 3
+
+
+def test_a_metrics_port_in_use_stops_the_controller_at_start_naming_the_variable(kafka_bootstrap, temporal_address,
+                                                                                 tmp_path):
+    import socket
+
+    sut = ServiceUnderTest(kafka_bootstrap, temporal_address, tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        plane = start_control_plane(sut, CONTROLLER_METRICS_PORT=str(taken.getsockname()[1]))
+        try:
+            assert plane.popen.wait(60) == 2, plane.tail()
+        finally:
+            plane.stop()
+    assert "CONTROLLER_METRICS_PORT" in plane.tail() and "in use" in plane.tail()
