@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
                                     ManualDeploy, PartitionGrowth, ReconcileRequest,
                                     deploy_workflow_id)
     from workflows.decide.partitions import GROW, plan_growth
+    from workflows.meter import count_partitions, count_scaling
     from workflows.state import (DEPLOYING, KEEP_EVENTS, REMOVING, RUNNING, InstanceRecord, ScaleEvent, ScalerInput,
                                  ScalerState)
 
@@ -104,7 +105,7 @@ class ServiceScalerWorkflow:
             counted = self._counted()
             decision = Decision(SCALE_OUT, "manual", request.reason, counted, counted + 1, numbers={}, at=now)
             self.state.remember(decision)
-            _count(self.state.service, decision)
+            count_scaling(self.state.service, decision)
             (name,) = await self._start_deploys(decision, 1, request.heartbeat_deploy_delay_s)
         self._publish()
         return name
@@ -178,7 +179,7 @@ class ServiceScalerWorkflow:
             fleet = Fleet(instances=self._counted(), deploying=len(s.managed(DEPLOYING)), removable=len(removable),
                           cooldown_until=s.cooldown_until, recommendations=list(s.recommendations))
             decision = decide(measured, fleet, policy, now)
-            _count(s.service, decision)
+            count_scaling(s.service, decision)
             s.recommendations = remember(s.recommendations, decision, policy.stabilization_s)
             previous = s.last_decision
             s.evaluations += 1
@@ -217,6 +218,7 @@ class ServiceScalerWorkflow:
         """Grow the source topic so ``instances`` consumers each get a partition; returns the partitions it has."""
         s = self.state
         plan = plan_growth(s.spec.source_topic, s.spec.consumer_group, partitions, instances, max_partitions)
+        count_partitions(plan)
         if plan.action != GROW:
             return plan.partitions_after
         workflow.logger.warning("%s", plan.detail)
@@ -390,11 +392,3 @@ class ServiceScalerWorkflow:
 def _number(name: str) -> int:
     match = re.search(r"-(\d+)$", name)
     return int(match.group(1)) if match else 0
-
-
-def _count(service: str, decision: Decision) -> None:
-    """Count a decision on the SDK's meter, which the controller exports (CONTROLLER_METRICS_PORT);
-    the SDK does not count again when a history is replayed."""
-    workflow.metric_meter().create_counter(
-        "siaga_scaling_decisions", "Scaling decisions, by service, action and reason",
-    ).with_additional_attributes({"service": service, "action": decision.action, "reason": decision.reason}).add(1)

@@ -8,7 +8,7 @@ import pytest
 from controller_harness import (ServiceUnderTest, Traffic, close_out, connect_temporal, scaler_state,
                                 start_control_plane, start_first_instance, wait_for_state)
 from fogverse.processes import free_port
-from prometheus_scrape import scrape, scrape_until, value
+from prometheus_scrape import scrape_until, value
 
 pytestmark = pytest.mark.slow
 
@@ -26,11 +26,12 @@ async def test_metrics_scraped_and_parsed(kafka_bootstrap, temporal_address, tmp
             await wait_for_state(temporal, sut, lambda s: s.evaluations >= 3, 90, "three evaluations",
                                  watch=[first, plane])
             before = await scaler_state(temporal, sut)
-            samples = await scrape(url)
+            # the first instance joining its group had the partition workflow decide too
+            samples = await scrape_until(
+                url, lambda s: value(s, "siaga_scaling_decisions_total", service=sut.service)
+                and value(s, "siaga_partition_decisions_total", topic=sut.source), "the decisions on the SDK's meter",
+                process=plane)
             after = await scaler_state(temporal, sut)
-            samples = samples if value(samples, "siaga_scaling_decisions_total") else await scrape_until(
-                url, lambda s: value(s, "siaga_scaling_decisions_total", service=sut.service),
-                "the decisions on the SDK's meter", process=plane)
     finally:
         await close_out(temporal, sut, [plane, first])
 
@@ -40,6 +41,8 @@ async def test_metrics_scraped_and_parsed(kafka_bootstrap, temporal_address, tmp
                if labels.get("service") == sut.service and v > 0}
     assert counted <= {(d.action, d.reason) for d in after.decisions}, (counted, after.decisions[-3:])
     assert {action for action, _ in counted} == {"hold"}, "5 messages/s is well within one instance"
+    assert value(samples, "siaga_partition_decisions_total", topic=sut.source, action="hold",
+                 reason="enough_partitions", workflow_type="PartitionGrowth") >= 1, "one member, one partition"
     # the SDK's own: this worker's task queue polled and workflow tasks completed
     assert value(samples, "temporal_worker_start_total", task_queue=sut.task_queue) == 1
     assert value(samples, "temporal_workflow_completed_total", task_queue=sut.task_queue,
