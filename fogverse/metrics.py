@@ -23,8 +23,8 @@ from collections import Counter
 
 from aiokafka import AIOKafkaProducer
 
-from fogverse.broker_watch import BrokerWatch
 from fogverse import prometheus
+from fogverse.broker_watch import BrokerWatch
 from fogverse.contracts import ConsumerJoined, DeployConfig, Heartbeat, ServicePair, ThroughputReport
 from fogverse.settings import RuntimeSettings
 
@@ -70,7 +70,8 @@ class MetricsEmitter:
         prometheus.BUSY.labels(self._service).inc(max(seconds, 0.0))
 
     def committed(self, source_topic: str, inputs: int, latency_s: float) -> None:
-        """``inputs`` read from ``source_topic`` were committed ``latency_s`` after their processing began."""
+        """``inputs`` read from ``source_topic`` were done with (outputs acked, offsets committed unless a
+        rebalance took them) ``latency_s`` after their processing began."""
         prometheus.MESSAGES_IN.labels(self._service, source_topic).inc(inputs)
         prometheus.BATCH_LATENCY.labels(self._service).observe(max(latency_s, 0.0))
 

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 disable_created_metrics()  # a ``*_created`` series per counter says nothing a restart count does not
 
 MESSAGES_IN = Counter("siaga_messages_in", "Inputs read from the source topic and handled (an output, a dead "
-                      "letter or nothing), counted once committed", ["service", "topic"])
+                      "letter or nothing), counted once their outputs are acked", ["service", "topic"])
 MESSAGES_OUT = Counter("siaga_messages_out", "Outputs the broker acked (a sink: inputs it consumed), "
                        "by target topic", ["service", "topic"])
 DEAD_LETTERS = Counter("siaga_dead_letters", "Inputs sent to the dead-letter topic instead of an output",
@@ -46,18 +46,17 @@ for _reason in ("retry", "unregistered", "rejected"):
 INCIDENTS_OPEN = Gauge("siaga_incidents_open", "Incidents the notifier holds open (within INCIDENT_RETENTION)")
 
 
-def serve(port: int, host: str, variable: str) -> int:
-    """Serve ``/metrics`` on ``host:port`` from a thread (0 ▸ off, returns 0); a port that cannot be
-    had stops the process at start, naming ``variable``."""
+def serve(port: int, host: str, variable: str) -> None:
+    """Serve ``/metrics`` on ``host:port`` from a thread (0 ▸ off); a port that cannot be had stops
+    the process at start, naming ``variable``."""
     if not port:
-        return 0
+        return
     try:
         start_http_server(port, addr=host)
     except OSError as exc:
         raise ConfigError(f"{variable}={port}: cannot serve /metrics on {host}:{port} ({exc.strerror or exc})") \
             from None
     log.info("metrics at http://%s:%d/metrics", host, port)
-    return port
 
 
 def exposition() -> tuple[bytes, str]:

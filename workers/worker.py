@@ -108,14 +108,14 @@ async def ensure_schedules(client: Client, settings: ControllerSettings) -> list
     return list(schedule_ids(settings).values())
 
 
-async def connect(settings: ControllerSettings, stop: asyncio.Event | None = None) -> Client | None:
+async def connect(settings: ControllerSettings, stop: asyncio.Event | None = None,
+                  runtime: Runtime | None = None) -> Client | None:
     """Connect, waiting (``SIAGA_START_TIMEOUT``) for a Temporal server that is still starting.
 
     None: a stop came first. :class:`NeverReached` (one line) when no server answered in time.
     """
     timeout, started, said = StartTimeout.from_env(), time.monotonic(), False
     stop = stop or asyncio.Event()
-    runtime = metrics_runtime(settings)
     while not stop.is_set():
         try:
             return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
@@ -150,9 +150,10 @@ def metrics_runtime(settings: ControllerSettings) -> Runtime | None:
 
 async def run_control_plane(settings: ControllerSettings, stop: asyncio.Event | None = None) -> None:
     stop = stop or _stop_on_signals()
+    runtime = metrics_runtime(settings)  # first: a port in use stops the worker before it waits for anything
     if not await _kafka_preflight(settings.bootstrap_servers, stop):
         return
-    client = await connect(settings, stop)
+    client = await connect(settings, stop, runtime)
     if client is None:
         return
     partitions = PartitionAdmin(settings.bootstrap_servers)
