@@ -9,6 +9,9 @@ sends one batch per interval, so a slow observer topic cannot slow the pipeline.
 broker did not ack (it was away) is sent again with its id, timestamp and interval unchanged,
 and readers count each id once, so the reports add up to the outputs across an outage; while the
 :class:`~fogverse.broker_watch.BrokerWatch` says the broker is away, no flush is tried.
+
+Each count also goes to the process's Prometheus metrics (:mod:`fogverse.prometheus`), which
+are not sent anywhere: a scrape reads them.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections import Counter
 
 from aiokafka import AIOKafkaProducer
 
+from fogverse import prometheus
 from fogverse.broker_watch import BrokerWatch
 from fogverse.contracts import ConsumerJoined, DeployConfig, Heartbeat, ServicePair, ThroughputReport
 from fogverse.settings import RuntimeSettings
@@ -36,6 +40,8 @@ class MetricsEmitter:
         self._settings = settings
         self._service = service
         self._counts: Counter[str] = Counter({topic: 0 for topic in target_topics})
+        for topic in target_topics:  # shown at 0 before the first output, not missing
+            prometheus.MESSAGES_OUT.labels(service, topic)
         self._task: asyncio.Task | None = None
         self._last_flush = time.monotonic()
         #: reports whose ack failed: sent again, with the same id, until one is acked. A failed ack
@@ -48,12 +54,40 @@ class MetricsEmitter:
         self._handled = 0
 
     def count(self, target_topic: str, messages: int = 1) -> None:
+        """``messages`` outputs to ``target_topic`` were acked (a sink: inputs consumed)."""
         self._counts[target_topic] += messages
+        prometheus.MESSAGES_OUT.labels(self._service, target_topic).inc(messages)
+
+    def dead_letters(self, dlq_topic: str, messages: int) -> None:
+        """``messages`` inputs went to ``dlq_topic`` instead: the controller counts them as handled."""
+        self._counts[dlq_topic] += messages
+        prometheus.DEAD_LETTERS.labels(self._service, dlq_topic).inc(messages)
 
     def busy(self, seconds: float, handled: int) -> None:
         """``handled`` inputs took ``seconds`` of processing (decode, process, encode)."""
         self._busy_s += max(seconds, 0.0)
         self._handled += handled
+        prometheus.BUSY.labels(self._service).inc(max(seconds, 0.0))
+
+    def committed(self, source_topic: str, inputs: int, latency_s: float) -> None:
+        """``inputs`` read from ``source_topic`` were done with (outputs acked, offsets committed unless a
+        rebalance took them) ``latency_s`` after their processing began."""
+        prometheus.MESSAGES_IN.labels(self._service, source_topic).inc(inputs)
+        prometheus.BATCH_LATENCY.labels(self._service).observe(max(latency_s, 0.0))
+
+    def lag(self, topic: str, partition: int, records: int | None) -> None:
+        """``records`` behind the end of ``topic[partition]`` (None: no longer ours, not shown)."""
+        series = (self._service, topic, str(partition))
+        if records is not None:
+            prometheus.CONSUMER_LAG.labels(*series).set(max(records, 0))
+            return
+        try:
+            prometheus.CONSUMER_LAG.remove(*series)
+        except KeyError:
+            pass
+
+    def publish_failed(self, topic: str) -> None:
+        prometheus.PUBLISH_FAILURES.labels(self._service, topic).inc()
 
     async def start(self) -> None:
         self._last_flush = time.monotonic()

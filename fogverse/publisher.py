@@ -97,3 +97,5 @@ class Publisher(Generic[T]):
     def _count_ack(self, ack: asyncio.Future) -> None:
         if not ack.cancelled() and ack.exception() is None:
             self.metrics.count(self.topic)
+        else:
+            self.metrics.publish_failed(self.topic)

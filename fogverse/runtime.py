@@ -119,6 +119,8 @@ class _InflightBatch:
     outputs: int
     dead_letters: int
     epoch: int = 0  # the assignment it was fetched in: never committed after a revoke of it
+    inputs: int = 0  # the records it was made of
+    started: float = 0.0  # perf_counter() when their processing began
 
     def undelivered(self) -> list[int]:
         """Positions of the messages that are not acked (call once every ack is done)."""
@@ -212,6 +214,7 @@ class PipelineApp(Generic[In, Out]):
                     await asyncio.gather(fetch, return_exceptions=True)
                     continue
                 fetched = {tp: part for tp, part in fetch.result().items() if part}
+                await self._measure_lag()
                 if not fetched:
                     continue
                 async with self._batch_lock:
@@ -244,6 +247,18 @@ class PipelineApp(Generic[In, Out]):
         self.consumer.subscribe([self.source_topic], listener=_DrainOnRevoke(self))
         await self.watch.start_client(self.consumer)
         self.watch.start()
+
+    async def _measure_lag(self) -> None:
+        """How far each assigned partition is behind its end, as the last fetch from it saw."""
+        for tp in self.consumer.assignment():
+            end = self.consumer.highwater(tp)
+            if end is None:
+                continue  # nothing fetched from it yet: unknown, not shown
+            try:
+                position = await self.consumer.position(tp)  # known once fetched from: no request
+            except Exception:
+                continue
+            self.metrics.lag(tp.topic, tp.partition, end - position)
 
     async def _unless_stopped(self, work) -> bool:
         """Await ``work`` unless a stop is requested first (then cancel it and return False)."""
@@ -355,7 +370,7 @@ class PipelineApp(Generic[In, Out]):
         offsets: dict[TopicPartition, int] = {}
         for r in records:
             offsets[TopicPartition(r.topic, r.partition)] = r.offset + 1
-        batch = _InflightBatch(messages, [None] * len(messages), offsets, outputs, dead, epoch)
+        batch = _InflightBatch(messages, [None] * len(messages), offsets, outputs, dead, epoch, len(records), started)
         # released by the committer once this batch is committed
         if not await self._unless(self._send_slots.acquire(), self._stop, self._revoking):
             return False
@@ -507,7 +522,8 @@ class PipelineApp(Generic[In, Out]):
                         log.warning("commit skipped after rebalance: %s", exc)
                 self.metrics.count(self._metrics_topic, batch.outputs)
                 if batch.dead_letters:
-                    self.metrics.count(self.dlq_topic, batch.dead_letters)
+                    self.metrics.dead_letters(self.dlq_topic, batch.dead_letters)
+                self.metrics.committed(self.source_topic, batch.inputs, time.perf_counter() - batch.started)
             finally:
                 self._send_slots.release()
                 self._inflight.task_done()
@@ -615,6 +631,8 @@ class _DrainOnRevoke(ConsumerRebalanceListener):
                         sorted(f"{tp.topic}[{tp.partition}]" for tp in revoked), app.timing.revoke_wait_s)
         finally:
             app._epoch += 1  # what was fetched before is never processed or committed after this
+            for tp in revoked if app.metrics is not None else ():
+                app.metrics.lag(tp.topic, tp.partition, None)
             app._revoking.clear()
 
     async def _finish(self) -> None:

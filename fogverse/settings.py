@@ -241,6 +241,8 @@ class RuntimeSettings:
     metadata_max_age_s: float = 5.0
     #: the variable ``bootstrap_servers`` came from, for errors that name it
     bootstrap_variable: str = "KAFKA_BOOTSTRAP_SERVERS"
+    #: the address an app's Prometheus exporter listens on (its port is the app's own setting)
+    metrics_host: str = "127.0.0.1"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, bootstrap_var: str | None = None,
@@ -260,6 +262,7 @@ class RuntimeSettings:
             cloud_provider=env.choice("CLOUD_PROVIDER", "LOCAL", ("LOCAL", "GOOGLE_CLOUD", "AWS")),
             metadata_max_age_s=env.float("METADATA_MAX_AGE", 5.0, minimum=0.5),
             bootstrap_variable=bootstrap_variable(env, bootstrap_var),
+            metrics_host=env.str("METRICS_HOST", "127.0.0.1"),
         )
 
 
@@ -449,6 +452,7 @@ class CrawlerSettings:
     ramp_duration_s: float
     spam_start_s: float  # burst profile: seconds of normal rate before the spike
     spam_period_s: float  # burst profile: 0 ▸ one spike; else a spike every this many seconds
+    metrics_port: int = 0  # Prometheus /metrics; 0 ▸ off
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "CrawlerSettings":
@@ -470,6 +474,7 @@ class CrawlerSettings:
             ramp_duration_s=env.float("CRAWLER_RAMP_DURATION", 60.0, minimum=0.0),
             spam_start_s=env.float("SPAM_START", 10.0, minimum=0.0),
             spam_period_s=env.float("SPAM_PERIOD", 0.0, minimum=0.0),
+            metrics_port=env.int("CRAWLER_METRICS_PORT", 0, minimum=0, maximum=65535),
         )
 
 
@@ -482,6 +487,7 @@ class AnalyzerSettings:
     analyzer_mode: str  # serial | parallel: how the runtime runs `process`
     model_mode: str  # accurate | fast | cascade
     slow_down_ms: float  # test/demo knob: extra time per message, to overload one instance
+    metrics_port: int = 0  # Prometheus /metrics; 0 ▸ off
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "AnalyzerSettings":
@@ -494,6 +500,7 @@ class AnalyzerSettings:
             analyzer_mode=env.choice("ANALYZER_MODE", "serial", ("serial", "parallel")),
             model_mode=env.choice("MODEL_MODE", "accurate", ("accurate", "fast", "cascade")),
             slow_down_ms=env.float("ANALYZER_SLOW_DOWN_MS", 0.0, minimum=0.0),
+            metrics_port=env.int("ANALYZER_METRICS_PORT", 0, minimum=0, maximum=65535),
         )
 
 
@@ -598,6 +605,7 @@ class DiscordSettings:
     incidents_shown: int = 5
     read_dms: bool = False  # direct messages to the bot are reports too
     author_rate: int = 5  # reports per author per minute; more are dropped (0 ▸ no limit)
+    metrics_port: int = 0  # Prometheus /metrics; 0 ▸ off
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "DiscordSettings":
@@ -614,6 +622,7 @@ class DiscordSettings:
             incidents_shown=env.int("DISCORD_INCIDENTS_SHOWN", 5, minimum=1, maximum=20),
             read_dms=env.bool("DISCORD_READ_DMS", False),
             author_rate=env.int("DISCORD_AUTHOR_RATE", 5, minimum=0, maximum=600),
+            metrics_port=env.int("DISCORD_METRICS_PORT", 0, minimum=0, maximum=65535),
         )
 
 
@@ -637,6 +646,7 @@ class LineSettings:
     publish_timeout_s: float = 2.0  # longest a webhook call waits for the broker's ack before answering 503
     api_host: str = "https://api.line.me"
     dedup_size: int = 10_000  # recent webhookEventIds remembered (per process) to publish redeliveries once
+    metrics_port: int = 0  # Prometheus /metrics (never on PORT: LINE's webhook is public); 0 ▸ off
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "LineSettings":
@@ -652,6 +662,7 @@ class LineSettings:
             publish_timeout_s=env.float("LINE_PUBLISH_TIMEOUT", 2.0, minimum=0.05, maximum=30.0),
             api_host=env.str("LINE_API_HOST", "https://api.line.me").rstrip("/"),
             dedup_size=env.int("LINE_DEDUP_SIZE", 10_000, minimum=1),
+            metrics_port=env.int("LINE_METRICS_PORT", 0, minimum=0, maximum=65535),
         )
 
 
@@ -771,6 +782,8 @@ class ControllerSettings:
     spike_hold_s: float = 3.0  # a rise of the input that holds this long is a step, not a spike
     dlq_suffix: str = ".dlq"  # the apps' DLQ_SUFFIX: their dead letters count as handled
     controlled_services: tuple[str, ...] = ("analyzer", "notifier")  # only these are ever scaled; "*": any
+    metrics_port: int = 0  # the Temporal SDK's Prometheus exporter, decisions included; 0 ▸ off
+    metrics_host: str = "127.0.0.1"
     providers: ProviderSettings = field(default_factory=ProviderSettings.from_env)
 
     def __post_init__(self) -> None:
@@ -811,6 +824,8 @@ class ControllerSettings:
             scale_out_rule=env.choice("SCALE_OUT_RULE", "count", ("count", "plus_one")),
             dlq_suffix=env.str("DLQ_SUFFIX", ".dlq"),
             controlled_services=_controlled_services(env.list("CONTROLLED_SERVICES", ("analyzer", "notifier"))),
+            metrics_port=env.int("CONTROLLER_METRICS_PORT", 0, minimum=0, maximum=65535),
+            metrics_host=env.str("METRICS_HOST", "127.0.0.1"),
             providers=ProviderSettings.from_env(environ),
         )
 

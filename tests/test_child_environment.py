@@ -94,3 +94,18 @@ def test_up_starts_each_component_with_its_own_variables_only(tmp_path):
 
 def test_every_component_of_up_names_a_listed_service():
     assert {c.service for c in COMPONENTS} <= set(SERVICE_VARIABLES)
+
+
+def test_up_gives_each_component_its_own_metrics_port_alone():
+    ports = {"ANALYZER_METRICS_PORT": "9101", "CRAWLER_METRICS_PORT": "9102", "DISCORD_METRICS_PORT": "9103",
+             "LINE_METRICS_PORT": "9104", "CONTROLLER_METRICS_PORT": "9100"}
+    own = {"analyzer": "ANALYZER_METRICS_PORT", "crawler": "CRAWLER_METRICS_PORT", "discord_bot": "DISCORD_METRICS_PORT",
+           "line_bot": "LINE_METRICS_PORT", "controller": "CONTROLLER_METRICS_PORT", "notifier": None}
+    environ = {**ports, "METRICS_HOST": "0.0.0.0"}
+    for component in COMPONENTS:
+        env = child_env(component.service, environ)
+        assert env["METRICS_HOST"] == "0.0.0.0", component.name
+        given = {name for name in ports if name in env}
+        if component.service == "controller":  # it carries the analyzer's variables for its LOCAL
+            given.discard("ANALYZER_METRICS_PORT")  # instances, which drop every *_METRICS_PORT
+        assert given == ({own[component.service]} if own[component.service] else set()), component.name

@@ -11,6 +11,10 @@ creates the two schedules, or updates them to the current settings if they exist
 The observer feed records what the apps say; its :class:`~activities.relay.FeedRelay` turns the
 two things workflows wait for (a deployed instance's first heartbeat, a consumer joining) into
 signals the moment the feed reads them.
+
+With ``CONTROLLER_METRICS_PORT`` set, the Temporal SDK's own Prometheus exporter serves
+``/metrics`` there: the SDK's worker and client metrics, and the decisions the workflows count
+on its meter (``siaga_scaling_decisions``, README ▸ Metrics).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from datetime import timedelta
 from temporalio.client import (Client, Schedule, ScheduleActionStartWorkflow, ScheduleAlreadyRunningError,
                                ScheduleIntervalSpec, ScheduleOverlapPolicy, SchedulePolicy, ScheduleSpec,
                                ScheduleUpdate, ScheduleUpdateInput)
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -36,7 +41,7 @@ from activities.act.providers import Providers
 from activities.relay import FeedRelay
 from fogverse.kafka_client import BrokerUnreachable, preflight
 from fogverse.lifecycle import NeverReached, StartTimeout
-from fogverse.settings import ControllerSettings, _Env, bootstrap_variable
+from fogverse.settings import ConfigError, ControllerSettings, _Env, bootstrap_variable
 from workers.stack import SEARCH_ATTRIBUTES
 from workflows import WORKFLOWS
 from workflows.messages import TICK_WORKFLOW, TickRequest
@@ -103,7 +108,8 @@ async def ensure_schedules(client: Client, settings: ControllerSettings) -> list
     return list(schedule_ids(settings).values())
 
 
-async def connect(settings: ControllerSettings, stop: asyncio.Event | None = None) -> Client | None:
+async def connect(settings: ControllerSettings, stop: asyncio.Event | None = None,
+                  runtime: Runtime | None = None) -> Client | None:
     """Connect, waiting (``SIAGA_START_TIMEOUT``) for a Temporal server that is still starting.
 
     None: a stop came first. :class:`NeverReached` (one line) when no server answered in time.
@@ -112,7 +118,8 @@ async def connect(settings: ControllerSettings, stop: asyncio.Event | None = Non
     stop = stop or asyncio.Event()
     while not stop.is_set():
         try:
-            return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+            return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
+                                        runtime=runtime)
         except RuntimeError as exc:
             if timeout.expired(started):
                 raise NeverReached(f"no Temporal server answered at {settings.temporal_address} (TEMPORAL_ADDRESS) "
@@ -126,11 +133,27 @@ async def connect(settings: ControllerSettings, stop: asyncio.Event | None = Non
     return None
 
 
+def metrics_runtime(settings: ControllerSettings) -> Runtime | None:
+    """The SDK runtime that exports its metrics to Prometheus (None: CONTROLLER_METRICS_PORT=0, the default's)."""
+    if not settings.metrics_port:
+        return None
+    address = f"{settings.metrics_host}:{settings.metrics_port}"
+    try:
+        runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(
+            bind_address=address, counters_total_suffix=True, durations_as_seconds=True)))
+    except Exception as exc:  # the core SDK binds at once: a port in use fails here
+        raise ConfigError(f"CONTROLLER_METRICS_PORT={settings.metrics_port}: cannot serve /metrics on {address} "
+                          f"({exc})") from None
+    log.info("metrics at http://%s/metrics", address)
+    return runtime
+
+
 async def run_control_plane(settings: ControllerSettings, stop: asyncio.Event | None = None) -> None:
     stop = stop or _stop_on_signals()
+    runtime = metrics_runtime(settings)  # first: a port in use stops the worker before it waits for anything
     if not await _kafka_preflight(settings.bootstrap_servers, stop):
         return
-    client = await connect(settings, stop)
+    client = await connect(settings, stop, runtime)
     if client is None:
         return
     partitions = PartitionAdmin(settings.bootstrap_servers)

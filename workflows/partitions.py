@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
                                     PARTITION_WORKFLOW, UNSUPPORTED_BY_BROKER, PartitionGrowth, PartitionMeasurement,
                                     PartitionRequest)
     from workflows.decide.partitions import GROW, REFUSE, decide_partitions
+    from workflows.meter import count_partitions
     from workflows.state import PartitionInput, PartitionState
 
 #: Runs recorded before the decision moved out of the growing activity take the old path on replay.
@@ -81,6 +82,7 @@ class PartitionWorkflow:
             return growth.grew
         measured = await self._activity(MEASURE_PARTITIONS, request, PartitionMeasurement, request)
         decision = decide_partitions(measured, request.max_partitions)
+        count_partitions(decision)
         previous, self.state.last_decision = self.state.last_decision, decision
         if decision.action == REFUSE:
             raise ApplicationError(decision.detail, type=GROUP_SPANS_TOPICS, non_retryable=True)

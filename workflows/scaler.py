@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
                                     ManualDeploy, PartitionGrowth, ReconcileRequest,
                                     deploy_workflow_id)
     from workflows.decide.partitions import GROW, plan_growth
+    from workflows.meter import count_partitions, count_scaling
     from workflows.state import (DEPLOYING, KEEP_EVENTS, REMOVING, RUNNING, InstanceRecord, ScaleEvent, ScalerInput,
                                  ScalerState)
 
@@ -108,6 +109,7 @@ class ServiceScalerWorkflow:
             counted = self._counted()
             decision = Decision(SCALE_OUT, "manual", request.reason, counted, counted + 1, numbers={}, at=now)
             self.state.remember(decision)
+            count_scaling(self.state.service, decision)
             (name,) = await self._start_deploys(decision, 1, request.heartbeat_deploy_delay_s)
         self._publish()
         return name
@@ -181,6 +183,7 @@ class ServiceScalerWorkflow:
             fleet = Fleet(instances=self._counted(), deploying=len(s.managed(DEPLOYING)), removable=len(removable),
                           cooldown_until=s.cooldown_until, recommendations=list(s.recommendations))
             decision = decide(measured, fleet, policy, now)
+            count_scaling(s.service, decision)
             s.recommendations = remember(s.recommendations, decision, policy.stabilization_s)
             previous = s.last_decision
             s.evaluations += 1
@@ -234,6 +237,7 @@ class ServiceScalerWorkflow:
         """Grow the source topic so ``instances`` consumers each get a partition; returns the partitions it has."""
         s = self.state
         plan = plan_growth(s.spec.source_topic, s.spec.consumer_group, partitions, instances, max_partitions)
+        count_partitions(plan)
         if plan.action != GROW:
             return plan.partitions_after
         workflow.logger.warning("%s", plan.detail)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+from fogverse import prometheus
 from fogverse.codec import JsonModelCodec
 from fogverse.contracts import Analysis, Report
 from fogverse.lifecycle import main_entry, run_until_signalled
@@ -48,7 +49,9 @@ def build_app(environ=None) -> PipelineApp[Report, Analysis]:
 
 
 async def _run() -> None:
-    await run_until_signalled(build_app())
+    app = build_app()
+    prometheus.serve(AnalyzerSettings.from_env().metrics_port, app.settings.metrics_host, "ANALYZER_METRICS_PORT")
+    await run_until_signalled(app)
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from apps.crawler.profiles import PROFILES, LoadProfile
 from apps.crawler.progress import ProgressLine
 from apps.crawler.replay import Replay
 from apps.crawler.texts import EXAMPLES, TextFile
+from fogverse import prometheus
 from fogverse.codec import JsonModelCodec
 from fogverse.contracts import Report
 from fogverse.lifecycle import command_help, main_entry, run_until_signalled
@@ -76,6 +77,7 @@ async def _main() -> None:
                           settings=runtime)
     replay = Replay(publisher, args.texts, args.profile_spec, count=args.count, duration_s=args.duration,
                     loop=args.loop, progress=None if args.quiet else ProgressLine())
+    prometheus.serve(settings.metrics_port, runtime.metrics_host, "CRAWLER_METRICS_PORT")
     await run_until_signalled(replay)
 
 

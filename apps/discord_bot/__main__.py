@@ -1,5 +1,6 @@
 """``python -m apps.discord_bot``: the Discord bot; each message it reads becomes a report on the ``analyze`` topic."""
 
+from fogverse import prometheus
 from fogverse.lifecycle import main_entry, parse_command_line, run_until_signalled
 from fogverse.settings import DiscordSettings, RuntimeSettings, _Env, bootstrap_variable
 
@@ -12,6 +13,7 @@ DESCRIPTION = ("Siaga's Discord bot: reads the messages of the channels it is in
 
 async def main() -> None:
     bot = DiscordBot.from_env()
+    prometheus.serve(bot.settings.metrics_port, bot.runtime.metrics_host, "DISCORD_METRICS_PORT")
     try:
         await run_until_signalled(bot)
     except CannotStart as exc:

@@ -1,5 +1,6 @@
 """``python -m apps.line_bot``: the LINE webhook; each text message becomes a report on the ``analyze`` topic."""
 
+from fogverse import prometheus
 from fogverse.lifecycle import main_entry, parse_command_line, run_until_signalled
 from fogverse.settings import LineSettings, RuntimeSettings
 
@@ -11,7 +12,9 @@ DESCRIPTION = ("Siaga's LINE bot: serves the LINE Messaging API webhook (POST /c
 
 
 async def main() -> None:
-    await run_until_signalled(LineBot.from_env())
+    bot = LineBot.from_env()
+    prometheus.serve(bot.settings.metrics_port, bot.runtime.metrics_host, "LINE_METRICS_PORT")
+    await run_until_signalled(bot)
 
 
 if __name__ == "__main__":

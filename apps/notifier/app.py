@@ -21,6 +21,7 @@ from apps.notifier.outbox import AlertOutbox, OutboxSettings
 from apps.notifier.push import FcmPush, firebase_app
 from apps.notifier.store import BatchRecord, NotifierStore, QueuedAlert
 from apps.notifier.web import ReceiverApi, build_web_app
+from fogverse import prometheus
 from fogverse.codec import JsonModelCodec
 from fogverse.contracts import Analysis
 from fogverse.runtime import PipelineApp
@@ -51,6 +52,7 @@ class Notifier:
             retention_s=settings.incident_retention_s, samples=settings.incident_samples,
         ))
         self.tracker.restore(self.store.incident_states(), self.store.report_ids(SEEN_REPORTS_MAX))
+        prometheus.track_incidents_open(lambda: len(self.tracker))
         self.feed = IncidentFeed(self.tracker, max_subscribers=settings.sse_max_clients)
         self.devices = DeviceRegistry(self.store, settings.device_tokens, settings.max_devices,
                                       legacy_file=state_dir / "devices.json")

@@ -21,6 +21,7 @@ from typing import Mapping
 
 from apps.notifier.push import AttemptResult, FcmPush
 from apps.notifier.store import AlertStatus, NotifierStore, QueuedAlert
+from fogverse import prometheus
 from fogverse.contracts import Incident
 from fogverse.settings import ConfigError, NotifierSettings, _Env
 
@@ -144,6 +145,7 @@ class AlertOutbox:
             except Exception as exc:  # one broken alert must not stop the others
                 log.exception("could not push the alert for incident %s", alert.incident_id)
                 result = AttemptResult(retry=list(alert.tokens), error=f"{type(exc).__name__}: {exc}")
+            _count_pushes(result)
             step = next_attempt(alert.attempts, result, self.settings.retry, time.time())
             await asyncio.to_thread(self.store.alert_attempted, alert.key, step.status, step.tokens,
                                     len(result.sent), step.next_at, time.time(), result.error)
@@ -163,3 +165,10 @@ class AlertOutbox:
             log.warning("%s; gave up after %d attempts (%s)", what, alert.attempts + 1, result.error)
         else:
             log.info("%s", what)
+
+
+def _count_pushes(result: AttemptResult) -> None:
+    """One push per token of an attempt, in the Prometheus metrics (README ▸ Metrics)."""
+    prometheus.PUSHES_SENT.inc(len(result.sent))
+    for reason, tokens in (("retry", result.retry), ("unregistered", result.gone), ("rejected", result.failed)):
+        prometheus.PUSHES_FAILED.labels(reason).inc(len(tokens))

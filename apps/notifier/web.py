@@ -10,6 +10,7 @@
 - ``GET /api/config``: what the receiver needs: the Firebase web config (or null), categories.
 - ``GET /healthz``: liveness and a few counts.
 - ``GET /openapi.json``: this API as an OpenAPI 3.1 document (``apps/notifier/openapi.py``).
+- ``GET /metrics``: the process's Prometheus metrics (:mod:`fogverse.prometheus`, README ▸ Metrics).
 
 Every error answers JSON ``{"error": "..."}`` with a 4xx/5xx status. What anyone on the network
 can do is bounded: bodies are JSON only when sent as ``application/json`` (so a cross-site form
@@ -39,6 +40,7 @@ from apps.notifier.devices import ConfiguredToken, DeviceRegistry, RegistryFull
 from apps.notifier.feed import FeedFull, IncidentFeed
 from apps.notifier.incidents import IncidentTracker
 from apps.notifier.openapi import openapi_document
+from fogverse import prometheus
 from fogverse.contracts import CATEGORIES, MAX_DEVICE_TOKEN_CHARS, MAX_TEXT_CHARS, DeviceRegistration
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,7 @@ def build_web_app(api: ReceiverApi) -> web.Application:
     app.router.add_get("/api/config", handlers.config)
     app.router.add_get("/healthz", handlers.health)
     app.router.add_get("/openapi.json", handlers.openapi)
+    app.router.add_get("/metrics", handlers.metrics)
     return app
 
 
@@ -247,6 +250,10 @@ class _Handlers:
             "push": self.api.push_enabled, "feed_subscribers": self.api.feed.subscribers,
             "feed_evicted": self.api.feed.evicted,
         })
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        body, content_type = prometheus.exposition()
+        return web.Response(body=body, headers={"Content-Type": content_type, **NO_CACHE})
 
 
 def _category(request: web.Request) -> str | None:

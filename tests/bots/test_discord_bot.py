@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import time
 import uuid
+from pathlib import Path
 
 import discord
 import pytest
@@ -364,3 +365,36 @@ def test_refuses_a_channel_list_that_is_not_ids(kafka_bootstrap, tmp_path):
     assert process.popen.wait(60) == 2
     output = process.tail()
     assert "DISCORD_CHANNELS" in output and TOKEN not in output
+
+
+async def test_metrics_scraped_and_parsed(kafka_bootstrap, tmp_path):
+    import sys
+
+    from prometheus_scrape import scrape_until, value
+
+    standin = await DiscordStandIn(TOKEN).start()
+    topic, metrics_port = f"discord-{uuid.uuid4().hex[:8]}", free_port()
+    env = app_env(kafka_bootstrap, TOKEN=TOKEN, DISCORD_PRODUCER_TOPIC=topic, OBSERVER_TOPIC=f"{topic}.observer",
+                  DISCORD_CHANNELS=standin.channels["reports"], DISCORD_INCIDENTS_TOPIC=f"client-{topic}",
+                  DISCORD_METRICS_PORT=metrics_port, STANDIN_API_BASE=standin.api_base,
+                  STANDIN_GATEWAY=standin.gateway_url)
+    process = ManagedProcess("discord_bot", [sys.executable, str(Path(__file__).with_name("discord_bot_at_standin.py"))],
+                             env=env, log_path=tmp_path / "discord_bot.log").start()
+    try:
+        await asyncio.wait_for(standin.ready.wait(), 60)
+        # discord.py dispatches messages once the client is ready (guild_ready_timeout, ~2 s after READY)
+        assert await wait_for(lambda: "logged in to Discord" in process.tail(), 30), process.tail()
+        for i in range(2):
+            await standin.post("reports", f"Banjir setinggi lutut di Kampung Melayu, laporan {i}")
+        await standin.post("reports", "from another bot", author=user(12345, "other-bot", bot=True))
+        published = await read_until(kafka_bootstrap, topic, lambda r: len(r) >= 2, timeout_s=30, watch=process)
+        samples = await scrape_until(f"http://127.0.0.1:{metrics_port}/metrics",
+                                     lambda s: value(s, "siaga_messages_out_total", topic=topic) == 2,
+                                     "the two reports acked", process=process)
+    finally:
+        code = process.stop()
+        await standin.stop()
+    assert code == 0, process.tail()
+    assert len(published) == 2
+    assert value(samples, "siaga_messages_out_total", service="discord_bot", topic=topic) == 2
+    assert value(samples, "siaga_publish_failures_total", service="discord_bot") is None

@@ -258,3 +258,26 @@ def test_refuses_to_start_without_its_secrets(kafka_bootstrap, tmp_path, missing
     output = process.tail()
     assert missing in output and "configuration error" in output
     assert SECRET not in output and ACCESS_TOKEN not in output
+
+
+async def test_metrics_scraped_and_parsed(kafka_bootstrap, line_api, tmp_path):
+    from prometheus_scrape import scrape, value
+
+    topic, port, metrics_port = f"line-{uuid.uuid4().hex[:8]}", free_port(), free_port()
+    process = start_app("apps.line_bot", line_env(kafka_bootstrap, topic, port, line_api.url,
+                                                  LINE_METRICS_PORT=metrics_port), tmp_path / "line_bot.log", port)
+    bot = RunningBot(process, port, topic, kafka_bootstrap)
+    try:
+        for i in range(3):
+            raw = body(text_event(f"Banjir di Kampung Melayu, laporan {i}", reply_token=f"token-metrics-{i}"))
+            status, _ = await bot.post(raw, signed(raw))
+            assert status == 200
+        raw = body(text_event("forged"))
+        status, _ = await bot.post(raw, signed(raw, secret="not-the-secret"))
+        assert status != 200
+        samples = await scrape(f"http://127.0.0.1:{metrics_port}/metrics")
+    finally:
+        assert process.stop() == 0, process.tail()
+    # each 200 came after the broker's ack, so the three are counted by the time of the scrape
+    assert value(samples, "siaga_messages_out_total", service="line_bot", topic=topic) == 3
+    assert value(samples, "siaga_publish_failures_total", service="line_bot") is None

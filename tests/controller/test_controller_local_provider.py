@@ -163,6 +163,14 @@ def test_a_service_gets_the_variables_of_the_app_its_module_is_else_all_but_the_
     assert provider.environment_of("discord_bot")["TOKEN"] == SECRETS["TOKEN"]
 
 
+def test_instances_never_get_a_metrics_port_the_first_instance_already_holds(tmp_path):
+    base = {"ANALYZER_METRICS_PORT": "9101", "CRAWLER_METRICS_PORT": "9102", "METRICS_HOST": "0.0.0.0",
+            "ANALYZER_MODE": "parallel"}
+    provider = LocalProcessProvider(tmp_path, {"svc-b": "controller_test_app"}, base_env=base)
+    assert provider.environment_of("analyzer") == {"ANALYZER_MODE": "parallel", "METRICS_HOST": "0.0.0.0"}
+    assert provider.environment_of("svc-b") == {"ANALYZER_MODE": "parallel", "METRICS_HOST": "0.0.0.0"}
+
+
 #: a worker: deploys one LOCAL instance and serves on, printing the instance's pid
 WORKER = """
 import asyncio, sys

@@ -82,3 +82,25 @@ def test_a_missing_column_stops_with_a_clear_error(subprocess_env, tmp_path):
                              env=subprocess_env, log_path=log).start()
     assert process.popen.wait(30) == 2
     assert "has no column 'body' (its columns: text, emergency, category)" in log.read_text()
+
+
+async def test_metrics_scraped_and_parsed(kafka_bootstrap, subprocess_env, topic_name, tmp_path):
+    from fogverse.processes import free_port
+    from prometheus_scrape import scrape_until, value
+
+    topic = topic_name("analyze")
+    port = free_port()
+    env = {**subprocess_env, "CRAWLER_PRODUCER_TOPIC": topic, "OBSERVER_TOPIC": f"{topic}.observer",
+           "CRAWLER_METRICS_PORT": str(port)}
+    process = ManagedProcess("crawler", python_module("apps.crawler", "--loop", "--rate", "20", "--quiet"), env=env,
+                             log_path=tmp_path / "crawler.log").start()
+    try:
+        samples = await scrape_until(f"http://127.0.0.1:{port}/metrics",
+                                     lambda s: (value(s, "siaga_messages_out_total", topic=topic) or 0) >= 10,
+                                     "ten reports acked", process=process)
+    finally:
+        assert process.stop() == 0, process.tail()
+    acked = value(samples, "siaga_messages_out_total", service="crawler", topic=topic)
+    assert value(samples, "siaga_publish_failures_total", service="crawler", topic=topic) is None
+    sent = await read_until(kafka_bootstrap, topic, lambda r: False, timeout_s=5)
+    assert acked <= len(sent), "only what the broker acked is counted"

@@ -66,10 +66,13 @@ class LocalProcessProvider(BlockingProvider):
 
     def environment_of(self, service: str) -> dict[str, str]:
         """What an instance gets of ``base_env``: its service's variables, or those of the app its
-        module is (``svc=apps.analyzer`` runs an analyzer), else all but the known secrets."""
+        module is (``svc=apps.analyzer`` runs an analyzer), else all but the known secrets; never a
+        ``*_METRICS_PORT``."""
         module = self.module_for(service)
         app = module.removeprefix("apps.").split(".")[0] if module.startswith("apps.") else module
-        return child_env(service if service in SERVICE_VARIABLES else app, self.base_env)
+        env = child_env(service if service in SERVICE_VARIABLES else app, self.base_env)
+        # instances of a service share this machine: one fixed metrics port would stop all but the first
+        return {name: value for name, value in env.items() if not name.endswith("_METRICS_PORT")}
 
     async def delete_all(self) -> list[str]:
         """Stop every instance of this state directory (``make up`` shutting the whole system down)."""
