@@ -142,6 +142,12 @@ def openapi_document(*, max_body_bytes: int, max_body_depth: int, incidents_limi
                     },
                 })},
             }},
+            "/metrics": {"get": {
+                "summary": "The process's Prometheus metrics (README: Metrics).",
+                "operationId": "metrics",
+                "responses": {"200": {"description": "the Prometheus text exposition format",
+                                      "content": {"text/plain": {"schema": {"type": "string"}}}}},
+            }},
             "/openapi.json": {"get": {
                 "summary": "This document.",
                 "operationId": "openapi",

@@ -66,6 +66,7 @@ async def test_every_status_the_notifier_answers_is_documented_for_its_route(kaf
         ("get", "/api/config", "/api/config", {}, 200),
         ("get", "/healthz", "/healthz", {}, 200),
         ("get", "/openapi.json", "/openapi.json", {}, 200),
+        ("get", "/metrics", "/metrics", {}, 200),
         # eight device requests (DEVICE_RATE_LIMIT), then the ninth is refused
         ("post", "/api/devices", "/api/devices", {"json": {"token": "browser-1"}}, 201),
         ("post", "/api/devices", "/api/devices", {"json": {"token": "browser-1"}}, 200),
