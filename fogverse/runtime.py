@@ -181,6 +181,9 @@ class PipelineApp(Generic[In, Out]):
             bootstrap_servers=s.bootstrap_servers, group_id=self.group_id,
             client_id=f"{self.service}-{s.instance_id}", enable_auto_commit=False,
             auto_offset_reset="earliest", max_poll_records=s.batch_size,
+            # a fetch returns with the first record (fetch_min_bytes=1) or after this on a quiet
+            # topic; under load the records that arrive while a batch is processed fill the next
+            fetch_max_wait_ms=s.fetch_max_wait_ms, fetch_min_bytes=1,
             heartbeat_interval_ms=1000,  # members hear of a rebalance sooner, so a new instance starts sooner
             # the group's leader sees grown partitions this soon, and rebalances so a newcomer gets one
             metadata_max_age_ms=int(s.metadata_max_age_s * 1000),
