@@ -153,44 +153,69 @@ def feed_latency(bootstrap: str, rate: float, seconds: float) -> tuple[list[floa
     return asyncio.run(_feed_latency(bootstrap, rate, seconds))
 
 
-async def _feed_latency(bootstrap: str, rate: float, seconds: float) -> tuple[list[float], int]:
+def notifier_process(bootstrap: str, topic: str, port: int, state: str):
+    """A notifier process (not yet started) serving ``topic`` on ``port``, its log in ``state``."""
     import os
+
+    from fogverse.processes import ManagedProcess, python_module
+
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "CLIENT_CONSUMER_TOPIC": topic,
+           "CLIENT_CONSUMER_GROUP_ID": f"bench-{topic}", "NOTIFIER_PORT": str(port), "SIAGA_STATE_DIR": state,
+           "OBSERVER_TOPIC": f"{topic}.observer", "LOG_LEVEL": "WARNING", "INCIDENT_MAX": "100000"}
+    return ManagedProcess("notifier", python_module("apps.notifier"), env=env,
+                          log_path=Path(state) / "notifier.log")
+
+
+async def wait_consuming(http, port: int, timeout_s: float = 20.0) -> None:
+    """Until the notifier on ``port`` says it is consuming (or ``timeout_s`` passed)."""
+    import aiohttp
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as answer:
+                if answer.status == 200 and (await answer.json())["consuming"]:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.1)
+
+
+def kcat_producer(bootstrap: str, topic: str):
+    """``kcat -P`` writing each line of its stdin to ``topic`` as one message, as soon as it can."""
     import subprocess
+
+    return subprocess.Popen(["kcat", "-P", "-b", bootstrap, "-t", topic, "-X", "linger.ms=1"], stdin=subprocess.PIPE)
+
+
+#: written after each line: kcat reads its input a kilobyte at a time and looks for a line's end only
+#: once it has it, so without these a line waits for the next few (the last for ever); JSON ignores
+#: the whitespace that begins the next message
+KCAT_PUSH = b" " * 1024
+
+
+async def _feed_latency(bootstrap: str, rate: float, seconds: float) -> tuple[list[float], int]:
     import threading
 
     import aiohttp
 
-    from fogverse.processes import ManagedProcess, python_module
-
     topic = f"bench-client-{uuid.uuid4().hex[:8]}"
     port = free_port()
     with tempfile.TemporaryDirectory() as state:
-        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "CLIENT_CONSUMER_TOPIC": topic,
-               "CLIENT_CONSUMER_GROUP_ID": f"bench-{topic}", "NOTIFIER_PORT": str(port), "SIAGA_STATE_DIR": state,
-               "OBSERVER_TOPIC": f"{topic}.observer", "LOG_LEVEL": "WARNING", "INCIDENT_MAX": "100000"}
-        notifier = ManagedProcess("notifier", python_module("apps.notifier"), env=env,
-                                  log_path=Path(state) / "notifier.log").start()
+        notifier = notifier_process(bootstrap, topic, port, state).start()
         arrived: dict[str, float] = {}
         sent: dict[str, float] = {}
         try:
             async with aiohttp.ClientSession() as http:
-                for _ in range(200):
-                    try:
-                        async with http.get(f"http://127.0.0.1:{port}/healthz") as answer:
-                            if answer.status == 200 and (await answer.json())["consuming"]:
-                                break
-                    except aiohttp.ClientError:
-                        pass
-                    await asyncio.sleep(0.1)
-                listener = asyncio.create_task(_listen(http, f"http://127.0.0.1:{port}/api/events", arrived))
+                await wait_consuming(http, port)
+                listener = asyncio.create_task(listen_feed(http, f"http://127.0.0.1:{port}/api/events", arrived))
                 await asyncio.sleep(0.5)
-                kcat = subprocess.Popen(["kcat", "-P", "-b", bootstrap, "-t", topic, "-X", "linger.ms=1"],
-                                        stdin=subprocess.PIPE)
-                warm = threading.Thread(target=_produce, args=(kcat, 5.0, 2.0, {}))  # topic creation, group join
-                warm.start()
+                kcat = kcat_producer(bootstrap, topic)
+                warm = threading.Thread(target=produce_at, args=(kcat, 5.0, 2.0, {}, analysis_line))
+                warm.start()  # topic creation, group join
                 await asyncio.to_thread(warm.join)
                 await asyncio.sleep(3.0)
-                producer = threading.Thread(target=_produce, args=(kcat, rate, seconds, sent))
+                producer = threading.Thread(target=produce_at, args=(kcat, rate, seconds, sent, analysis_line))
                 producer.start()
                 await asyncio.to_thread(producer.join)
                 kcat.stdin.close()
@@ -206,25 +231,36 @@ async def _feed_latency(bootstrap: str, rate: float, seconds: float) -> tuple[li
     return latencies, len(sent) - len(latencies)
 
 
-def _produce(kcat, rate: float, seconds: float, sent: dict[str, float]) -> None:
-    """Write analyses to kcat at ``rate`` a second, each about a place of its own."""
+def place_report(i: int) -> Report:
+    """A report of a fire at a street of its own, so that each one is a new incident."""
+    name = "".join(chr(97 + (i // 26 ** k) % 26) for k in range(4))
+    tail = uuid.uuid4().hex[:4].translate(str.maketrans("0123456789", "ghijklmnop"))
+    return Report(text=f"Fire at Jalan Q{name}{tail}", source="crawler", created_at=time.time())
+
+
+def analysis_line(i: int) -> tuple[Report, bytes]:
+    report = place_report(i)
+    return report, Analysis(report=report, emergency=True, emergency_score=0.9, category="fire", category_score=0.9,
+                            model_version="bench").model_dump_json().encode()
+
+
+def produce_at(kcat, rate: float, seconds: float, sent: dict[str, float], message) -> None:
+    """Write ``message(i)`` (a report and the line that carries it) to kcat at ``rate`` a second,
+    noting each report's created_at in ``sent``."""
     started = time.perf_counter()
     n = int(rate * seconds)
     for i in range(n):
         delay = started + i / rate - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
-        name = "".join(chr(97 + (i // 26 ** k) % 26) for k in range(4))
-        report = Report(text=f"Fire at Jalan Q{name}{uuid.uuid4().hex[:4].translate(str.maketrans('0123456789', 'ghijklmnop'))}",
-                        source="crawler", created_at=time.time())
-        line = Analysis(report=report, emergency=True, emergency_score=0.9, category="fire", category_score=0.9,
-                        model_version="bench").model_dump_json()
+        report, line = message(i)
         sent[report.id] = report.created_at
-        kcat.stdin.write(line.encode() + b"\n")
+        kcat.stdin.write(line + b"\n" + KCAT_PUSH)
         kcat.stdin.flush()
 
 
-async def _listen(http, url: str, arrived: dict[str, float]) -> None:
+async def listen_feed(http, url: str, arrived: dict[str, float]) -> None:
+    """Note when each report id first shows among an incident's samples on the live feed at ``url``."""
     import json
 
     async with http.get(url, timeout=None) as response:
@@ -243,6 +279,18 @@ async def _listen(http, url: str, arrived: dict[str, float]) -> None:
                 event, data = None, []
 
 
+def percentile(latencies: list[float], q: float) -> float:
+    """The ``q`` quantile of sorted ``latencies``, in milliseconds."""
+    return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+
+
+def latency_cells(latencies: list[float]) -> str:
+    """p50, p99 and max (ms) of sorted ``latencies``, or dashes when none arrived."""
+    if not latencies:
+        return f"{'-':>8} {'-':>8} {'-':>8}"
+    return f"{percentile(latencies, 0.5):>8.0f} {percentile(latencies, 0.99):>8.0f} {latencies[-1] * 1000:>8.0f}"
+
+
 def feed_report(rates: list[float], seconds: float, broker: str | None) -> None:
     for name in brokers.requested(broker):
         with brokers.started(name) as bootstrap:
@@ -250,13 +298,7 @@ def feed_report(rates: list[float], seconds: float, broker: str | None) -> None:
             print(f"{'msgs/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'arrived':>8} {'never':>6}")
             for rate in rates:
                 latencies, never = feed_latency(bootstrap, rate, seconds)
-                if not latencies:
-                    print(f"{rate:>8.0f} {'-':>8} {'-':>8} {'-':>8} {0:>8} {never:>6}")
-                    continue
-                def at(q):
-                    return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
-                print(f"{rate:>8.0f} {at(0.5):>8.0f} {at(0.99):>8.0f} {latencies[-1] * 1000:>8.0f} "
-                      f"{len(latencies):>8} {never:>6}", flush=True)
+                print(f"{rate:>8.0f} {latency_cells(latencies)} {len(latencies):>8} {never:>6}", flush=True)
 
 
 def main() -> None:

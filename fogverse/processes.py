@@ -125,7 +125,8 @@ def system_env() -> dict[str, str]:
 COMMON_VARIABLES = (*SYSTEM_VARIABLES, "LC_*", "USER", "LOGNAME", "PYTHON*", "VIRTUAL_ENV", "SIAGA_*", "KAFKA_*",
                     "LOG_LEVEL", "LOG_FORMAT", "OBSERVER_TOPIC", "METRICS_INTERVAL", "BATCH_SIZE", "WORKER_THREADS",
                     "MAX_INFLIGHT_BATCHES", "DLQ_SUFFIX", "INSTANCE_ID", "SERVICE_NAME", "MAX_INSTANCE",
-                    "CLOUD_PROVIDER", "METADATA_MAX_AGE", "BATCH_TIME_BUDGET", "DRAIN_TIMEOUT", "METRICS_HOST")
+                    "CLOUD_PROVIDER", "METADATA_MAX_AGE", "BATCH_TIME_BUDGET", "DRAIN_TIMEOUT", "METRICS_HOST",
+                    "FETCH_MAX_WAIT_MS")
 
 #: what each service reads beyond COMMON_VARIABLES (``fogverse/settings.py``, ``apps/*``); its
 #: secrets go to it alone: TOKEN to the Discord bot, CHANNEL_* to the LINE bot, FIREBASE_* to the notifier

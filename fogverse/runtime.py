@@ -13,7 +13,8 @@ The life of one batch:
 4. Outputs and dead letters are handed to the producer once fewer than
    ``MAX_INFLIGHT_BATCHES`` batches are sent but not yet committed (back-pressure); their ack
    futures and the batch's offsets go on a queue.
-5. A committer awaits each chunk's acks, in order, and only then commits its offsets. What the
+5. A committer awaits each chunk's acks, in order, and only then commits its offsets (the chunks
+   handed over meanwhile in the same commit). What the
    producer could not deliver (the broker away for longer than ``request_timeout_ms``, 40 s) is
    sent again, in order, with backoff, until it is acked: never committed past a lost output.
    An output or dead letter too large for the producer or the broker goes to the DLQ instead
@@ -183,6 +184,9 @@ class PipelineApp(Generic[In, Out]):
             bootstrap_servers=s.bootstrap_servers, group_id=self.group_id,
             client_id=f"{self.service}-{s.instance_id}", enable_auto_commit=False,
             auto_offset_reset="earliest", max_poll_records=s.batch_size,
+            # a fetch returns with the first record (fetch_min_bytes=1) or after this on a quiet
+            # topic; under load the records that arrive while a batch is processed fill the next
+            fetch_max_wait_ms=s.fetch_max_wait_ms, fetch_min_bytes=1,
             heartbeat_interval_ms=1000,  # members hear of a rebalance sooner, so a new instance starts sooner
             # the group's leader sees grown partitions this soon, and rebalances so a newcomer gets one
             metadata_max_age_ms=int(s.metadata_max_age_s * 1000),
@@ -507,26 +511,37 @@ class PipelineApp(Generic[In, Out]):
 
     async def _commit_in_order(self) -> None:
         while True:
-            batch = await self._inflight.get()
+            batches = [await self._inflight.get()]
             try:
-                await self._deliver(batch)
-                if batch.epoch != self._epoch:
-                    # a revoke gave up waiting for it: the partitions' next owner reads it again
-                    log.info("a batch delivered after its partitions were revoked is not committed")
-                else:
+                await self._deliver(batches[0])
+                # what was handed over meanwhile is committed with it: one commit, not one per
+                # batch, so commits keep up with small batches and back-pressure does not stall fetches
+                while not self._inflight.empty():
+                    batches.append(self._inflight.get_nowait())
+                    await self._deliver(batches[-1])
+                offsets: dict[TopicPartition, int] = {}
+                for batch in batches:
+                    if batch.epoch == self._epoch:
+                        offsets.update(batch.offsets)  # in order: a later batch's offset is the higher one
+                    else:
+                        # a revoke gave up waiting for it: the partitions' next owner reads it again
+                        log.info("a batch delivered after its partitions were revoked is not committed")
+                if offsets:
                     try:
-                        await self.consumer.commit(batch.offsets)  # waits for the coordinator if the broker is away
+                        await self.consumer.commit(offsets)  # waits for the coordinator if the broker is away
                     except (CommitFailedError, IllegalStateError) as exc:
                         # The partitions moved to another member, which re-reads from the last
                         # commit: duplicates, not loss.
                         log.warning("commit skipped after rebalance: %s", exc)
-                self.metrics.count(self._metrics_topic, batch.outputs)
-                if batch.dead_letters:
-                    self.metrics.dead_letters(self.dlq_topic, batch.dead_letters)
-                self.metrics.committed(self.source_topic, batch.inputs, time.perf_counter() - batch.started)
+                for batch in batches:
+                    self.metrics.count(self._metrics_topic, batch.outputs)
+                    if batch.dead_letters:
+                        self.metrics.dead_letters(self.dlq_topic, batch.dead_letters)
+                    self.metrics.committed(self.source_topic, batch.inputs, time.perf_counter() - batch.started)
             finally:
-                self._send_slots.release()
-                self._inflight.task_done()
+                for _ in batches:
+                    self._send_slots.release()
+                    self._inflight.task_done()
 
     async def _deliver(self, batch: _InflightBatch) -> None:
         """Return once every message of ``batch`` is acked, sending again what was not.

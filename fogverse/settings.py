@@ -239,6 +239,10 @@ class RuntimeSettings:
     #: how old a client's view of the topics may get: after partition growth the group's leader
     #: rebalances and producers spread over the new partitions within this (Kafka's default: 300 s)
     metadata_max_age_s: float = 5.0
+    #: how long the broker may hold a fetch on a quiet partition before answering empty (aiokafka's
+    #: default, 500 ms, is what a message on a quiet topic may wait at every hop on a broker that
+    #: does not answer a waiting fetch as soon as data arrives; under load fetches fill regardless)
+    fetch_max_wait_ms: int = 20
     #: the variable ``bootstrap_servers`` came from, for errors that name it
     bootstrap_variable: str = "KAFKA_BOOTSTRAP_SERVERS"
     #: the address an app's Prometheus exporter listens on (its port is the app's own setting)
@@ -261,6 +265,8 @@ class RuntimeSettings:
             max_instance=env.int("MAX_INSTANCE", 3, minimum=1),
             cloud_provider=env.choice("CLOUD_PROVIDER", "LOCAL", ("LOCAL", "GOOGLE_CLOUD", "AWS")),
             metadata_max_age_s=env.float("METADATA_MAX_AGE", 5.0, minimum=0.5),
+            # below the consumer's request timeout (40 s), or a waiting fetch would time out
+            fetch_max_wait_ms=env.int("FETCH_MAX_WAIT_MS", 20, minimum=0, maximum=30_000),
             bootstrap_variable=bootstrap_variable(env, bootstrap_var),
             metrics_host=env.str("METRICS_HOST", "127.0.0.1"),
         )

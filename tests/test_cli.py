@@ -326,3 +326,13 @@ def test_a_bad_log_setting_stops_each_command_at_start(argv, variable, value, tm
     assert result.returncode == 2, result.stderr
     [line] = result.stderr.splitlines()
     assert f"configuration error: {variable} must be one of" in line and repr(value) in line, line
+
+
+@pytest.mark.parametrize("value, says", [("soon", "must be an integer"), ("-1", "must be at least 0"),
+                                         ("40000", "must be at most 30000")])
+def test_a_bad_fetch_wait_stops_an_app_at_start_naming_the_variable(value, says, tmp_path):
+    result = run("apps.analyzer", env=environment(FETCH_MAX_WAIT_MS=value, KAFKA_BOOTSTRAP_SERVERS=closed_address(),
+                                                  state=str(tmp_path)))
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.splitlines()
+    assert f"configuration error: FETCH_MAX_WAIT_MS {says}" in line, line

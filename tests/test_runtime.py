@@ -15,7 +15,8 @@ import time
 import pytest
 
 from fogverse.contracts import DLQ_HEADERS, Heartbeat, ServicePair, ThroughputReport, parse_observer_message
-from fogverse.processes import ManagedProcess, python_module
+from fogverse.processes import ManagedProcess, free_port, python_module
+from fogverse.settings import RuntimeSettings
 from kafka_helpers import produce, read_until
 from runtime_test_app import build_app
 
@@ -209,3 +210,19 @@ async def test_process_signal_sigterm_drains(kafka_bootstrap, topic_name, subpro
     assert code == 0, proc.tail()
     assert "test-app stopped" in proc.tail()
 
+
+
+async def test_the_fetch_wait_setting_reaches_the_consumer():
+    """FETCH_MAX_WAIT_MS is what the broker may hold a fetch on a quiet topic: aiokafka's 500 ms
+    default would be a report's wait at every hop on a broker that holds it."""
+    assert RuntimeSettings.from_env({}).fetch_max_wait_ms == 20
+    app = build_app({"KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}", "TEST_SOURCE_TOPIC": "s",
+                     "TEST_TARGET_TOPIC": "t", "FETCH_MAX_WAIT_MS": "7"})
+    task = asyncio.create_task(app.run())  # waits for a broker that never answers
+    try:
+        while app.consumer is None:
+            await asyncio.sleep(0.01)
+        assert app.consumer._fetch_max_wait_ms == 7  # aiokafka keeps it there until it builds its fetcher
+        assert app.consumer._fetch_min_bytes == 1  # a fetch still returns with the first record
+    finally:
+        await stop(app, task)
