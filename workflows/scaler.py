@@ -13,9 +13,10 @@ one not yet handled), the main loop does it, one at a time, under one lock.
   never strands one), or the newest instances it deployed are deleted.
 
 A rise of the input that has not held ``SPIKE_HOLD`` yet is rechecked by a **recheck timer** the
-moment it would have (measuring afresh), not at the next tick. After every change a **cooldown timer** runs in this workflow (``DEPLOY_DELAY`` after a scale
-out, ``SCALE_IN_COOLDOWN`` after a scale in): its history shows the timer, and the current details
-and memo say "cooling down until …". The instance registry, cooldown and recent decisions live in
+moment it would have (measuring afresh), not at the next tick. After every change a **cooldown
+timer** runs in this workflow (``DEPLOY_DELAY`` after a scale out, ``SCALE_IN_COOLDOWN`` after a
+scale in): its history shows the timer, and the current details and memo say "cooling down
+until …". The instance registry, cooldown and recent decisions live in
 one :class:`ScalerState`, which the ``state`` query returns and continue-as-new carries on.
 """
 

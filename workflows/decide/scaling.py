@@ -146,11 +146,16 @@ def spike_z(rate: float, history: list[float], tolerance: float) -> float:
     """
     if not history:
         return math.inf
-    mean = fmean(history)
-    spread = max(pstdev(history), tolerance * mean)
+    mean, spread = _mean_and_spread(history, tolerance)
     if spread == 0:
         return 0.0 if rate <= mean else math.inf
     return (rate - mean) / spread
+
+
+def _mean_and_spread(history: list[float], tolerance: float) -> tuple[float, float]:
+    """The window's mean and its std floored at ``tolerance × mean`` (see :func:`spike_z`)."""
+    mean = fmean(history)
+    return mean, max(pstdev(history), tolerance * mean)
 
 
 def rise_held(recent: list[float], step_s: float, level: float) -> float:
@@ -167,8 +172,7 @@ def spike_level(history: list[float], z_value: float, tolerance: float) -> float
     """The rate whose :func:`spike_z` is ``z_value`` (infinite without history: nothing is a step yet)."""
     if not history:
         return math.inf
-    mean = fmean(history)
-    spread = max(pstdev(history), tolerance * mean)
+    mean, spread = _mean_and_spread(history, tolerance)
     return mean + z_value * spread if spread > 0 else (math.inf if mean == 0 else mean)
 
 
