@@ -69,6 +69,11 @@ class MetricsEmitter:
         self._handled += handled
         prometheus.BUSY.labels(self._service).inc(max(seconds, 0.0))
 
+    def consuming(self, source_topic: str, dlq_topic: str) -> None:
+        """Show the inputs and dead letters of a consumer at 0 before the first is counted, not missing."""
+        prometheus.MESSAGES_IN.labels(self._service, source_topic)
+        prometheus.DEAD_LETTERS.labels(self._service, dlq_topic)
+
     def committed(self, source_topic: str, inputs: int, latency_s: float) -> None:
         """``inputs`` read from ``source_topic`` were done with (outputs acked, offsets committed unless a
         rebalance took them) ``latency_s`` after their processing began."""

@@ -243,6 +243,7 @@ class PipelineApp(Generic[In, Out]):
         """Start the clients, waiting for the broker as long as it takes to answer."""
         await self.watch.start_client(self.producer)
         await self.metrics.start()
+        self.metrics.consuming(self.source_topic, self.dlq_topic)
         if self.target_topic:
             try:
                 await self.metrics.announce(self.source_topic, self.target_topic, self.group_id)

@@ -35,7 +35,7 @@ async def test_metrics_scraped_and_parsed(kafka_bootstrap, subprocess_env, topic
         assert process.stop() == 0, process.tail()
 
     assert {Analysis.model_validate_json(r.value).report.id for r in outputs} == {r.id for r in reports}
-    # what was behind then was not yet in
+    # what was behind then was not yet in (the input series is shown from the start, at 0)
     assert value(behind, "siaga_messages_in_total", topic=source) + value(behind, "siaga_consumer_lag") <= 21
     assert value(samples, "siaga_messages_in_total", service="analyzer", topic=source) == 21
     assert value(samples, "siaga_messages_out_total", service="analyzer", topic=target) == 20
