@@ -27,7 +27,7 @@ from activities.act.providers import InstanceSpec, ProviderRefused, Providers, i
 from activities.relay import check_partitions
 from fogverse.broker import UnsupportedByBroker, probe
 from fogverse.contracts import ServicePair, check_service_name
-from fogverse.settings import ControllerSettings
+from workers.settings import ControllerSettings
 from workflows.decide.scaling import Measurement, ScalingPolicy
 from workflows.messages import (CREATE_INSTANCE, CREATE_PARTITIONS, DELETE_INSTANCE, DISPATCH_TICK, GROUP_SPANS_TOPICS,
                                 GROW_PARTITIONS, LAST_HEARTBEATS, LIST_INSTANCES, MEASURE_PARTITIONS, MEASURE_SERVICE,

@@ -25,7 +25,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from fogverse.contracts import ConsumerJoined
-from fogverse.settings import ControllerSettings
+from workers.settings import ControllerSettings
 from workflows.messages import (HEARTBEAT_SEEN, PARTITION_WORKFLOW, HeartbeatSeen, PartitionRequest, deploy_workflow_id,
                                 partition_workflow_id)
 from workflows.state import PartitionInput

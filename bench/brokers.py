@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Iterator
 
 from fogverse.processes import free_port, wait_for_port
-from fogverse.settings import StackSettings
+from workers.settings import StackSettings
 from workers import kafka_broker
 from workers.stack import kafka_node, tansu_process
 

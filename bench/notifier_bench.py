@@ -46,7 +46,8 @@ from fogverse.contracts import CATEGORIES, Analysis, Report
 from fogverse.kafka_client import client_options
 from fogverse.processes import free_port
 from fogverse.publisher import Publisher
-from fogverse.settings import NotifierSettings, RuntimeSettings
+from apps.notifier.settings import NotifierSettings
+from fogverse.settings import RuntimeSettings
 
 PLACES = ["Riverside", "Sudirman", "Cianjur", "Pasar Baru", "Bekasi", "Garut", "Merak", "Slipi", "Bogor", "Depok"]
 WHAT = {"fire": "fire burning smoke", "accident": "crash bus injured", "natural_hazard": "flood water rising",

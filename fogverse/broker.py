@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _embedded_version(bootstrap: str) -> str | None:
     """The version of the embedded Apache Kafka, when ``bootstrap`` is where it listens."""
-    from fogverse.settings import StackSettings
+    from workers.settings import StackSettings
     from workers.kafka_broker import version_listening_at
 
     return version_listening_at(bootstrap, StackSettings.from_env().state_dir / "kafka")

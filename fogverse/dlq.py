@@ -275,7 +275,7 @@ async def send_back(bootstrap: str, letters: Sequence[DeadLetter], now: datetime
 def _environment() -> str:
     from fogverse.settings import KafkaSecurity, RuntimeSettings, environment_help
 
-    return environment_help(RuntimeSettings.from_env, KafkaSecurity.from_env)
+    return environment_help(RuntimeSettings, KafkaSecurity)
 
 
 def build_parser() -> argparse.ArgumentParser:

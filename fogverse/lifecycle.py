@@ -19,7 +19,7 @@ from typing import Awaitable, Callable, Mapping, Protocol
 
 from fogverse.kafka_client import BrokerUnreachable, preflight
 from fogverse.logs import configure_logging
-from fogverse.settings import ConfigError, KafkaSecurity, LogSettings, _Env, environment_help
+from fogverse.settings import ConfigError, KafkaSecurity, LogSettings, Settings, env, environment_help
 
 log = logging.getLogger(__name__)
 
@@ -28,17 +28,14 @@ PROBE_INTERVAL_S = 1.0
 UNSTARTED_STOP_GRACE_S = 3.0
 
 
-@dataclass(frozen=True)
-class StartTimeout:
+class StartTimeout(Settings):
     """How long a process waits at start for the servers it needs (a broker, a Temporal server)."""
 
     #: seconds; 0 ▸ wait for ever
-    seconds: float = 60.0
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "StartTimeout":
-        env = _Env(environ)
-        return cls(env.float("SIAGA_START_TIMEOUT", 60.0, minimum=0.0))
+    seconds: float = env("SIAGA_START_TIMEOUT", default=60.0, ge=0.0,
+                         meaning="seconds a process waits at start for its broker (the controller: and its Temporal "
+                                 "server) before it exits 1 with one line naming the address and its variable; `0` ▸ "
+                                 "for ever")
 
     def expired(self, started: float) -> bool:
         return self.seconds > 0 and time.monotonic() - started >= self.seconds
@@ -177,14 +174,14 @@ def main_entry(name: str, build: Callable[[], Awaitable[None]]) -> None:
         pass
 
 
-def command_help(*readers: Callable[[Mapping[str, str]], object]) -> str:
+def command_help(*classes: type[Settings]) -> str:
     """The environment section of a long-running command's ``--help``: what its own settings
-    classes read (``readers``), then what every such process reads (Kafka security, the start
-    timeout, logging). Listed from the settings classes themselves (``fogverse.settings.variables_read``)."""
-    return environment_help(*readers, KafkaSecurity.from_env, StartTimeout.from_env, LogSettings.from_env)
+    classes read, then what every such process reads (Kafka security, the start
+    timeout, logging). Listed from the settings classes themselves (``fogverse.settings.variables_of``)."""
+    return environment_help(*classes, KafkaSecurity, StartTimeout, LogSettings)
 
 
-def parse_command_line(prog: str, description: str, *readers: Callable[[Mapping[str, str]], object],
+def parse_command_line(prog: str, description: str, *classes: type[Settings],
                        argv: list[str] | None = None) -> None:
     """The command line of a service that takes no arguments: ``--help`` prints ``description``
     and the variables it reads (:func:`command_help`) and exits 0 before anything starts."""
@@ -192,6 +189,6 @@ def parse_command_line(prog: str, description: str, *readers: Callable[[Mapping[
     import textwrap
 
     parser = argparse.ArgumentParser(prog=prog, description=textwrap.fill(description, 100),
-                                     epilog=command_help(*readers),
+                                     epilog=command_help(*classes),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.parse_args(argv)

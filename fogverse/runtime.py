@@ -52,7 +52,7 @@ from fogverse.codec import Codec
 from fogverse.contracts import DLQ_HEADERS, utc_iso
 from fogverse.kafka_client import client_options
 from fogverse.metrics import MetricsEmitter
-from fogverse.settings import RuntimeSettings, _Env
+from fogverse.settings import RuntimeSettings, Settings, env
 
 log = logging.getLogger(__name__)
 
@@ -71,20 +71,15 @@ TRUNCATED_HEADER = DLQ_HEADERS["truncated"]
 TOO_LARGE = (MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError)
 
 
-@dataclass(frozen=True)
-class BatchTiming:
+class BatchTiming(Settings):
     """How long a batch, a stop and a revoke may take; the group timeouts follow from them."""
 
-    #: seconds of processing between two polls; chunks aim at half of it
-    batch_time_budget_s: float = 5.0
-    #: seconds a stop or a revoke waits for in-flight chunks to be acked and committed
-    drain_timeout_s: float = 20.0
-
-    @classmethod
-    def from_env(cls, environ=None) -> "BatchTiming":
-        env = _Env(environ)
-        return cls(batch_time_budget_s=env.float("BATCH_TIME_BUDGET", 5.0, minimum=0.1, maximum=120),
-                   drain_timeout_s=env.float("DRAIN_TIMEOUT", 20.0, minimum=0.5, maximum=600))
+    batch_time_budget_s: float = env(
+        "BATCH_TIME_BUDGET", default=5.0, ge=0.1, le=120,
+        meaning="seconds of processing between two polls; chunks aim at half of it (bounds a revoke's wait)")
+    drain_timeout_s: float = env(
+        "DRAIN_TIMEOUT", default=20.0, ge=0.5, le=600,
+        meaning="seconds a stop or a revoke waits for in-flight batches to be acked and committed")
 
     @property
     def revoke_wait_s(self) -> float:

@@ -9,15 +9,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def variables_the_code_reads() -> set[str]:
-    """Environment variable names read anywhere in Siaga's packages."""
-    names: set[str] = set()
-    pattern = re.compile(r"""(?:env\.\w+\(|\w+\(env,|environ(?:\.get)?[\[(]|getenv\()\s*["']([A-Z][A-Z0-9_]+)["']""")
-    # env.str("A", default, "FALLBACK", ...): names after the default are read too
-    fallbacks = re.compile(r"""env\.str\(\s*"[A-Z0-9_]+"\s*,\s*[^,()]+,((?:\s*"[A-Z0-9_]+"\s*,?)+)\)""")
+    """Environment variable names Siaga reads: every settings model's, and those read directly
+    (``os.environ.get("JAVA_HOME")``) anywhere in its packages."""
+    from workers.settings_table import every_variable
+
+    names: set[str] = set(every_variable())
+    pattern = re.compile(r"""(?:environ(?:\.get)?[\[(]|getenv\()\s*["']([A-Z][A-Z0-9_]+)["']""")
     for package in ("fogverse", "apps", "workers", "workflows", "activities"):
         for path in (REPO / package).rglob("*.py"):
-            text = path.read_text()
-            names.update(pattern.findall(text))
-            for names_after_default in fallbacks.findall(text):
-                names.update(re.findall(r'"([A-Z][A-Z0-9_]+)"', names_after_default))
+            names.update(pattern.findall(path.read_text()))
     return names

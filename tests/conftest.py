@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 from fogverse.processes import free_port, wait_for_port  # noqa: E402
-from fogverse.settings import StackSettings  # noqa: E402
+from workers.settings import StackSettings  # noqa: E402
 from kafka_helpers import start_kafka_node  # noqa: E402
 from workers.kafka_broker import unavailable_reason  # noqa: E402
 from workers.stack import choose_broker, tansu_process, temporal_process  # noqa: E402

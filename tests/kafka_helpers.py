@@ -14,7 +14,7 @@ from aiokafka.structs import ConsumerRecord
 
 from fogverse.kafka_client import client_options
 from fogverse.processes import ManagedProcess, free_port, wait_for_port
-from fogverse.settings import StackSettings
+from workers.settings import StackSettings
 from workers.kafka_broker import KafkaNode
 from workers.stack import kafka_node as stack_kafka_node
 

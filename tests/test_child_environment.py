@@ -9,8 +9,13 @@ from pathlib import Path
 import pytest
 
 from fogverse.processes import COMMON_VARIABLES, SERVICE_VARIABLES, allowed, child_env
-from fogverse.settings import (AnalyzerSettings, ControllerSettings, CrawlerSettings, DiscordSettings, KafkaSecurity,
-                               LineSettings, NotifierSettings, RuntimeSettings)
+from apps.analyzer.settings import AnalyzerSettings
+from workers.settings import ControllerSettings
+from apps.crawler.settings import CrawlerSettings
+from apps.discord_bot.settings import DiscordSettings
+from fogverse.settings import KafkaSecurity, RuntimeSettings
+from apps.line_bot.settings import LineSettings
+from apps.notifier.settings import NotifierSettings
 from workers.up import COMPONENTS, Component
 
 REPO = Path(__file__).resolve().parents[1]

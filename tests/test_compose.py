@@ -11,8 +11,10 @@ import pytest
 import yaml
 
 from code_facts import variables_the_code_reads
-from fogverse.settings import (AnalyzerSettings, ControllerSettings, KafkaSecurity, NotifierSettings,
-                               RuntimeSettings, StackSettings)
+from apps.analyzer.settings import AnalyzerSettings
+from workers.settings import ControllerSettings, StackSettings
+from fogverse.settings import KafkaSecurity, RuntimeSettings
+from apps.notifier.settings import NotifierSettings
 from workers.kafka_broker import pinned_version
 
 REPO = Path(__file__).resolve().parents[1]

@@ -24,7 +24,9 @@ from certificates import Issued, TestAuthority
 from fogverse.broker import probe
 from fogverse.kafka_client import BrokerUnreachable, client_options, preflight
 from fogverse.processes import ManagedProcess, free_port, python_module, wait_for_port
-from fogverse.settings import ConfigError, KafkaSecurity, ProviderSettings, StackSettings
+from fogverse.settings import ConfigError, KafkaSecurity
+from activities.act.providers.settings import ProviderSettings
+from workers.settings import StackSettings
 from kafka_helpers import produce, read_until, start_kafka_node
 from workers.kafka_broker import unavailable_reason
 

@@ -27,3 +27,12 @@ def test_every_setting_the_code_reads_is_in_the_readme_settings_table():
     assert not missing, f"README's settings table lacks {sorted(missing)}"
     stale = documented - variables_the_code_reads()
     assert not stale, f"README documents variables nothing reads: {sorted(stale)}"
+
+
+def test_the_settings_tables_are_the_ones_the_settings_models_generate():
+    from workers.settings_table import BEGIN as begin, END as end, markdown
+
+    assert begin in README and end in README, "the README marks where its generated settings tables are"
+    written = README.split(begin, 1)[1].split(end, 1)[0]
+    assert written == markdown(), ("README's settings tables differ from the settings models: regenerate them "
+                                   "with `python -m workers.settings_table --write README.md`")

@@ -15,7 +15,9 @@ import pytest
 
 from fogverse.broker import BrokerUnavailable, UnsupportedByBroker, probe
 from fogverse.processes import free_port
-from fogverse.settings import AnalyzerSettings, ConfigError, ControllerSettings, RuntimeSettings, StackSettings
+from apps.analyzer.settings import AnalyzerSettings
+from fogverse.settings import ConfigError, RuntimeSettings
+from workers.settings import ControllerSettings, StackSettings
 from workers.kafka_broker import pinned_version
 from workers.stack import choose_broker
 

@@ -24,19 +24,19 @@ from fogverse.logs import configure_logging
 from fogverse.settings import ConfigError
 
 
-def _controller(env):
-    from fogverse.settings import ControllerSettings
+def _controller() -> tuple:
+    from workers.settings import ControllerSettings, ProviderSettings
 
-    return ControllerSettings.from_env(env)
-
-
-def _stack(env):
-    from fogverse.settings import StackSettings
-
-    return StackSettings.from_env(env)
+    return ControllerSettings, ProviderSettings
 
 
-#: subcommand ▸ (what it does, the settings it reads)
+def _stack() -> tuple:
+    from workers.settings import StackSettings
+
+    return (StackSettings,)
+
+
+#: subcommand ▸ (what it does, functions giving the settings classes it reads: imported when asked)
 COMMANDS = {
     "worker": ("run the control plane: Temporal worker and schedules (the default)", (_controller,)),
     "up": ("bring up the whole system on this machine: the embedded broker and Temporal server (unless "
@@ -64,12 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__,
                                      epilog="without a command it runs worker, which reads these " +
-                                            command_help(_controller),
+                                            command_help(*_controller()),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
     for name, (what, readers) in COMMANDS.items():
-        environment = environment_help(*readers, LogSettings.from_env) if name in OWN_SETTINGS_ONLY \
-            else command_help(*readers)
+        classes = [cls for settings in readers for cls in settings()]
+        environment = environment_help(*classes, LogSettings) if name in OWN_SETTINGS_ONLY \
+            else command_help(*classes)
         command = sub.add_parser(name, help=what.split(":")[0], description=textwrap.fill(what, 100),
                                  epilog=environment, formatter_class=argparse.RawDescriptionHelpFormatter)
         if name == "status":

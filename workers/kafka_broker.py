@@ -259,7 +259,7 @@ def _mebibytes(size: str) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m workers install-kafka``."""
-    from fogverse.settings import StackSettings
+    from workers.settings import StackSettings
 
     settings = StackSettings.from_env()
     try:

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fogverse.processes import ManagedProcess, system_env, wait_for_port
-from fogverse.settings import ConfigError, StackSettings
+from fogverse.settings import ConfigError
+from workers.settings import StackSettings
 from workers import kafka_broker
 
 log = logging.getLogger(__name__)

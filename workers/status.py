@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from temporalio.client import Client
 
-from fogverse.settings import ControllerSettings
+from workers.settings import ControllerSettings
 from workflows.messages import SCALER_WORKFLOW
 from workflows.state import DEPLOYING, REMOVING, ScalerState, utc_clock
 

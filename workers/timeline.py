@@ -24,7 +24,7 @@ from pathlib import Path
 from temporalio.client import Client
 
 from fogverse.plotting import pyplot
-from fogverse.settings import ControllerSettings
+from workers.settings import ControllerSettings
 from workflows.decide.scaling import Decision
 from workflows.messages import scaler_workflow_id
 from workflows.state import ScalerState, utc_clock

@@ -25,7 +25,9 @@ from pathlib import Path
 from activities.act.providers.local import LocalProcessProvider
 from fogverse.broker import ensure_topics, probe
 from fogverse.processes import ManagedProcess, child_env, python_module
-from fogverse.settings import ConfigError, KafkaSecurity, NotifierSettings, StackSettings
+from fogverse.settings import ConfigError, KafkaSecurity
+from apps.notifier.settings import NotifierSettings
+from workers.settings import StackSettings
 from workers.kafka_broker import pinned_version
 from workers.stack import LIMITATIONS, EmbeddedStack
 

@@ -41,7 +41,8 @@ from activities.act.providers import Providers
 from activities.relay import FeedRelay
 from fogverse.kafka_client import BrokerUnreachable, preflight
 from fogverse.lifecycle import NeverReached, StartTimeout
-from fogverse.settings import ConfigError, ControllerSettings, _Env, bootstrap_variable
+from fogverse.settings import ConfigError, bootstrap_variable
+from workers.settings import ControllerSettings
 from workers.stack import SEARCH_ATTRIBUTES
 from workflows import WORKFLOWS
 from workflows.messages import TICK_WORKFLOW, TickRequest
@@ -190,7 +191,7 @@ async def _kafka_preflight(bootstrap: str, stop: asyncio.Event) -> bool:
                 log.info("broker at %s answers", bootstrap)
             return True
         except BrokerUnreachable as exc:
-            variable = bootstrap_variable(_Env(), "OBSERVER_CONSUMER_SERVERS")
+            variable = bootstrap_variable("OBSERVER_CONSUMER_SERVERS")
             if timeout.expired(started):
                 raise NeverReached(f"no Kafka broker answered at {bootstrap} ({variable}) within {timeout.seconds:g} s "
                                    f"(SIAGA_START_TIMEOUT): start it, or point {variable} at one") from None

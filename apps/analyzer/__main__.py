@@ -18,10 +18,10 @@ def _environment() -> str:
     """What ``run`` reads, listed from its settings classes."""
     from fogverse.lifecycle import command_help
     from fogverse.runtime import BatchTiming
-    from fogverse.settings import AnalyzerSettings, RuntimeSettings
+    from apps.analyzer.settings import AnalyzerSettings
+    from fogverse.settings import RuntimeSettings
 
-    return command_help(AnalyzerSettings.from_env, BatchTiming.from_env,
-                        lambda env: RuntimeSettings.from_env(env, bootstrap_var="ANALYZER_CONSUMER_SERVERS"))
+    return command_help(AnalyzerSettings, BatchTiming, RuntimeSettings)
 
 
 def _run(_: argparse.Namespace) -> int:

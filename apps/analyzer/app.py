@@ -14,7 +14,8 @@ from fogverse.codec import JsonModelCodec
 from fogverse.contracts import Analysis, Report
 from fogverse.lifecycle import main_entry, run_until_signalled
 from fogverse.runtime import PipelineApp
-from fogverse.settings import AnalyzerSettings, RuntimeSettings
+from apps.analyzer.settings import AnalyzerSettings
+from fogverse.settings import RuntimeSettings
 
 SERVICE = "analyzer"
 

@@ -24,7 +24,8 @@ from fogverse.codec import JsonModelCodec
 from fogverse.contracts import Report
 from fogverse.lifecycle import command_help, main_entry, run_until_signalled
 from fogverse.publisher import Publisher
-from fogverse.settings import CrawlerSettings, RuntimeSettings
+from apps.crawler.settings import CrawlerSettings
+from fogverse.settings import RuntimeSettings
 
 SERVICE = "crawler"
 
@@ -33,8 +34,7 @@ def parse_args(settings: CrawlerSettings, argv: list[str] | None = None) -> argp
     parser = argparse.ArgumentParser(prog="python -m apps.crawler",
                                      description="Replay a CSV file's texts into the analyze topic.",
                                      epilog=__doc__.split("\n\n", 1)[1] + "\n" + command_help(
-                                         CrawlerSettings.from_env, lambda env: RuntimeSettings.from_env(
-                                             env, bootstrap_var="CRAWLER_ANALYZER_SERVERS")),
+                                         CrawlerSettings, RuntimeSettings),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--file", type=Path, default=settings.file or EXAMPLES,
                         help="CSV file to replay (default: the shipped examples)")

@@ -2,7 +2,8 @@
 
 from fogverse import prometheus
 from fogverse.lifecycle import main_entry, parse_command_line, run_until_signalled
-from fogverse.settings import DiscordSettings, RuntimeSettings, _Env, bootstrap_variable
+from apps.discord_bot.settings import DiscordSettings
+from fogverse.settings import RuntimeSettings, bootstrap_variable
 
 from apps.discord_bot.bot import CannotStart, DiscordBot
 
@@ -19,11 +20,10 @@ async def main() -> None:
     except CannotStart as exc:
         why = str(exc)
         if bot.settings.bootstrap_servers in why:  # the broker: name the variable the address came from
-            why += f": start it, or point {bootstrap_variable(_Env(), 'DISCORD_ANALYZER_SERVERS')} at one"
+            why += f": start it, or point {bootstrap_variable('DISCORD_ANALYZER_SERVERS')} at one"
         raise SystemExit(f"discord_bot: cannot start: {why}") from None  # exit 1, the reason on stderr
 
 
 if __name__ == "__main__":
-    parse_command_line("python -m apps.discord_bot", DESCRIPTION, DiscordSettings.from_env,
-                       lambda env: RuntimeSettings.from_env(env, bootstrap_var="DISCORD_ANALYZER_SERVERS"))
+    parse_command_line("python -m apps.discord_bot", DESCRIPTION, DiscordSettings, RuntimeSettings)
     main_entry("discord_bot", main)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 
 import discord
@@ -12,7 +11,8 @@ from aiokafka.errors import KafkaError
 from fogverse.codec import JsonModelCodec
 from fogverse.contracts import Report
 from fogverse.publisher import Publisher
-from fogverse.settings import ConfigError, DiscordSettings, RuntimeSettings
+from fogverse.settings import ConfigError, RuntimeSettings
+from apps.discord_bot.settings import DiscordSettings
 
 from apps.discord_bot.handler import MessageHandler
 from apps.discord_bot.incidents import IncidentIndex, IncidentReader
@@ -49,7 +49,7 @@ class DiscordBot:
     def from_env(cls) -> "DiscordBot":
         settings = DiscordSettings.from_env()
         runtime = RuntimeSettings.from_env(bootstrap_var="DISCORD_ANALYZER_SERVERS", service_name=SERVICE)
-        return cls(settings, dataclasses.replace(runtime, bootstrap_servers=settings.bootstrap_servers))
+        return cls(settings, runtime.model_copy(update={"bootstrap_servers": settings.bootstrap_servers}))
 
     def request_stop(self) -> None:
         self._stopping = True
@@ -82,7 +82,7 @@ class DiscordBot:
         try:
             if not self._stopping:
                 async with self.client:
-                    await self.client.start(self.settings.token)
+                    await self.client.start(self.settings.token.get_secret_value())
         except discord.LoginFailure:
             raise ConfigError("TOKEN was rejected by Discord: use the token from Developer Portal ▸ Bot") from None
         except discord.PrivilegedIntentsRequired:

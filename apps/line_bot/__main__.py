@@ -2,7 +2,8 @@
 
 from fogverse import prometheus
 from fogverse.lifecycle import main_entry, parse_command_line, run_until_signalled
-from fogverse.settings import LineSettings, RuntimeSettings
+from apps.line_bot.settings import LineSettings
+from fogverse.settings import RuntimeSettings
 
 from apps.line_bot.bot import LineBot
 
@@ -18,6 +19,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    parse_command_line("python -m apps.line_bot", DESCRIPTION, LineSettings.from_env,
-                       lambda env: RuntimeSettings.from_env(env, bootstrap_var="BOOTSTRAP_SERVERS"))
+    parse_command_line("python -m apps.line_bot", DESCRIPTION, LineSettings, RuntimeSettings)
     main_entry("line_bot", main)

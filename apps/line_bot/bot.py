@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 
 from aiohttp import web
@@ -11,7 +10,8 @@ from aiohttp import web
 from fogverse.codec import JsonModelCodec
 from fogverse.contracts import Report
 from fogverse.publisher import Publisher
-from fogverse.settings import LineSettings, RuntimeSettings
+from apps.line_bot.settings import LineSettings
+from fogverse.settings import RuntimeSettings
 
 from apps.line_bot.broker_link import BrokerLink
 from apps.line_bot.ledger import ReportLedger
@@ -35,8 +35,8 @@ class LineBot:
     def from_env(cls) -> "LineBot":
         settings = LineSettings.from_env()
         runtime = RuntimeSettings.from_env(bootstrap_var="BOOTSTRAP_SERVERS", service_name=SERVICE)
-        runtime = dataclasses.replace(runtime, bootstrap_servers=settings.bootstrap_servers,
-                                      instance_id=settings.client_id or runtime.instance_id)
+        runtime = runtime.model_copy(update={"bootstrap_servers": settings.bootstrap_servers,
+                                             "instance_id": settings.client_id or runtime.instance_id})
         return cls(settings, runtime)
 
     def request_stop(self) -> None:
@@ -47,8 +47,8 @@ class LineBot:
                                             topic=self.settings.producer_topic,
                                             codec=JsonModelCodec(Report), settings=self.runtime))
         ledger = ReportLedger(link, self.settings.dedup_size)
-        replies = ReplySender(self.settings.api_host, self.settings.channel_access_token)
-        webhook = LineWebhook(channel_secret=self.settings.channel_secret, link=link, ledger=ledger,
+        replies = ReplySender(self.settings.api_host, self.settings.channel_access_token.get_secret_value())
+        webhook = LineWebhook(channel_secret=self.settings.channel_secret.get_secret_value(), link=link, ledger=ledger,
                               replies=replies, publish_timeout_s=self.settings.publish_timeout_s)
         link.start()
         await replies.start()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from apps.notifier.app import SERVICE, Notifier
 from fogverse.lifecycle import main_entry, run_until_signalled
-from fogverse.settings import NotifierSettings, RuntimeSettings
+from apps.notifier.settings import NotifierSettings
+from fogverse.settings import RuntimeSettings
 
 
 async def _main() -> None:
@@ -23,8 +24,7 @@ def _help() -> None:
         "Siaga's notifier: consumes analyses from the client topic, groups them into incidents, pushes "
         "alerts (Firebase Cloud Messaging, when FIREBASE_KEY is set) and serves the receiver web app and "
         "its API at http://NOTIFIER_HOST:NOTIFIER_PORT/.",
-        NotifierSettings.from_env, OutboxSettings.from_env, BatchTiming.from_env,
-        lambda env: RuntimeSettings.from_env(env, bootstrap_var="CLIENT_CONSUMER_SERVERS"))
+        NotifierSettings, OutboxSettings, BatchTiming, RuntimeSettings)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,8 @@ from fogverse import prometheus
 from fogverse.codec import JsonModelCodec
 from fogverse.contracts import Analysis
 from fogverse.runtime import PipelineApp
-from fogverse.settings import NotifierSettings, RuntimeSettings
+from apps.notifier.settings import NotifierSettings
+from fogverse.settings import RuntimeSettings
 
 log = logging.getLogger(__name__)
 

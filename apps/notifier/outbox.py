@@ -23,7 +23,8 @@ from apps.notifier.push import AttemptResult, FcmPush
 from apps.notifier.store import AlertStatus, NotifierStore, QueuedAlert
 from fogverse import prometheus
 from fogverse.contracts import Incident
-from fogverse.settings import ConfigError, NotifierSettings, _Env
+from fogverse.settings import Settings, env
+from apps.notifier.settings import NotifierSettings
 
 log = logging.getLogger(__name__)
 
@@ -42,24 +43,19 @@ class RetryPolicy:
         return max(backoff, min(retry_after_s or 0.0, RETRY_AFTER_MAX_S))
 
 
-@dataclass(frozen=True)
-class OutboxSettings:
+class OutboxSettings(Settings):
     """The outbox's own settings, beside it; the retry ones are the notifier's ``PUSH_*``."""
 
-    concurrency: int  # alerts being sent at once
-    retry: RetryPolicy
+    concurrency: int = env("PUSH_CONCURRENCY", default=8, ge=1, le=256,
+                           meaning="alerts being sent at once (each retries on its own)")
+    retry: RetryPolicy = RetryPolicy(5, 1.0, 60.0)  # from the notifier's settings, not its own variables
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None,
                  notifier: NotifierSettings | None = None) -> "OutboxSettings":
-        env = _Env(environ)
         notifier = notifier or NotifierSettings.from_env(environ)
-        settings = cls(concurrency=env.int("PUSH_CONCURRENCY", 8, minimum=1, maximum=256),
-                       retry=RetryPolicy(notifier.push_max_retries, notifier.push_backoff_s,
-                                         notifier.push_backoff_max_s))
-        if settings.retry.backoff_max_s < settings.retry.backoff_s:
-            raise ConfigError("PUSH_BACKOFF_MAX must not be below PUSH_BACKOFF")
-        return settings
+        return super().from_env(environ, retry=RetryPolicy(notifier.push_max_retries, notifier.push_backoff_s,
+                                                           notifier.push_backoff_max_s))
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ import firebase_admin
 from firebase_admin import credentials, exceptions, messaging
 
 from fogverse.contracts import Incident
-from fogverse.settings import ConfigError, NotifierSettings
+from fogverse.settings import ConfigError
+from apps.notifier.settings import NotifierSettings
 
 from apps.notifier.devices import DeviceRegistry
 
@@ -40,7 +41,7 @@ def firebase_app(settings: NotifierSettings) -> firebase_admin.App | None:
     """The Firebase app for ``FIREBASE_KEY`` (a key file's path or its JSON); None when unset."""
     if not settings.firebase_key:
         return None
-    key = settings.firebase_key
+    key = settings.firebase_key.get_secret_value()
     try:
         certificate = json.loads(key) if key.lstrip().startswith("{") else str(Path(key).expanduser())
         credential = credentials.Certificate(certificate)

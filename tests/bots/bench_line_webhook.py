@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parents[1]), str(HERE.parent), str(HERE)]
 
 from fogverse.processes import free_port, wait_for_port  # noqa: E402
-from fogverse.settings import StackSettings  # noqa: E402
+from workers.settings import StackSettings  # noqa: E402
 from kafka_helpers import start_kafka_node  # noqa: E402
 from workers.stack import choose_broker, tansu_process  # noqa: E402
 

@@ -24,7 +24,8 @@ from apps.discord_bot.handler import NOT_CONFIRMED_REACTION
 from apps.discord_bot.limits import AuthorRateLimit
 from fogverse.contracts import MAX_TEXT_CHARS, Analysis, Report, ThroughputReport, parse_observer_message
 from fogverse.processes import ManagedProcess, free_port, python_module
-from fogverse.settings import ConfigError, DiscordSettings, RuntimeSettings
+from fogverse.settings import ConfigError, RuntimeSettings
+from apps.discord_bot.settings import DiscordSettings
 from kafka_helpers import produce, read_until, start_kafka_node
 
 from bot_processes import app_env

@@ -21,7 +21,8 @@ from activities.act.partitions import PartitionAdmin
 from controller_harness import connect_temporal
 from fogverse.broker import ensure_topics
 from fogverse.contracts import DeployConfig, Heartbeat, ServicePair, ThroughputReport
-from fogverse.settings import ConfigError, ControllerSettings
+from fogverse.settings import ConfigError
+from workers.settings import ControllerSettings
 from workflows.messages import MeasureRequest, ServiceSpec, TickRequest, scaler_workflow_id
 
 

@@ -16,7 +16,7 @@ from activities.act.providers import InstanceSpec, ProviderRefused, instance_env
 from activities.act.providers.aws import Ec2Provider, user_data
 from activities.act.providers.google_cloud import ComputeEngineProvider
 from controller_gce_standin import ComputeStandIn
-from fogverse.settings import ProviderSettings
+from activities.act.providers.settings import ProviderSettings
 
 ENV = {"INSTANCE_ID": "analyzer-1", "SERVICE_NAME": "analyzer", "KAFKA_BOOTSTRAP_SERVERS": "10.0.0.5:9092",
        "MODEL_MODE": "fast"}

@@ -26,7 +26,7 @@ from controller_harness import (ServiceUnderTest, Traffic, close_out, connect_te
                                 start_first_instance, wait_for_state)
 from fogverse.broker import ensure_topics
 from fogverse.contracts import ConsumerJoined, parse_observer_message
-from fogverse.settings import ControllerSettings
+from workers.settings import ControllerSettings
 from workflows.messages import ManualDeploy, PartitionRequest, partition_workflow_id
 from workflows.partitions import PartitionWorkflow
 from workflows.state import PartitionState

@@ -10,7 +10,7 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 
 from controller_harness import connect_temporal
 from fogverse.processes import free_port, wait_for_port
-from fogverse.settings import ControllerSettings
+from workers.settings import ControllerSettings
 from workers.stack import SEARCH_ATTRIBUTES, temporal_process
 from workers.worker import ensure_schedules, ensure_search_attributes
 

@@ -27,7 +27,7 @@ from temporalio.worker import Worker
 from activities.relay import FeedRelay
 from controller_harness import REPO, connect_temporal
 from fogverse.processes import free_port
-from fogverse.settings import ControllerSettings
+from workers.settings import ControllerSettings
 from workers.worker import sandbox_runner
 from workflows import WORKFLOWS
 from workflows.decide.scaling import Measurement, ScalingPolicy

@@ -12,7 +12,8 @@ import aiohttp
 from apps.notifier.app import SERVICE, Notifier
 from fogverse.contracts import Analysis, Report
 from fogverse.processes import free_port
-from fogverse.settings import NotifierSettings, RuntimeSettings
+from apps.notifier.settings import NotifierSettings
+from fogverse.settings import RuntimeSettings
 
 
 def analysis_json(text: str, category: str | None = "fire", emergency: bool = True, at: float | None = None,

@@ -18,7 +18,8 @@ from apps.notifier.app import SERVICE, Notifier, StoreFailed
 from fcm_standin import FcmStandIn, service_account_key
 from fogverse.kafka_client import client_options
 from fogverse.processes import ManagedProcess, python_module
-from fogverse.settings import NotifierSettings, RuntimeSettings
+from apps.notifier.settings import NotifierSettings
+from fogverse.settings import RuntimeSettings
 from kafka_helpers import produce, read_until
 from notifier_harness import analysis_json, notifier_env, poll_json, running_notifier, wait_for_http
 

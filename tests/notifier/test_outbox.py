@@ -19,7 +19,8 @@ from apps.notifier.push import AttemptResult, FcmPush, firebase_app
 from apps.notifier.store import BatchRecord, NotifierStore, QueuedAlert
 from fcm_standin import service_account_key
 from fogverse.contracts import Incident, IncidentSample
-from fogverse.settings import ConfigError, NotifierSettings
+from fogverse.settings import ConfigError
+from apps.notifier.settings import NotifierSettings
 
 POLICY = RetryPolicy(max_retries=3, backoff_s=1.0, backoff_max_s=4.0)
 NOW = 1_700_000_000.0

@@ -13,7 +13,8 @@ from apps.notifier.push import FcmPush, alert_text, firebase_app
 from apps.notifier.store import NotifierStore
 from fcm_standin import ACCESS_TOKEN, service_account_key
 from fogverse.contracts import Incident, IncidentSample
-from fogverse.settings import ConfigError, NotifierSettings
+from fogverse.settings import ConfigError
+from apps.notifier.settings import NotifierSettings
 
 
 def incident(count: int = 1) -> Incident:

@@ -19,7 +19,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping, Protocol
 
-from fogverse.settings import KafkaSecurity, ProviderSettings
+from fogverse.settings import KafkaSecurity
+from activities.act.providers.settings import ProviderSettings
 from workflows.messages import InstanceInfo
 
 

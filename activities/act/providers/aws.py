@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from activities.act.providers import (BlockingProvider, InstanceSpec, ProviderRefused, checked_names, valid_instance,
                                   valid_service)
-from fogverse.settings import ProviderSettings
+from activities.act.providers.settings import ProviderSettings
 from workflows.messages import InstanceInfo
 
 log = logging.getLogger(__name__)

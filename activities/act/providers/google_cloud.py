@@ -25,7 +25,7 @@ from google.cloud import compute_v1
 
 from activities.act.providers import (BlockingProvider, InstanceSpec, ProviderRefused, checked_names, valid_instance,
                                   valid_service)
-from fogverse.settings import ProviderSettings
+from activities.act.providers.settings import ProviderSettings
 from workflows.messages import InstanceInfo
 
 log = logging.getLogger(__name__)
