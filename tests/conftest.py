@@ -19,6 +19,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+#: a developer's own .env (settings for their machine) must not change what the tests see; a test
+#: of the file names one itself
+os.environ["SIAGA_ENV_FILE"] = os.devnull
 sys.path.insert(0, str(REPO / "tests"))
 
 from fogverse.processes import free_port, wait_for_port  # noqa: E402
