@@ -11,7 +11,7 @@ from the Temporal SDK's own exporter (``workers/worker.py``). README ▸ Metrics
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import Callable, Iterable
 
 from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, disable_created_metrics,
                                generate_latest, start_http_server)
@@ -43,6 +43,8 @@ PUSHES_FAILED = Counter("siaga_pushes_failed", "Alert pushes FCM did not accept,
                         "rejected (a permanent error)", ["reason"])
 for _reason in ("retry", "unregistered", "rejected"):
     PUSHES_FAILED.labels(_reason)
+MESSAGES_RECEIVED = Counter("siaga_messages_received", "Messages a bot received from its chat platform, by what "
+                            "it did with each (the outcomes differ per bot: README ▸ Metrics)", ["service", "outcome"])
 INCIDENTS_OPEN = Gauge("siaga_incidents_open", "Incidents the notifier holds open (within INCIDENT_RETENTION)")
 
 
@@ -62,6 +64,18 @@ def serve(port: int, host: str, variable: str) -> None:
 def exposition() -> tuple[bytes, str]:
     """The text a scrape gets, and its content type (for a server of our own: the notifier's)."""
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+class ReceivedMessages:
+    """Counts what a bot did with each message it received, one series per outcome, each shown at 0
+    from the start (a scrape before the first message finds them all). An outcome outside the set
+    given is a bug: ``count`` raises KeyError."""
+
+    def __init__(self, service: str, outcomes: Iterable[str]):
+        self._series = {outcome: MESSAGES_RECEIVED.labels(service, outcome) for outcome in outcomes}
+
+    def count(self, outcome: str, messages: int = 1) -> None:
+        self._series[outcome].inc(messages)
 
 
 def track_incidents_open(count: Callable[[], int]) -> None:

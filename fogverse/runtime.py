@@ -132,11 +132,17 @@ class PipelineApp(Generic[In, Out]):
 
     ``target_topic`` may be None for a sink (the notifier): outputs are then not produced,
     and processed inputs are counted under the service name in the metrics.
+
+    ``shows_lag``: measure each assigned partition's lag after every fetch, for the
+    ``siaga_consumer_lag`` gauge. Only a process that serves ``/metrics`` has a use for it: the
+    controller reads consumer lag from the broker itself (``activities/measure/lag.py``), and the
+    observer topic carries none.
     """
 
     def __init__(self, *, service: str, source_topic: str, target_topic: str | None, group_id: str,
                  process: ProcessBatch, input_codec: Codec[In], output_codec: Codec[Out] | None,
-                 settings: RuntimeSettings, parallel: bool = False, timing: BatchTiming | None = None):
+                 settings: RuntimeSettings, parallel: bool = False, timing: BatchTiming | None = None,
+                 shows_lag: bool = False):
         self.service = service
         self.source_topic = source_topic
         self.target_topic = target_topic
@@ -147,6 +153,7 @@ class PipelineApp(Generic[In, Out]):
         self._output_codec = output_codec
         self.settings = settings
         self.timing = timing if timing is not None else BatchTiming.from_env()
+        self.shows_lag = shows_lag
         self._threads = settings.worker_threads if parallel else 1
         self._metrics_topic = target_topic or service
         self._stop = asyncio.Event()
@@ -213,7 +220,8 @@ class PipelineApp(Generic[In, Out]):
                     await asyncio.gather(fetch, return_exceptions=True)
                     continue
                 fetched = {tp: part for tp, part in fetch.result().items() if part}
-                await self._measure_lag()
+                if self.shows_lag:
+                    await self._measure_lag()
                 if not fetched:
                     continue
                 async with self._batch_lock:

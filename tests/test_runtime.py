@@ -172,6 +172,27 @@ async def test_metrics_arrive_on_observer_topic_at_expected_rate(kafka_bootstrap
     assert len(records) < n / 3, "metrics must be batched, never one per message"
 
 
+@pytest.mark.parametrize("shows_lag", [False, True])
+async def test_consumer_lag_is_measured_only_where_metrics_show_it(kafka_bootstrap, topic_name, shows_lag):
+    """Lag feeds the siaga_consumer_lag gauge alone (the controller reads it from the broker): an app
+    that serves no /metrics, such as every instance the controller deploys, never measures it."""
+    from prometheus_client import REGISTRY
+
+    source, target = topic_name("src"), topic_name("dst")
+    await produce(kafka_bootstrap, source, items(10))
+    app = build_app(app_env(kafka_bootstrap, source, target))
+    app.shows_lag = shows_lag
+    task = asyncio.create_task(app.run())
+    try:
+        # lag is measured after the fetch, before its records are processed: by their outputs it is set
+        await read_until(kafka_bootstrap, target, lambda r: len(r) >= 10, timeout_s=60)
+        series = [sample for family in REGISTRY.collect() if family.name == "siaga_consumer_lag"
+                  for sample in family.samples if sample.labels.get("topic") == source]
+    finally:
+        await stop(app, task)
+    assert bool(series) == shows_lag, series
+
+
 async def test_heartbeats_say_how_long_processing_took_and_how_many_inputs(kafka_bootstrap, topic_name):
     """Busy time covers decode ▸ process ▸ encode; handled counts outputs and dead letters alike."""
     source, target = topic_name("src"), topic_name("dst")

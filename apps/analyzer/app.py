@@ -45,7 +45,7 @@ def build_app(environ=None) -> PipelineApp[Report, Analysis]:
         service=runtime.service_name or SERVICE, source_topic=settings.consumer_topic,
         target_topic=settings.producer_topic, group_id=settings.consumer_group_id, process=analyze,
         input_codec=JsonModelCodec(Report), output_codec=JsonModelCodec(Analysis), settings=runtime,
-        parallel=parallel,
+        parallel=parallel, shows_lag=settings.metrics_port > 0,
     )
 
 

@@ -8,13 +8,14 @@ import logging
 import discord
 from aiokafka.errors import KafkaError
 
+from fogverse import prometheus
 from fogverse.codec import JsonModelCodec
 from fogverse.contracts import Report
 from fogverse.publisher import Publisher
 from fogverse.settings import ConfigError, RuntimeSettings
 from apps.discord_bot.settings import DiscordSettings
 
-from apps.discord_bot.handler import MessageHandler
+from apps.discord_bot.handler import MessageHandler, Outcome
 from apps.discord_bot.incidents import IncidentIndex, IncidentReader
 from apps.discord_bot.limits import AuthorRateLimit
 
@@ -42,6 +43,7 @@ class DiscordBot:
         self.runtime = runtime
         self.client = discord.Client(intents=intents())
         self.incidents = IncidentIndex()
+        self.received = prometheus.ReceivedMessages(runtime.service_name or SERVICE, [o.value for o in Outcome])
         self._stopping = False
         self._close_task: asyncio.Task | None = None
 
@@ -104,6 +106,7 @@ class DiscordBot:
         @client.event
         async def on_message(message: discord.Message) -> None:
             outcome = await handler.handle(message, client.user)
+            self.received.count(outcome.value)
             log.debug("message %s: %s", message.id, outcome.value)
 
 

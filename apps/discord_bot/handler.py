@@ -24,6 +24,8 @@ NO_PINGS = discord.AllowedMentions.none()
 
 
 class Outcome(enum.Enum):
+    """What became of one message; the value is its ``outcome`` in ``siaga_messages_received_total``."""
+
     NOT_FROM_PEOPLE = "not_from_people"
     NOT_WATCHED = "not_watched"
     NO_TEXT = "no_text"

@@ -7,6 +7,7 @@ import logging
 
 from aiohttp import web
 
+from fogverse import prometheus
 from fogverse.codec import JsonModelCodec
 from fogverse.contracts import Report
 from fogverse.publisher import Publisher
@@ -16,7 +17,7 @@ from fogverse.settings import RuntimeSettings
 from apps.line_bot.broker_link import BrokerLink
 from apps.line_bot.ledger import ReportLedger
 from apps.line_bot.replies import ReplySender
-from apps.line_bot.webhook import LineWebhook
+from apps.line_bot.webhook import OUTCOMES, LineWebhook
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ class LineBot:
     def __init__(self, settings: LineSettings, runtime: RuntimeSettings):
         self.settings = settings
         self.runtime = runtime
+        self.received = prometheus.ReceivedMessages(runtime.service_name or SERVICE, OUTCOMES)
         self._stop = asyncio.Event()
         self.bound_port: int | None = None
 
@@ -49,7 +51,8 @@ class LineBot:
         ledger = ReportLedger(link, self.settings.dedup_size)
         replies = ReplySender(self.settings.api_host, self.settings.channel_access_token.get_secret_value())
         webhook = LineWebhook(channel_secret=self.settings.channel_secret.get_secret_value(), link=link, ledger=ledger,
-                              replies=replies, publish_timeout_s=self.settings.publish_timeout_s)
+                              replies=replies, publish_timeout_s=self.settings.publish_timeout_s,
+                              received=self.received)
         link.start()
         await replies.start()
         runner = web.AppRunner(webhook.application(), access_log=None)

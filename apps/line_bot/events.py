@@ -31,7 +31,15 @@ class IncomingReport:
     reply_token: str | None  # None ▸ do not reply (standby mode, or LINE gave none)
 
 
-def incoming_reports(raw_body: bytes) -> list[IncomingReport]:
+@dataclass(frozen=True)
+class WebhookEvents:
+    """What one webhook body holds: its reports in order, and how many of its events carry none."""
+
+    reports: list[IncomingReport]
+    ignored: int
+
+
+def incoming_reports(raw_body: bytes) -> WebhookEvents:
     """The reports in one webhook body, in order; raises :class:`MalformedWebhook`."""
     try:
         payload = json.loads(raw_body)
@@ -45,7 +53,7 @@ def incoming_reports(raw_body: bytes) -> list[IncomingReport]:
         incoming = _incoming_report(raw_event, destination if isinstance(destination, str) else None)
         if incoming is not None:
             reports.append(incoming)
-    return reports
+    return WebhookEvents(reports, ignored=len(payload["events"]) - len(reports))
 
 
 def _incoming_report(raw_event: object, destination: str | None) -> IncomingReport | None:

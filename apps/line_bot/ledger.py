@@ -31,6 +31,10 @@ class Delivery:
     task: asyncio.Task  # the publish; its result is the broker's ack
     is_new: bool  # False ▸ this event id was already published, or is being published
 
+    @property
+    def acked(self) -> bool:
+        return self.task.done() and not _failed(self.task)
+
 
 class ReportLedger:
     def __init__(self, link: BrokerLink, remember: int):

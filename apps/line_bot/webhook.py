@@ -7,8 +7,11 @@ parsed at all, and the answer is 200 only once the broker has acked every report
 from __future__ import annotations
 
 import logging
+from typing import Literal, get_args
 
 from aiohttp import web
+
+from fogverse.prometheus import ReceivedMessages
 
 from apps.line_bot.broker_link import BrokerLink
 from apps.line_bot.events import MalformedWebhook, incoming_reports
@@ -21,11 +24,20 @@ log = logging.getLogger(__name__)
 #: LINE sends small JSON bodies; anything bigger is refused by aiohttp (413) before it is read.
 MAX_BODY_BYTES = 1024 * 1024
 
+#: What became of each event of a webhook call, its ``outcome`` in ``siaga_messages_received_total``:
+#: its report acked (``published``); a redelivery of one already published or being published, and
+#: acked (``duplicate``); not acked in time (``not_confirmed``: the call got 503, LINE delivers it
+#: again); no report in it (``ignored``: not a text message, or unreadable). A call refused before its
+#: events are read (a bad signature, a body that is not a webhook) counts once, as ``refused``.
+Outcome = Literal["published", "duplicate", "not_confirmed", "ignored", "refused"]
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+
 
 class LineWebhook:
     def __init__(self, *, channel_secret: str, link: BrokerLink, ledger: ReportLedger, replies: ReplySender,
-                 publish_timeout_s: float):
+                 publish_timeout_s: float, received: ReceivedMessages):
         self._channel_secret = channel_secret
+        self._received = received
         self._link = link
         self._ledger = ledger
         self._replies = replies
@@ -40,28 +52,37 @@ class LineWebhook:
     async def callback(self, request: web.Request) -> web.Response:
         if (request.headers.get("Content-Encoding", "").strip().lower() or "identity") != "identity":
             # aiohttp would inflate the body, and the signature is over the bytes LINE sent (never compressed)
-            return web.json_response({"error": "compressed bodies are not accepted"}, status=415)
+            return self._refuse(415, "compressed bodies are not accepted")
         try:
             raw = await request.read()
         except web.RequestPayloadError:  # truncated or badly chunked body
-            return web.json_response({"error": "unreadable body"}, status=400)
+            return self._refuse(400, "unreadable body")
         if not signature_matches(self._channel_secret, raw, request.headers.get(SIGNATURE_HEADER)):
-            return web.json_response({"error": "missing or invalid X-Line-Signature"}, status=400)
+            return self._refuse(400, "missing or invalid X-Line-Signature")
         try:
-            reports = incoming_reports(raw)
+            events = incoming_reports(raw)
         except MalformedWebhook as exc:
-            return web.json_response({"error": str(exc)}, status=400)
+            return self._refuse(400, str(exc))
 
+        self._received.count("ignored", events.ignored)
         deliveries = []
-        for incoming in reports:
+        for incoming in events.reports:
             delivery = self._ledger.deliver(incoming.event_id, incoming.report)
             if delivery.is_new and incoming.reply_token:
                 self._replies.reply_when_published(delivery.task, incoming.reply_token)
             deliveries.append(delivery)
-        if not await self._ledger.wait(deliveries, self._publish_timeout_s):
+        confirmed = await self._ledger.wait(deliveries, self._publish_timeout_s)
+        for delivery in deliveries:
+            self._received.count("not_confirmed" if not delivery.acked else
+                                 "published" if delivery.is_new else "duplicate")
+        if not confirmed:
             # LINE redelivers on non-2xx; the ledger makes sure that does not duplicate what did land
             return web.json_response({"error": "the broker did not confirm in time; retry"}, status=503)
         return web.json_response({"published": len(deliveries)})
+
+    def _refuse(self, status: int, error: str) -> web.Response:
+        self._received.count("refused")
+        return web.json_response({"error": error}, status=status)
 
     async def healthz(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "broker": "connected" if self._link.connected else "connecting"})

@@ -65,6 +65,7 @@ class Notifier:
             service=SERVICE, source_topic=settings.consumer_topic, target_topic=None,
             group_id=settings.consumer_group_id, process=self._process,
             input_codec=JsonModelCodec(Analysis), output_codec=None, settings=runtime,
+            shows_lag=True,  # its HTTP port always serves /metrics
         )
         self.web_port: int | None = None
         self.web_app: web.Application | None = None  # while it runs: its routes (the OpenAPI test reads them)

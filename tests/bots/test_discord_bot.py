@@ -371,27 +371,36 @@ def test_refuses_a_channel_list_that_is_not_ids(kafka_bootstrap, tmp_path):
 async def test_metrics_scraped_and_parsed(kafka_bootstrap, tmp_path):
     import sys
 
-    from prometheus_scrape import scrape_until, value
+    from apps.discord_bot.handler import Outcome
+    from prometheus_scrape import scrape, scrape_until, value
 
     standin = await DiscordStandIn(TOKEN).start()
     topic, metrics_port = f"discord-{uuid.uuid4().hex[:8]}", free_port()
     env = app_env(kafka_bootstrap, TOKEN=TOKEN, DISCORD_PRODUCER_TOPIC=topic, OBSERVER_TOPIC=f"{topic}.observer",
                   DISCORD_CHANNELS=standin.channels["reports"], DISCORD_INCIDENTS_TOPIC=f"client-{topic}",
-                  DISCORD_METRICS_PORT=metrics_port, STANDIN_API_BASE=standin.api_base,
+                  DISCORD_METRICS_PORT=metrics_port, DISCORD_AUTHOR_RATE="1", STANDIN_API_BASE=standin.api_base,
                   STANDIN_GATEWAY=standin.gateway_url)
     process = ManagedProcess("discord_bot", [sys.executable, str(Path(__file__).with_name("discord_bot_at_standin.py"))],
                              env=env, log_path=tmp_path / "discord_bot.log").start()
+    url = f"http://127.0.0.1:{metrics_port}/metrics"
     try:
         await asyncio.wait_for(standin.ready.wait(), 60)
         # discord.py dispatches messages once the client is ready (guild_ready_timeout, ~2 s after READY)
         assert await wait_for(lambda: "logged in to Discord" in process.tail(), 30), process.tail()
-        for i in range(2):
-            await standin.post("reports", f"Banjir setinggi lutut di Kampung Melayu, laporan {i}")
+        before = await scrape(url)
+        first_author = user(snowflake(), "warga")
+        await standin.post("reports", "Banjir setinggi lutut di Kampung Melayu, laporan 0", author=first_author)
+        await standin.post("reports", "Banjir setinggi lutut di Kampung Melayu, laporan 1")
+        await standin.post("reports", "Airnya naik lagi", author=first_author)  # over DISCORD_AUTHOR_RATE=1
         await standin.post("reports", "from another bot", author=user(12345, "other-bot", bot=True))
+        await standin.post("general", "in a channel that is not on the allow-list")
+        await standin.post("reports", "   ")
+        await standin.post("reports", "$help")
         published = await read_until(kafka_bootstrap, topic, lambda r: len(r) >= 2, timeout_s=30, watch=process)
-        samples = await scrape_until(f"http://127.0.0.1:{metrics_port}/metrics",
-                                     lambda s: value(s, "siaga_messages_out_total", topic=topic) == 2,
-                                     "the two reports acked", process=process)
+        samples = await scrape_until(
+            url, lambda s: value(s, "siaga_messages_out_total", topic=topic) == 2
+            and value(s, "siaga_messages_received_total", service="discord_bot") == 7,
+            "the two reports acked and the seven messages counted", process=process)
     finally:
         code = process.stop()
         await standin.stop()
@@ -399,3 +408,9 @@ async def test_metrics_scraped_and_parsed(kafka_bootstrap, tmp_path):
     assert len(published) == 2
     assert value(samples, "siaga_messages_out_total", service="discord_bot", topic=topic) == 2
     assert value(samples, "siaga_publish_failures_total", service="discord_bot") is None
+    # every outcome is shown at 0 before the first message, not missing
+    assert {o.value: value(before, "siaga_messages_received_total", service="discord_bot", outcome=o.value)
+            for o in Outcome} == {o.value: 0 for o in Outcome}
+    assert {o.value: value(samples, "siaga_messages_received_total", service="discord_bot", outcome=o.value)
+            for o in Outcome} == {"published": 2, "rate_limited": 1, "not_from_people": 1, "not_watched": 1,
+                                  "no_text": 1, "command": 1, "not_confirmed": 0}

@@ -217,8 +217,12 @@ async def test_healthz_answers(line_bot):
 async def test_broker_down_answers_503_and_the_redelivery_lands_once(line_api, kafka_installed, tmp_path):
     """LINE's side of an outage: 503 while Kafka is down, then its redelivery is published once."""
     node = kafka_node(tmp_path / "kafka")  # not started yet: nothing listens at its address
+    from prometheus_scrape import scrape, value
+
     port, topic, bootstrap = free_port(), f"line-down-{uuid.uuid4().hex[:8]}", node.bootstrap
-    env = line_env(None, topic, port, line_api.url, BOOTSTRAP_SERVERS=bootstrap, LINE_PUBLISH_TIMEOUT="1")
+    metrics_port = free_port()
+    env = line_env(None, topic, port, line_api.url, BOOTSTRAP_SERVERS=bootstrap, LINE_PUBLISH_TIMEOUT="1",
+                   LINE_METRICS_PORT=metrics_port)
     process = start_app("apps.line_bot", env, tmp_path / "line_bot.log", port)
     broker = None
     try:
@@ -229,6 +233,9 @@ async def test_broker_down_answers_503_and_the_redelivery_lands_once(line_api, k
         status, answer = await bot.post(raw, signed(raw))
         print(f"503 answered in {time.monotonic() - started:.2f} s (LINE_PUBLISH_TIMEOUT=1)")
         assert status == 503, answer
+        during = await scrape(f"http://127.0.0.1:{metrics_port}/metrics")
+        assert value(during, "siaga_messages_received_total", outcome="not_confirmed") == 1
+        assert value(during, "siaga_messages_received_total", outcome="published") == 0
 
         _, broker = await asyncio.to_thread(start_kafka_node, node.state_dir, node)
         redelivery = body(dict(event, deliveryContext={"isRedelivery": True}, replyToken="token-outage-2"))
@@ -261,23 +268,39 @@ def test_refuses_to_start_without_its_secrets(kafka_bootstrap, tmp_path, missing
 
 
 async def test_metrics_scraped_and_parsed(kafka_bootstrap, line_api, tmp_path):
+    from apps.line_bot.webhook import OUTCOMES
     from prometheus_scrape import scrape, value
 
     topic, port, metrics_port = f"line-{uuid.uuid4().hex[:8]}", free_port(), free_port()
     process = start_app("apps.line_bot", line_env(kafka_bootstrap, topic, port, line_api.url,
                                                   LINE_METRICS_PORT=metrics_port), tmp_path / "line_bot.log", port)
     bot = RunningBot(process, port, topic, kafka_bootstrap)
+    url = f"http://127.0.0.1:{metrics_port}/metrics"
     try:
-        for i in range(3):
-            raw = body(text_event(f"Banjir di Kampung Melayu, laporan {i}", reply_token=f"token-metrics-{i}"))
+        before = await scrape(url)
+        events = [text_event(f"Banjir di Kampung Melayu, laporan {i}", reply_token=f"token-metrics-{i}")
+                  for i in range(3)]
+        for event in events:
+            raw = body(event)
             status, _ = await bot.post(raw, signed(raw))
             assert status == 200
+        raw = body(dict(events[0], deliveryContext={"isRedelivery": True}))
+        status, _ = await bot.post(raw, signed(raw))
+        assert status == 200
+        raw = body(follow_event(), image_event())
+        status, _ = await bot.post(raw, signed(raw))
+        assert status == 200
         raw = body(text_event("forged"))
         status, _ = await bot.post(raw, signed(raw, secret="not-the-secret"))
         assert status != 200
-        samples = await scrape(f"http://127.0.0.1:{metrics_port}/metrics")
+        samples = await scrape(url)
     finally:
         assert process.stop() == 0, process.tail()
     # each 200 came after the broker's ack, so the three are counted by the time of the scrape
     assert value(samples, "siaga_messages_out_total", service="line_bot", topic=topic) == 3
     assert value(samples, "siaga_publish_failures_total", service="line_bot") is None
+    # every outcome is shown at 0 before the first call, not missing; each is counted before the answer
+    assert {o: value(before, "siaga_messages_received_total", service="line_bot", outcome=o) for o in OUTCOMES} \
+        == {o: 0 for o in OUTCOMES}
+    assert {o: value(samples, "siaga_messages_received_total", service="line_bot", outcome=o) for o in OUTCOMES} \
+        == {"published": 3, "duplicate": 1, "ignored": 2, "refused": 1, "not_confirmed": 0}
