@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: up test bench clean
+.PHONY: up test bench demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test,train]"
 	touch $@
 
+$(VENV)/.installed-plot: pyproject.toml | $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[plot]"
+	touch $@
+
 ## Install and bring up the whole system on the embedded broker and Temporal server.
 up: $(VENV)/.installed $(VENV)/.installed-kafka
 	$(BIN)/python -m workers up
@@ -31,6 +35,10 @@ up: $(VENV)/.installed $(VENV)/.installed-kafka
 test: $(VENV)/.installed-test $(VENV)/.installed-kafka
 	./.ci/install-system-packages
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+## Install (with the plot extra) and watch the analyzer scale out and back in, about five minutes.
+demo: $(VENV)/.installed-plot $(VENV)/.installed-kafka
+	$(BIN)/python -m workers demo
 
 bench: $(VENV)/.installed-test $(VENV)/.installed-kafka
 	$(BIN)/python -m bench.passthrough
