@@ -14,8 +14,7 @@ import logging
 import signal
 import sys
 import time
-from dataclasses import dataclass
-from typing import Awaitable, Callable, Mapping, Protocol
+from typing import Awaitable, Callable, Protocol
 
 from fogverse.kafka_client import BrokerUnreachable, preflight
 from fogverse.logs import configure_logging

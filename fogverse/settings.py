@@ -367,6 +367,7 @@ def _cpu_count() -> int:
 
 
 CLOUD_PROVIDERS = ("LOCAL", "GOOGLE_CLOUD", "AWS")
+CloudProvider = Choice(*CLOUD_PROVIDERS)
 
 
 class RuntimeSettings(Settings):
@@ -393,7 +394,7 @@ class RuntimeSettings(Settings):
                             meaning="the service this instance belongs to")
     max_instance: int = env("MAX_INSTANCE", default=3, ge=1,
                             meaning="announced in `deploy_configs`; the controller's cap on instances")
-    cloud_provider: Choice(*CLOUD_PROVIDERS) = env(
+    cloud_provider: CloudProvider = env(
         "CLOUD_PROVIDER", default="LOCAL",
         meaning="`LOCAL`, `GOOGLE_CLOUD` or `AWS`: the controller's says where more instances are deployed "
                 "(an app only announces its own in `deploy_configs`)")
@@ -435,16 +436,17 @@ class RuntimeSettings(Settings):
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
+LogLevel, LogFormat = Choice(*LOG_LEVELS), Choice(*LOG_FORMATS)
 
 
 class LogSettings(Settings):
     """How every process logs (``fogverse.logs.configure_logging``)."""
 
-    level: Choice(*LOG_LEVELS) = env(
+    level: LogLevel = env(
         "LOG_LEVEL", default="INFO",
         meaning="`DEBUG`, `INFO`, `WARNING`, `ERROR` or `CRITICAL`; anything else stops the process at start "
                 "naming the variable")
-    format: Choice(*LOG_FORMATS) = env(
+    format: LogFormat = env(
         "LOG_FORMAT", default="text",
         meaning="`text` (one readable line per record) or `json`: one JSON object per line with `time` (ISO 8601, "
                 "UTC), `level`, `logger`, `message`, the call's `extra=` fields and `exception` (the traceback, as "
@@ -466,6 +468,7 @@ def broker_env(specific: str, meaning: str = "broker (seed name)") -> Any:
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+SecurityProtocol, SaslMechanism = Choice(*SECURITY_PROTOCOLS), Choice(*SASL_MECHANISMS)
 
 
 class KafkaSecurity(Settings):
@@ -480,11 +483,11 @@ class KafkaSecurity(Settings):
                  "KAFKA_SSL_CAFILE", "KAFKA_SSL_CERTFILE", "KAFKA_SSL_KEYFILE")
     SECRETS: ClassVar[tuple[str, ...]] = ("KAFKA_SASL_PASSWORD",)
 
-    security_protocol: Choice(*SECURITY_PROTOCOLS) = env(
+    security_protocol: SecurityProtocol = env(
         "KAFKA_SECURITY_PROTOCOL", default="PLAINTEXT",
         meaning="`PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` or `SASL_SSL`, for every Kafka client (apps, bots, "
                 "controller, probe)")
-    sasl_mechanism: Choice(*SASL_MECHANISMS) = env(
+    sasl_mechanism: SaslMechanism = env(
         "KAFKA_SASL_MECHANISM", default="PLAIN",
         meaning="`PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512` (`SASL_*` only)")
     sasl_username: str | None = env("KAFKA_SASL_USERNAME", default=None, shown="—",

@@ -10,7 +10,10 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, model_validator
 
 from activities.act.providers.settings import ProviderSettings
-from fogverse.settings import (CLOUD_PROVIDERS, DEFAULT_TEMPORAL, Choice, CommaList, ConfigError, Port, ResolvedPath, Rule, Settings, broker_env, env, state_dir_env)
+from fogverse.settings import (DEFAULT_TEMPORAL, CloudProvider, Choice, CommaList, ConfigError, Port, ResolvedPath, Rule, Settings, broker_env, env, state_dir_env)
+Broker = Choice("auto", "kafka", "tansu")  # auto ▸ Apache Kafka when Java 17+ and its jars are there
+ScaleOutRule = Choice("count", "plus_one")
+
 
 def _default_kafka_home() -> Path:
     # inside the active environment, so `make clean` removes the jars with it
@@ -21,7 +24,7 @@ class StackSettings(Settings):
     """The embedded stack started by ``python -m workers up``."""
 
     state_dir: ResolvedPath = state_dir_env()
-    broker: Choice("auto", "kafka", "tansu") = env(
+    broker: Broker = env(
         "SIAGA_BROKER", default="auto",
         meaning="embedded broker: `auto` (Apache Kafka when Java 17+ and its jars are installed, else tansu), "
                 "`kafka` (fail at start without them) or `tansu`")
@@ -92,7 +95,7 @@ class ControllerSettings(Settings):
         meaning="a scale out deploys the instances that carry input and backlog this busy")
     catch_up_s: float = env("CATCH_UP_TIME", default=60.0, ge=1.0,
                             meaning="seconds a scale out plans to drain the backlog in, on top of the input")
-    scale_out_rule: Choice("count", "plus_one") = env(
+    scale_out_rule: ScaleOutRule = env(
         "SCALE_OUT_RULE", default="count",
         meaning="`count`: the instances needed, in one decision; `plus_one`: the thesis's one more per cooldown")
     dlq_suffix: str = env("DLQ_SUFFIX", default=".dlq",
@@ -101,7 +104,7 @@ class ControllerSettings(Settings):
         "CONTROLLED_SERVICES", default=("analyzer", "notifier"),
         meaning="the only services the controller scales (`*`: any); an announcement of another is logged once and "
                 "ignored")
-    cloud_provider: Choice(*CLOUD_PROVIDERS) = env("CLOUD_PROVIDER", default="LOCAL")
+    cloud_provider: CloudProvider = env("CLOUD_PROVIDER", default="LOCAL")
     heartbeat_deploy_delay_s: float = env(
         "HEARBEART_DEPLOY_DELAY", default=120.0, ge=1.0,
         meaning="seconds a new instance has to send its first heartbeat before it is rolled back (seed spelling)")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
 from pydantic import model_validator
 
 from fogverse.settings import Choice, Port, Settings, broker_env, env
 
 PROFILES = ("constant", "ramp", "burst")
+Profile = Choice(*PROFILES)
 
 
 class CrawlerSettings(Settings):
@@ -22,7 +21,7 @@ class CrawlerSettings(Settings):
     text_column: str = env("CRAWLER_TEXT_COLUMN", default="text", meaning="CSV column holding the text")
     rate: float = env("CRAWLER_RATE", default=20.0, ge=0.0, meaning="messages per second outside bursts")
     #: unset ▸ ``burst`` when ``use_spam``, else ``constant``
-    profile: Choice(*PROFILES) | None = env("CRAWLER_PROFILE", default=None,
+    profile: Profile | None = env("CRAWLER_PROFILE", default=None,
                                             shown="`constant` (`burst` when `USE_SPAM`)",
                                             meaning="`constant`, `ramp` or `burst`")
     ramp_from: float = env("CRAWLER_RAMP_FROM", default=0.0, ge=0.0, meaning="ramp: starting rate")
