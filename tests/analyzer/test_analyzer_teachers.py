@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from apps.analyzer.teachers import TEACHERS, frozen_probe, pool
+from apps.analyzer.teachers import TEACHERS, frozen_probe, paired_f1_difference, pool
 
 
 def test_mean_pooling_ignores_padding_and_cls_takes_the_first_token():
@@ -22,10 +22,20 @@ def test_probe_learns_from_fit_and_scores_validation_alone():
 
     fit_x, fit_y = rows(400)
     validation_x, validation_y = rows(200)
-    separable = frozen_probe(fit_x, fit_y, validation_x, validation_y)
+    separable, verdicts = frozen_probe(fit_x, fit_y, validation_x, validation_y)
     assert separable["validation_f1"] > 0.9
-    shuffled = frozen_probe(fit_x, rng.permutation(fit_y), validation_x, validation_y)
+    shuffled, _ = frozen_probe(fit_x, rng.permutation(fit_y), validation_x, validation_y)
     assert shuffled["validation_f1"] < 0.75  # labels it cannot learn: near chance, not a leak
+    assert verdicts.shape == validation_y.shape
+
+
+def test_paired_difference_is_zero_against_itself_and_positive_against_a_worse_one():
+    rng = np.random.default_rng(1)
+    truth = rng.random(500) < 0.4
+    worse = np.where(rng.random(500) < 0.3, ~truth, truth)
+    assert paired_f1_difference(truth, truth, truth) == {"f1_difference": 0.0, "interval_95": [0.0, 0.0]}
+    better = paired_f1_difference(truth, truth, worse)
+    assert better["f1_difference"] > 0 and better["interval_95"][0] > 0
 
 
 def test_every_teacher_names_its_pooling_and_licence():
