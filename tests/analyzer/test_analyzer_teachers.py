@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from apps.analyzer.teachers import TEACHERS, frozen_probe, paired_f1_difference, pool
+from apps.analyzer.teachers import TEACHERS, frozen_probe, paired_f1_difference, pool, training_cv
 
 
 def test_mean_pooling_ignores_padding_and_cls_takes_the_first_token():
@@ -27,6 +27,9 @@ def test_probe_learns_from_fit_and_scores_validation_alone():
     shuffled, _ = frozen_probe(fit_x, rng.permutation(fit_y), validation_x, validation_y)
     assert shuffled["validation_f1"] < 0.75  # labels it cannot learn: near chance, not a leak
     assert verdicts.shape == validation_y.shape
+    everything = np.vstack([fit_x, validation_x]), np.concatenate([fit_y, validation_y])
+    cv, cv_verdicts = training_cv(*everything, separable["C"], separable["threshold"])
+    assert cv["training_cv_f1"] > 0.9 and cv_verdicts.shape == everything[1].shape
 
 
 def test_paired_difference_is_zero_against_itself_and_positive_against_a_worse_one():
