@@ -95,7 +95,7 @@ class Demo:
                 self.say(f"the system did not come up within {self.plan.boot_timeout_s:.0f} s; "
                          f"see {self.state / 'demo-up.log'}")
                 return 1
-            _, temporal_address = addresses(self.env)
+            kafka, temporal_address = addresses(self.env)
             client = await Client.connect(temporal_address, namespace=self.env.get("TEMPORAL_NAMESPACE", "default"))
             recorder = Recorder(client, SERVICE)
             self.say(f"up (logs in {self.state / 'logs'}); waiting for the {SERVICE}'s first evaluation")
@@ -108,7 +108,8 @@ class Demo:
                      "(one analyzer carries about 10)")
             crawler = ManagedProcess("demo-crawler", python_module("apps.crawler", "--loop", "--rate",
                                                                    f"{self.plan.high_rate:g}", "--quiet"),
-                                     env=child_env("crawler", self.env),
+                                     # the broker up runs, wherever KAFKA_PORT put it
+                                     env=child_env("crawler", {**self.env, "KAFKA_BOOTSTRAP_SERVERS": kafka}),
                                      log_path=self.state / "logs" / "demo-crawler.log").start()
             await self._follow(recorder, self.plan.high_s)
             crawler.stop(timeout_s=10)
