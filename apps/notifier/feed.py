@@ -22,7 +22,7 @@ from fogverse.contracts import IncidentEvent
 
 log = logging.getLogger(__name__)
 
-FLUSH_INTERVAL_S = 0.05  # the least time between two flushes
+FLUSH_INTERVAL_S = 0.01  # the least time between two flushes: 50 ms cost the feed ~20 ms p50, ~40 ms p99 (bench feed)
 SUBSCRIBER_QUEUE_MAX = 1000  # events a slow browser may lag behind before it is disconnected
 YIELD_EVERY = 20  # changes broadcast between two turns of the event loop
 

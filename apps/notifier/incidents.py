@@ -2,8 +2,11 @@
 
 An incident is a connected group of reports under :func:`apps.notifier.grouping.linked`: a
 report joins every open incident holding a report it is linked to, and when it links two, they
-merge into the older one. So shuffled arrivals give the same incidents. Each incident keeps its
-latest ``MEMBERS_KEPT`` reports to link new ones against.
+merge into the older one. So shuffled arrivals give the same incidents. One exception depends on
+what is open: a confident report naming nothing and linked to nothing ("asapnya tebal, semoga
+selamat") follows the single open incident of its category that names a place, and starts its
+own when two or none compete; a follower is counted but never linked to, so it bridges no two
+events. Each incident keeps its latest ``MEMBERS_KEPT`` reports to link new ones against.
 
 Its category is the one its reports vote for (weighted by their category scores), so one report
 classified differently does not split an event. An incident alerts when it opens and again only
@@ -23,7 +26,7 @@ from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from apps.notifier.grouping import GroupingRules, ReportTrace, linked, similarity
+from apps.notifier.grouping import EVIDENCE_MIN_SPECIFICITY, GroupingRules, ReportTrace, linked, similarity
 from apps.notifier.keywords import keyword_forms
 from apps.notifier.specificity import shipped
 from fogverse.contracts import CATEGORIES, MAX_SAMPLE_CHARS, Analysis, Incident, IncidentSample
@@ -84,12 +87,13 @@ class _OpenIncident:
             return next(iter(self.votes))
         return max(CATEGORIES, key=lambda c: (self.votes.get(c, 0.0), -CATEGORIES.index(c)))
 
-    def absorb(self, analysis: Analysis, trace: ReportTrace, forms: dict[str, str]) -> None:
+    def absorb(self, analysis: Analysis, trace: ReportTrace, forms: dict[str, str], member: bool = True) -> None:
         report = analysis.report
         self.count += 1
         self.first_seen = min(self.first_seen, report.created_at)
         self.last_seen = max(self.last_seen, report.created_at)
-        self._keep_member(trace)
+        if member:
+            self._keep_member(trace)
         self.words.update(trace.words)
         for stem, form in forms.items():
             self.forms.setdefault(stem, form)
@@ -225,6 +229,10 @@ class IncidentTracker:
                 return None
             self._remember(report.id)
             matches = self._linked_incidents(trace)
+            follower = not matches
+            if follower:
+                matches = self._sole_open_incident(trace)
+                follower = bool(matches)
             created = not matches
             if created:
                 incident = _OpenIncident(id=uuid.uuid4().hex[:12], first_seen=report.created_at,
@@ -239,8 +247,9 @@ class IncidentTracker:
                     self._unindex(other)
                     self._index(incident, other.members)
                 absorbed = tuple(o.id for o in others)
-            incident.absorb(analysis, trace, forms)
-            self._index(incident, [trace])
+            incident.absorb(analysis, trace, forms, member=not follower)
+            if not follower:  # a follower joined on its category alone: later reports link to what named the event
+                self._index(incident, [trace])
             self._incidents.move_to_end(incident.id)
             alert = created or self._reached_alert_count(incident)
             if alert:
@@ -294,6 +303,18 @@ class IncidentTracker:
                 found.append(incident)
         return found
 
+    def _sole_open_incident(self, trace: ReportTrace) -> list[_OpenIncident]:
+        """A confident report that names no place and links to nothing ("asapnya tebal, semoga selamat")
+        joins the one open incident of its category that names a place within the window; none when two
+        compete, since nothing in it says which."""
+        if (trace.places or trace.emergency_score < self.grouping.confident_score
+                or _names_something(trace.text, self.specificity)):
+            return []
+        open_ones = [i for i in self._incidents.values()
+                     if i.category == trace.category and i.places
+                     and i.first_seen - self.grouping.window_s <= trace.at <= i.last_seen + self.grouping.window_s]
+        return open_ones if len(open_ones) == 1 else []
+
     def _index(self, incident: _OpenIncident, members: list[ReportTrace]) -> None:
         for member in members:
             for word in member.evidence:
@@ -325,6 +346,15 @@ class IncidentTracker:
                 ids.discard(incident.id)
                 if not ids:
                     del self._by_word[word]
+
+
+def _names_something(text: str, specificity: Callable[[str], float]) -> bool:
+    """A capitalised word, likely a name the place finder missed ("Flood in Cipinang", "Garut earthquake");
+    a first word counts only when it is specific ("Scaffolding collapsed", not "Praying for")."""
+    first, *rest = text.split() or [""]
+    if any(w[:1].isupper() for w in rest):
+        return True
+    return first[:1].isupper() and any(specificity(w) >= EVIDENCE_MIN_SPECIFICITY for w in keyword_forms(first))
 
 
 def _shorten(text: str) -> str:

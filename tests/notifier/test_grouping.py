@@ -7,8 +7,10 @@ import json
 import pytest
 
 from apps.notifier.grouping import GroupingRules, ReportTrace, linked, places_conflict
+from apps.notifier.incidents import IncidentRules, IncidentTracker
 from apps.notifier.places import places
 from apps.notifier.specificity import IDF_FILE, build, shipped
+from fogverse.contracts import Analysis, Report
 
 T0 = 1_700_000_000.0
 RULES = GroupingRules()
@@ -94,3 +96,46 @@ def trace(text: str, category: str = "fire", at: float = T0, score: float = 0.9,
 def test_are_two_reports_about_one_event(a, b, expected):
     assert linked(a, b, RULES, shipped()) is expected
     assert linked(b, a, RULES, shipped()) is expected, "the relation is symmetric"
+
+
+def _analysis(text: str, minute: float, category: str = "fire", score: float = 0.9):
+    return Analysis(report=Report(text=text, source="line", created_at=T0 + 60 * minute), emergency=True,
+                    emergency_score=score, category=category, category_score=0.8, model_version="test")
+
+
+TAMBORA = ("Kebakaran di Tambora, rumah padat penduduk terbakar", 0, "fire")
+CEMPAKA = ("Fire at Cempaka Putih market, stalls burning", 1, "fire")
+CIPULARANG = ("Tabrakan beruntun di tol Cipularang km 92, truk dan bus", 1, "accident")
+
+
+@pytest.mark.parametrize("open_ones, vague, joins", [
+    ([TAMBORA], ("asapnya tebal banget, semoga semua selamat", 3, "fire"), 0),  # the one open fire
+    ([TAMBORA, CIPULARANG], ("asapnya tebal banget, semoga semua selamat", 3, "fire"), 0),  # other kinds do not compete
+    ([TAMBORA, CEMPAKA], ("asapnya tebal banget, semoga semua selamat", 3, "fire"), None),  # two fires compete
+    ([TAMBORA], ("asapnya tebal banget, semoga semua selamat", 30, "fire"), None),  # out of the window
+    ([TAMBORA], ("korban tabrakan sudah dievakuasi, mohon doanya", 3, "accident"), None),  # no open accident
+    ([TAMBORA], ("Gudang di Penjaringan terbakar", 3, "fire"), None),  # names a place (another event)
+    ([TAMBORA], ("Scaffolding burning at the mall site", 3, "fire"), None),  # a specific first word
+])
+def test_a_vague_report_joins_the_one_open_incident_of_its_kind(open_ones, vague, joins):
+    tracker = IncidentTracker(IncidentRules())
+    opened = [tracker.observe(_analysis(*report)).incident_id for report in open_ones]
+    change = tracker.observe(_analysis(*vague))
+    assert change.incident_id == (opened[joins] if joins is not None else change.incident_id)
+    assert change.created is (joins is None)
+
+
+def test_a_low_confidence_vague_report_starts_its_own_incident():
+    tracker = IncidentTracker(IncidentRules())
+    tracker.observe(_analysis(*TAMBORA))
+    assert tracker.observe(_analysis("bakar sate asapnya ke mana-mana haha", 3, score=0.55)).created
+
+
+def test_a_vague_follower_does_not_link_two_events():
+    """Joined on its category alone, it is no bridge: a later report sharing its words but naming
+    another place starts its own incident instead of merging through it."""
+    tracker = IncidentTracker(IncidentRules())
+    first = tracker.observe(_analysis(*TAMBORA)).incident_id
+    assert tracker.observe(_analysis("asapnya tebal banget, semoga semua selamat", 2)).incident_id == first
+    later = tracker.observe(_analysis("asapnya tebal banget di Cempaka Putih, semoga selamat", 3))
+    assert later.created and not later.absorbed
