@@ -128,7 +128,7 @@ COMMON_VARIABLES = (*SYSTEM_VARIABLES, "LC_*", "USER", "LOGNAME", "PYTHON*", "VI
                     "CLOUD_PROVIDER", "METADATA_MAX_AGE", "BATCH_TIME_BUDGET", "DRAIN_TIMEOUT", "METRICS_HOST",
                     "FETCH_MAX_WAIT_MS")
 
-#: what each service reads beyond COMMON_VARIABLES (``fogverse/settings.py``, ``apps/*``); its
+#: what each service reads beyond COMMON_VARIABLES (each service's ``settings.py``); its
 #: secrets go to it alone: TOKEN to the Discord bot, CHANNEL_* to the LINE bot, FIREBASE_* to the notifier
 SERVICE_VARIABLES: dict[str, tuple[str, ...]] = {
     "analyzer": ("ANALYZER_*", "MODEL_MODE", "DISASTER_TWEETS_DIR", "OMP_NUM_THREADS"),

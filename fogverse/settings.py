@@ -69,6 +69,12 @@ def process_environment() -> dict[str, str]:
     return {**read_env_file(), **os.environ}
 
 
+def environment(environ: Mapping[str, str] | None) -> Mapping[str, str]:
+    """``environ``, or this process's environment and ``.env`` file when it is None (read once, by
+    whoever builds several settings from one environment)."""
+    return process_environment() if environ is None else environ
+
+
 #: the environment ``from_env`` is reading (None: the process's, with its .env file)
 _reading: ContextVar[Mapping[str, str] | None] = ContextVar("siaga_settings_environment", default=None)
 
@@ -91,7 +97,7 @@ class _Environment(PydanticBaseSettingsSource):
                 value = self.environ.get(name)
                 if value is None or value.strip() == "":
                     continue
-                found[name] = value if info.annotation in (SecretStr, SecretStr | None) else value.strip()
+                found[name] = value if _is_secret(info) else value.strip()
                 break
         return found
 
@@ -125,10 +131,18 @@ def env(name: str, *also: str, default: Any = PydanticUndefined, default_factory
     return Field(default, validation_alias=alias, json_schema_extra=extra, **constraints)
 
 
+def _extra(info: FieldInfo) -> dict:
+    """What :func:`env` noted on a field (its variables, meaning, shown default ...)."""
+    return info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+
+
 def variable_names(info: FieldInfo) -> tuple[str, ...]:
     """The variables a field reads, the first one first (none: it is not read from the environment)."""
-    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-    return tuple(extra.get("variables", ()))
+    return tuple(_extra(info).get("variables", ()))
+
+
+def _is_secret(info: FieldInfo) -> bool:
+    return info.annotation in (SecretStr, SecretStr | None)
 
 
 def Choice(*options: str) -> Any:
@@ -182,14 +196,13 @@ class Settings(BaseSettings):
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
                                    file_secret_settings):
-        environ = _reading.get()
-        return init_settings, _Environment(settings_cls, process_environment() if environ is None else environ)
+        return init_settings, _Environment(settings_cls, environment(_reading.get()))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **given: Any):
         """The settings ``environ`` holds (None: this process's environment and ``.env`` file);
         ``given`` fields win over both."""
-        environ = process_environment() if environ is None else environ
+        environ = environment(environ)
         token = _reading.set(environ)
         try:
             return cls(**given)
@@ -203,19 +216,17 @@ class Settings(BaseSettings):
 # Errors that name the variable
 
 
-def _variable_of(cls: type[BaseSettings], loc: tuple) -> str | None:
+def _field_at(cls: type[BaseSettings], loc: tuple) -> tuple[str | None, FieldInfo | None]:
+    """The variable an error's location names, and its field: a field's name (a value given to the
+    class, or a missing one) names its first variable; a variable's name (the value came from it) is
+    kept, so an older name the user set is the one the error names."""
     if not loc:
-        return None
-    first = str(loc[0])
-    info = cls.model_fields.get(first)
-    if info is None:  # the variable the value came from
-        return first
-    names = variable_names(info)
-    return names[0] if names else first
-
-
-def _number(value: Any) -> str:
-    return str(value)
+        return None, None
+    key = str(loc[0])
+    info = cls.model_fields.get(key)
+    if info is not None:
+        return (variable_names(info) or (key,))[0], info
+    return key, next((f for f in cls.model_fields.values() if key in variable_names(f)), None)
 
 
 def explain(cls: type[BaseSettings], exc: ValidationError, environ: Mapping[str, str] | None = None) -> str:
@@ -223,11 +234,8 @@ def explain(cls: type[BaseSettings], exc: ValidationError, environ: Mapping[str,
     (the value as ``environ`` gave it, before any normalizing)."""
     error = exc.errors(include_url=False)[0]
     loc, kind, ctx = tuple(error.get("loc", ())), error["type"], error.get("ctx") or {}
-    name = _variable_of(cls, loc)
-    info = cls.model_fields.get(str(loc[0])) if loc else None
-    if info is None and loc:
-        info = next((f for f in cls.model_fields.values() if str(loc[0]) in variable_names(f)), None)
-    secret = info is not None and info.annotation in (SecretStr, SecretStr | None)
+    name, info = _field_at(cls, loc)
+    secret = info is not None and _is_secret(info)
     raw = (environ or {}).get(str(loc[0])) if loc else None
     if raw is not None and raw.strip():
         error["input"] = raw.strip()
@@ -241,8 +249,8 @@ def explain(cls: type[BaseSettings], exc: ValidationError, environ: Mapping[str,
     if name is None:
         return error["msg"]
     if kind == "missing":
-        extra = info.json_schema_extra if info is not None and isinstance(info.json_schema_extra, dict) else {}
-        return f"{name} is not set: {extra.get('required_because') or 'it is required'}"
+        because = _extra(info).get("required_because") if info is not None else None
+        return f"{name} is not set: {because or 'it is required'}"
     if kind in ("int_parsing", "int_from_float", "int_type"):
         return f"{name} must be an integer{got}"
     if kind in ("float_parsing", "float_type", "finite_number"):
@@ -252,11 +260,11 @@ def explain(cls: type[BaseSettings], exc: ValidationError, environ: Mapping[str,
     if kind == "literal_error":
         return f"{name} must be one of {ctx['expected'].replace(chr(39), '').replace(' or ', ', ')}{got}"
     if kind == "greater_than_equal":
-        return f"{name} must be at least {_number(ctx['ge'])}, got {error.get('input')}"
+        return f"{name} must be at least {ctx['ge']}, got {error.get('input')}"
     if kind == "less_than_equal":
-        return f"{name} must be at most {_number(ctx['le'])}, got {error.get('input')}"
+        return f"{name} must be at most {ctx['le']}, got {error.get('input')}"
     if kind == "greater_than":
-        return f"{name} must be above {_number(ctx['gt'])}, got {error.get('input')}"
+        return f"{name} must be above {ctx['gt']}, got {error.get('input')}"
     if kind == "string_pattern_mismatch":
         rule = next((m.text for m in (info.metadata if info else ()) if isinstance(m, Rule)), "")
         return f"{name} must be {rule or 'of the form ' + ctx.get('pattern', '')}{got}"
@@ -286,15 +294,6 @@ class Variable:
         notes = [n for n in (self.rule, f"else {', '.join(self.also)}" if self.also else "",
                              f"read when {self.fallback_of} is unset" if self.fallback_of else "") if n]
         return text + (f"  ({'; '.join(notes)})" if notes else "")
-
-
-def _shown(info: FieldInfo) -> str:
-    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-    if "shown" in extra:
-        return extra["shown"]
-    if info.is_required():
-        return "required"
-    return _value_text(info.get_default(call_default_factory=True))
 
 
 def _value_text(default: Any) -> str:
@@ -334,16 +333,16 @@ def variables_of(*classes: type[BaseSettings]) -> list[Variable]:
             names = variable_names(info)
             if not names or names[0] in seen:
                 continue
-            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-            shown, rule, literal = _shown(info), _rule(info), "shown" not in extra and not info.is_required()
-            literal = literal and shown != "unset"
+            extra, rule = _extra(info), _rule(info)
             value = None if info.is_required() else info.get_default(call_default_factory=True)
+            text = "required" if info.is_required() else _value_text(value)  # the default as it is
+            shown = extra.get("shown", text)
             seen[names[0]] = Variable(names[0], shown, rule, names[1:], extra.get("meaning", ""), cls.__name__,
-                                      literal=literal, value=value)
-            for older in names[1:]:
-                shown_value = _value_text(value) if value is not None else shown
-                seen.setdefault(older, Variable(older, shown_value, rule, (), "", cls.__name__, fallback_of=names[0],
-                                                literal=value is not None, value=value))
+                                      literal="shown" not in extra and text not in ("required", "unset"), value=value)
+            for older in names[1:]:  # an older name has the default itself, however the newer one shows it
+                older_shown = text if value is not None else shown
+                seen.setdefault(older, Variable(older, older_shown, rule, (), "", cls.__name__, fallback_of=names[0],
+                                                literal=older_shown not in ("required", "unset"), value=value))
     return list(seen.values())
 
 
@@ -424,7 +423,7 @@ class RuntimeSettings(Settings):
                  service_name: str = "", **given: Any) -> "RuntimeSettings":
         """``bootstrap_var``: the app's seed variable for the broker, read before ``KAFKA_BOOTSTRAP_SERVERS``;
         ``service_name``: the service's name unless ``SERVICE_NAME`` says otherwise."""
-        environ = process_environment() if environ is None else environ
+        environ = environment(environ)
         specific = (environ.get(bootstrap_var) or "").strip() if bootstrap_var else ""
         if specific:
             given.setdefault("bootstrap_servers", specific)
@@ -456,7 +455,7 @@ class LogSettings(Settings):
 def bootstrap_variable(specific: str | None = None, environ: Mapping[str, str] | None = None) -> str:
     """The variable a broker address was read from: the seed's own ``specific`` when set, else
     the shared ``KAFKA_BOOTSTRAP_SERVERS``."""
-    environ = process_environment() if environ is None else environ
+    environ = environment(environ)
     return specific if specific and (environ.get(specific) or "").strip() else "KAFKA_BOOTSTRAP_SERVERS"
 
 

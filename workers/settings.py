@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, model_validator
 
 from activities.act.providers.settings import ProviderSettings
-from fogverse.settings import (DEFAULT_TEMPORAL, CloudProvider, Choice, CommaList, ConfigError, Port, ResolvedPath, Rule, Settings, broker_env, env, state_dir_env)
+from fogverse.settings import (DEFAULT_TEMPORAL, CloudProvider, Choice, CommaList, ConfigError, Port, ResolvedPath, Rule, Settings, broker_env, env, environment, state_dir_env)
 Broker = Choice("auto", "kafka", "tansu")  # auto ▸ Apache Kafka when Java 17+ and its jars are there
 ScaleOutRule = Choice("count", "plus_one")
 
@@ -146,7 +146,8 @@ class ControllerSettings(Settings):
 
     @classmethod
     def from_env(cls, environ=None, **given: Any) -> "ControllerSettings":
-        """The controller's settings and its providers', from one environment."""
+        """The controller's settings and its providers', from one environment (read once)."""
+        environ = environment(environ)
         if "providers" not in given:
             given["providers"] = ProviderSettings.from_env(environ)
         return super().from_env(environ, **given)

@@ -23,7 +23,7 @@ from apps.notifier.push import AttemptResult, FcmPush
 from apps.notifier.store import AlertStatus, NotifierStore, QueuedAlert
 from fogverse import prometheus
 from fogverse.contracts import Incident
-from fogverse.settings import Settings, env
+from fogverse.settings import Settings, env, environment
 from apps.notifier.settings import NotifierSettings
 
 log = logging.getLogger(__name__)
@@ -48,11 +48,12 @@ class OutboxSettings(Settings):
 
     concurrency: int = env("PUSH_CONCURRENCY", default=8, ge=1, le=256,
                            meaning="alerts being sent at once (each retries on its own)")
-    retry: RetryPolicy = RetryPolicy(5, 1.0, 60.0)  # from the notifier's settings, not its own variables
+    retry: RetryPolicy = RetryPolicy()  # from the notifier's settings, not its own variables
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None,
                  notifier: NotifierSettings | None = None) -> "OutboxSettings":
+        environ = environment(environ)
         notifier = notifier or NotifierSettings.from_env(environ)
         return super().from_env(environ, retry=RetryPolicy(notifier.push_max_retries, notifier.push_backoff_s,
                                                            notifier.push_backoff_max_s))
