@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from apps.notifier.keywords import keyword_forms
-from apps.notifier.places import LEADING, NAME_PARTS, TRAILING, Place, places
+from apps.notifier.places import LEADING, NAME_PARTS, TRAILING, Place, name_words, places
 
 PLACE_WEIGHT = 2.0  # a place name counts this many times a word of the same specificity
 PLACE_MIN_SPECIFICITY = 0.6  # "at Home", "in Town": capitalised but not a place name
@@ -33,6 +33,7 @@ class GroupingRules:
     similarity: float = 0.25  # weighted cosine two confident reports of one category need
     strong_similarity: float = 0.5  # across categories, or for a low-confidence report
     confident_score: float = 0.7  # emergency score from which a report is a confident emergency
+    unsure_category: float = 0.65  # category score below which a confident report may be of the other's kind
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class ReportTrace:
     _evidence: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     _place_sets: tuple[frozenset[str], ...] = field(default=(), compare=False, repr=False)
     _word_set: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    _names: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     @classmethod
     def of(cls, report_id: str, at: float, category: str, category_score: float, emergency_score: float,
@@ -72,6 +74,7 @@ class ReportTrace:
         object.__setattr__(self, "_norm", math.sqrt(sum(v * v for v in weights.values())))
         object.__setattr__(self, "_place_sets", tuple(frozenset(key) for key in self.places))
         object.__setattr__(self, "_word_set", frozenset(self.words))
+        object.__setattr__(self, "_names", name_words(self.text))
         object.__setattr__(self, "_evidence", frozenset(
             place_words | {w for w in self.words if specificity(w) >= EVIDENCE_MIN_SPECIFICITY}))
         return self
@@ -100,18 +103,22 @@ def _specific(place: Place, specificity: Callable[[str], float]) -> bool:
     return any(specificity(w) >= PLACE_MIN_SPECIFICITY or w[:1].isdigit() for w in place.key - NAME_PARTS)
 
 
-def places_conflict(a: tuple[frozenset[str], ...], b: tuple[frozenset[str], ...]) -> bool:
+def places_conflict(a: tuple[frozenset[str], ...], b: tuple[frozenset[str], ...],
+                    a_names: frozenset[str] = frozenset(), b_names: frozenset[str] = frozenset()) -> bool:
     """Each names a place the other does not: two events ("5th Street" vs "Elm Road"). Naming
-    fewer places is no conflict ("in Jakarta" vs "on Jalan Sudirman in Jakarta")."""
+    fewer places is no conflict ("in Jakarta" vs "on Jalan Sudirman in Jakarta"), nor is a place
+    the other mentions by name where no pattern made it one (``*_names``: "Cipularang km 92 pileup")."""
     if not a or not b:
         return False
-    def unmatched(x, y):
-        return any(not any(p <= q or q <= p for q in y) for p in x)
-    return unmatched(a, b) and unmatched(b, a)
+    def unmatched(x, y, y_names):
+        return any(not (p <= y_names or any(p <= q or q <= p for q in y)) for p in x)
+    return unmatched(a, b, b_names) and unmatched(b, a, a_names)
 
 
 def _same_place(a: ReportTrace, b: ReportTrace) -> bool:
-    return any(p <= q or q <= p for p in a._place_sets for q in b._place_sets)
+    """They name one place, or one names a place the other mentions by name."""
+    return (any(p <= q or q <= p for p in a._place_sets for q in b._place_sets)
+            or any(p <= b._names for p in a._place_sets) or any(p <= a._names for p in b._place_sets))
 
 
 def similarity(a: ReportTrace, b: ReportTrace) -> float:
@@ -128,14 +135,18 @@ def linked(a: ReportTrace, b: ReportTrace, rules: GroupingRules,
     """Are ``a`` and ``b`` reports of one event?"""
     if abs(a.at - b.at) > rules.window_s:
         return False
-    same_kind = a.category == b.category
     confident = min(a.emergency_score, b.emergency_score) >= rules.confident_score
+    same_place = _same_place(a, b)
+    # one report's category is a guess ("Boat capsized during the Kampung Pulo evacuation" as an
+    # accident, 0.55) and both name one place: compared as one kind, so the event is not split
+    same_kind = a.category == b.category or (
+        confident and same_place and min(a.category_score, b.category_score) < rules.unsure_category)
     if not same_kind and not confident:
         return False  # a low-confidence emergency never joins an incident of another kind
     shared = a._word_set & b._word_set
-    if not (a._evidence & b._evidence & shared) and not _same_place(a, b):
+    if not (a._evidence & b._evidence & shared) and not same_place:
         return False  # "fire", "smoke", "banjir" alone: any two fires share them
-    if places_conflict(a._place_sets, b._place_sets):
+    if places_conflict(a._place_sets, b._place_sets, a._names, b._names):
         return False
     score = similarity(a, b)
     if same_kind and confident:

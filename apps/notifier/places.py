@@ -71,6 +71,12 @@ def places(text: str) -> tuple[Place, ...]:
     return tuple(found.values())
 
 
+def name_words(text: str) -> frozenset[str]:
+    """The stems of its capitalised words, the first word too: the names a report may mention
+    without the pattern that makes them a place ("Cipularang km 92 pileup", "Tambora fire spreading")."""
+    return frozenset(stem(t.lower()) for t in _TOKEN.findall(text) if _is_name(t))
+
+
 def same_place(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> bool:
     return a <= b or b <= a
 
@@ -94,8 +100,8 @@ def _place_at(tokens: list[str], i: int) -> tuple[int, int] | None:
 
 
 def _name_end(tokens: list[str], start: int, allow_lower: bool) -> int:
-    """Where the name that starts at ``start`` ends: up to three capitalised words (or, after a
-    place word in an all-lower-case report, the one word that follows)."""
+    """Where the name that starts at ``start`` ends: up to three capitalised words (after a place
+    word, the first may be a lower-case one: "tol cipularang", "pabrik kimia Cilegon")."""
     end = start
     while end < len(tokens) and end - start < MAX_NAME_WORDS:
         token = tokens[end]
@@ -104,7 +110,8 @@ def _name_end(tokens: list[str], start: int, allow_lower: bool) -> int:
         if _is_name(token) or _ORDINAL.match(token.lower()) or (token.isdigit() and end > start):
             end += 1
         elif allow_lower and end == start and token.isalpha() and token.lower() not in _NOT_NAME_AFTER_PLACE_WORD:
-            return end + 1
+            end += 1  # "pabrik kimia", and the name after it when there is one: "pabrik kimia Cilegon"
+            allow_lower = False
         else:
             break
     return end

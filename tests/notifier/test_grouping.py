@@ -28,6 +28,7 @@ RULES = GroupingRules()
     ("Banjir di Kampung Melayu setinggi dada", [("Kampung Melayu", {"kampung", "melayu"})]),
     ("Tabrakan beruntun di tol Cipularang km 92", [("tol Cipularang", {"cipularang"})]),
     ("Train derailed near Bekasi station", [("Bekasi station", {"bekasi"})]),
+    ("Kebocoran gas klorin di pabrik kimia Cilegon", [("pabrik kimia Cilegon", {"kimia", "cilegon"})]),
     ("Scaffolding collapsed at the mall construction site", []),
     ("Huge fire, black smoke everywhere", []),
 ])
@@ -47,6 +48,18 @@ def test_places_named_in_a_report(text, expected):
 ])
 def test_two_reports_name_different_places(a, b, conflict):
     assert places_conflict(tuple(map(frozenset, a)), tuple(map(frozenset, b))) is conflict
+
+
+@pytest.mark.parametrize("a, b, conflict", [
+    # "Cipularang km 92 pileup, ambulances coming from Purwakarta": Cipularang is only a name there
+    ("Tabrakan beruntun di tol Cipularang km 92", "Cipularang km 92 pileup, ambulances coming from Purwakarta", False),
+    ("Tabrakan beruntun di tol Cipularang km 92", "Jagorawi km 38 pileup, ambulances coming from Bogor", True),
+    ("Fire on 5th Street, the laundromat is gone", "Fire on Elm Road, nobody from 5th street is hurt", False),
+])
+def test_a_place_mentioned_by_name_is_no_conflict(a, b, conflict):
+    ta, tb = trace(a), trace(b)
+    assert places_conflict(ta._place_sets, tb._place_sets, ta._names, tb._names) is conflict
+    assert places_conflict(tb._place_sets, ta._place_sets, tb._names, ta._names) is conflict
 
 
 def test_place_names_and_rare_words_are_more_specific_than_generic_ones():
@@ -79,6 +92,16 @@ def trace(text: str, category: str = "fire", at: float = T0, score: float = 0.9,
     # another category, same event: linked on strong shared evidence
     (trace("Chemical plant explosion on Harbor road, fire spreading"),
      trace("Chemical leak after the explosion at the Harbor road plant", "hazmat", category_score=0.6), True),
+    # one report's category is a guess: compared as one kind when both name one place
+    (trace("Water rising fast in Kampung Pulo, people on rooftops", "natural_hazard"),
+     trace("Boat capsized during the Kampung Pulo evacuation", "accident", category_score=0.55), True),
+    (trace("Water rising fast in Kampung Pulo, people on rooftops", "natural_hazard"),
+     trace("Boat capsized during the Kampung Melayu evacuation", "accident", category_score=0.55), False),
+    (trace("Tabrakan beruntun di tol Cipularang km 92", "accident"),
+     trace("Cipularang km 92 pileup, ambulances coming from Purwakarta", "accident"), True),
+    # ...not when its category is sure: a tree on a car on the street of a fire
+    (trace("House on fire on Elm Road!! firefighters not here yet"),
+     trace("A tree fell on a car on Elm Road, driver okay", "accident", score=0.86, category_score=0.8), False),
     # another category, the same place only
     (trace("Fire on Jalan Sudirman, a shop is burning"),
      trace("Jalan Sudirman flooded, water up to the knees", "natural_hazard"), False),
