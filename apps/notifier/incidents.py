@@ -26,7 +26,7 @@ from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from apps.notifier.grouping import EVIDENCE_MIN_SPECIFICITY, GroupingRules, ReportTrace, linked, similarity
+from apps.notifier.grouping import CONTENT_MIN_SPECIFICITY, EVIDENCE_MIN_SPECIFICITY, GroupingRules, ReportTrace, linked, similarity
 from apps.notifier.keywords import keyword_forms
 from apps.notifier.specificity import shipped
 from fogverse.contracts import CATEGORIES, MAX_SAMPLE_CHARS, Analysis, Incident, IncidentSample
@@ -305,14 +305,18 @@ class IncidentTracker:
 
     def _sole_open_incident(self, trace: ReportTrace) -> list[_OpenIncident]:
         """A confident report that names no place and links to nothing ("asapnya tebal, semoga selamat")
-        joins the one open incident of its category that names a place within the window; none when two
-        compete, since nothing in it says which."""
+        joins the one open confident incident of its category that names a place within the window; when several
+        compete, the one whose reports alone share a word with it ("praying for the family whose house
+        burned" and the house fire on Elm Road, not the laundromat fire on 5th Street), else none, since
+        nothing in it says which."""
         if (trace.places or trace.emergency_score < self.grouping.confident_score
                 or _names_something(trace.text, self.specificity)):
             return []
         open_ones = [i for i in self._incidents.values()
-                     if i.category == trace.category and i.places
+                     if i.category == trace.category and i.places and i.max_score >= self.grouping.confident_score
                      and i.first_seen - self.grouping.window_s <= trace.at <= i.last_seen + self.grouping.window_s]
+        if len(open_ones) > 1:
+            open_ones = _sharing_words(trace, open_ones, self.specificity)
         return open_ones if len(open_ones) == 1 else []
 
     def _index(self, incident: _OpenIncident, members: list[ReportTrace]) -> None:
@@ -346,6 +350,15 @@ class IncidentTracker:
                 ids.discard(incident.id)
                 if not ids:
                     del self._by_word[word]
+
+
+def _sharing_words(trace: ReportTrace, competing: list[_OpenIncident],
+                   specificity: Callable[[str], float]) -> list[_OpenIncident]:
+    """Those of ``competing`` whose kept reports share a word with ``trace`` that no other one's do."""
+    words = {w for w in trace.words if specificity(w) >= CONTENT_MIN_SPECIFICITY}
+    used = [{w for m in incident.members for w in m.words} & words for incident in competing]
+    return [incident for k, incident in enumerate(competing)
+            if used[k] - set().union(*(u for j, u in enumerate(used) if j != k))]
 
 
 def _names_something(text: str, specificity: Callable[[str], float]) -> bool:

@@ -129,12 +129,20 @@ def _analysis(text: str, minute: float, category: str = "fire", score: float = 0
 TAMBORA = ("Kebakaran di Tambora, rumah padat penduduk terbakar", 0, "fire")
 CEMPAKA = ("Fire at Cempaka Putih market, stalls burning", 1, "fire")
 CIPULARANG = ("Tabrakan beruntun di tol Cipularang km 92, truk dan bus", 1, "accident")
+FIFTH = ("Massive fire on 5th Street, the laundromat is gone", 0, "fire")
+ELM = ("House on fire on Elm Road!! firefighters not here yet", 1, "fire")
+BARBECUE = ("Bakar sate di depan rumah asapnya ke mana-mana haha", 1, "fire", 0.55)  # a low-confidence "fire"
 
 
 @pytest.mark.parametrize("open_ones, vague, joins", [
     ([TAMBORA], ("asapnya tebal banget, semoga semua selamat", 3, "fire"), 0),  # the one open fire
     ([TAMBORA, CIPULARANG], ("asapnya tebal banget, semoga semua selamat", 3, "fire"), 0),  # other kinds do not compete
     ([TAMBORA, CEMPAKA], ("asapnya tebal banget, semoga semua selamat", 3, "fire"), None),  # two fires compete
+    # two compete, and the words of one alone are in it
+    ([FIFTH, ELM], ("praying for the family whose house burned this morning", 3, "fire"), 1),
+    ([FIFTH, ELM], ("so much smoke, the fire is everywhere", 3, "fire"), None),  # words of both, or of neither
+    # a low-confidence incident is nothing to follow, and does not compete
+    ([TAMBORA, BARBECUE], ("asapnya tebal banget, semoga semua selamat", 3, "fire"), 0),
     ([TAMBORA], ("asapnya tebal banget, semoga semua selamat", 30, "fire"), None),  # out of the window
     ([TAMBORA], ("korban tabrakan sudah dievakuasi, mohon doanya", 3, "accident"), None),  # no open accident
     ([TAMBORA], ("Gudang di Penjaringan terbakar", 3, "fire"), None),  # names a place (another event)
