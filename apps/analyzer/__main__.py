@@ -84,7 +84,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         plot_evaluation(detail, args.plot, f"{args.mode} ({model.version}) on the eval split")
         print(f"wrote {args.plot}", file=sys.stderr)
     # A written held-out set (apps/analyzer/data/<name>.csv): ordinary-language emergencies and
-    # look-alikes, never trained on. held_out_2 is measured once per round (data/README.md).
+    # look-alikes, never trained on. held_out_2 and held_out_3 are measured once each (data/README.md).
     held_out = evaluate_written(model, load_written(args.held_out))
     print(json.dumps({"mode": args.mode, "split": "eval", **report, "held_out_set": args.held_out,
                       "held_out": held_out}, indent=2))
@@ -124,8 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--plot", type=Path, metavar="PNG",
                                  help="also draw the precision-recall curve and the confusion matrices of the "
                                       'eval split into this PNG (needs the plot extra: pip install -e ".[plot]")')
-            command.add_argument("--held-out", choices=("held_out", "held_out_2"), default="held_out",
-                                 help="written held-out set to report (held_out_2: measured once per round)")
+            command.add_argument("--held-out", choices=("held_out", "held_out_2", "held_out_3"), default="held_out",
+                                 help="written held-out set to report (held_out_2, held_out_3: each measured once)")
         command.add_argument("--mode", choices=MODES, default=DEFAULT_MODE)
         command.add_argument(
             "--artifacts", type=Path, default=None, help="artifacts directory (default: the shipped one)"

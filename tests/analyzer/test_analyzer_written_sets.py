@@ -1,6 +1,7 @@
 """The written message sets: labelled as the category table says, and the held-out set kept apart."""
 
 import csv
+import itertools
 import re
 
 import pytest
@@ -11,6 +12,33 @@ from fogverse.contracts import CATEGORIES
 
 NEAR_DUPLICATE_JACCARD = 0.6  # word-set overlap above which two messages count as one reworded
 
+# Every place held_out_3.csv names (each of its emergencies names at least one). None of them occurs in
+# training.csv, held_out.csv or held_out_2.csv, in any case.
+HELD_OUT_3_PLACES = (
+    # towns and districts
+    "Tahuna", "Kandangan", "Magetan", "Sengkang", "Pangkalan Bun", "Ungaran", "Bantaeng", "Kutoarjo",
+    "Watampone", "Sungai Penuh", "Sinjai", "Kisaran", "Rantau Prapat", "Kuala Kapuas", "Cepu", "Tanjung Selor",
+    "Sorowako", "Painan", "Enrekang", "Kalabahi", "Waikabubak", "Rantepao", "Limboto", "Kabanjahe", "Kotabaru",
+    "Labuha", "Jeneponto", "Barru", "Muntilan", "Slawi", "Berastagi", "Sentani", "Sangatta", "Amuntai",
+    "Masamba", "Pinrang", "Selong", "Malili", "Sawahlunto", "Praya", "Makale", "Tenggarong", "Kuala Tungkal",
+    "Muara Teweh", "Waisai", "Dobo", "Sanggau", "Barabai", "Gunungsitoli", "Tarutung", "Krui", "Takalar",
+    "Wonosari", "Bagansiapiapi", "Liwa", "Lewoleba", "Muara Bungo", "Mukomuko", "Sumbawa Besar", "Kefamenanu",
+    "Batusangkar", "Sofifi", "Bangkinang", "Namlea", "Balige", "Martapura", "Kaimana", "Tanjung Balai",
+    "Jailolo", "Bangkalan", "Marisa", "Kalianda", "Wates", "Sanana", "Pangkep", "Teminabuan", "Mamasa",
+    "Soppeng", "Sidrap", "Polewali", "Maros", "Abepura", "Sugapa", "Wasior", "Putussibau", "Sekotong", "Dieng",
+    "Rokan Hilir", "Asmat", "Bondowoso", "Teluk Bintuni", "Gunungkidul", "Malinau",
+    # Jakarta districts, roads and terminals
+    "Cempaka Putih", "Sawah Besar", "Ciracas", "Sunter", "Kelapa Gading", "Cakung", "Tanjung Priok",
+    "Pesanggrahan", "Cilincing", "Pademangan", "Koja", "Cipayung", "Jagakarsa", "Pulo Gadung",
+    "Kampung Rambutan", "Mangga Besar", "Palmerah", "Pulo Gebang", "Kembangan", "Duren Sawit", "Johar Baru",
+    "Menteng", "Jalan Pattimura", "Jalan Hayam Wuruk", "Jalan Imam Bonjol", "Jalan Sudirman", "Jalan Thamrin",
+    # islands, regions, rivers, lakes and mountains
+    "Kangean", "Rote", "Sangihe", "Morotai", "Halmahera", "Pulau Buru", "Natuna", "Lembata", "Selayar",
+    "Wakatobi", "Waigeo", "Bawean", "Mentawai", "Siberut", "Nias", "Simeulue", "Progo", "Barito", "Citanduy",
+    "Kampar", "Mamberamo", "Cimanuk", "Kahayan", "Singkarak", "Lawu", "Soputan", "Lewotolok", "Awu", "Gamalama",
+    "Arjuno", "Gunung Agung", "Batavia", "Jawa", "Kalimantan Tengah", "Toraja",
+)
+
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(re.findall(r"[a-z0-9]+", text.lower()))
@@ -18,10 +46,10 @@ def _words(text: str) -> frozenset[str]:
 
 @pytest.fixture(scope="module")
 def written():
-    return {name: load_written(name) for name in ("training", "held_out", "held_out_2")}
+    return {name: load_written(name) for name in ("training", *HELD_OUT_SETS)}
 
 
-HELD_OUT_SETS = ("held_out", "held_out_2")
+HELD_OUT_SETS = ("held_out", "held_out_2", "held_out_3")
 
 
 def _normalized(tweets) -> set[str]:
@@ -33,17 +61,28 @@ def test_held_out_set_shares_no_message_with_the_training_set(written, held_out)
     assert not _normalized(written["training"]) & _normalized(written[held_out])
 
 
-def test_the_two_held_out_sets_share_no_message(written):
-    assert not _normalized(written["held_out"]) & _normalized(written["held_out_2"])
+@pytest.mark.parametrize("first, second", list(itertools.combinations(HELD_OUT_SETS, 2)))
+def test_the_held_out_sets_share_no_message(written, first, second):
+    assert not _normalized(written[first]) & _normalized(written[second])
+
+
+def _closest(text: str, others: list[frozenset[str]]) -> float:
+    words = _words(text)
+    return max(len(words & other) / len(words | other) for other in others)
+
+
+@pytest.mark.parametrize("earlier", ("held_out", "held_out_2"))
+def test_third_held_out_set_has_no_near_duplicate_of_an_earlier_held_out_message(written, earlier):
+    others = [_words(t.text) for t in written[earlier]]
+    for tweet in written["held_out_3"]:
+        assert _closest(tweet.text, others) < NEAR_DUPLICATE_JACCARD, tweet.text
 
 
 @pytest.mark.parametrize("held_out", HELD_OUT_SETS)
 def test_held_out_set_has_no_near_duplicate_of_a_training_message(written, held_out):
     training = [_words(t.text) for t in written["training"]]
     for tweet in written[held_out]:
-        words = _words(tweet.text)
-        closest = max(len(words & other) / len(words | other) for other in training)
-        assert closest < NEAR_DUPLICATE_JACCARD, tweet.text
+        assert _closest(tweet.text, training) < NEAR_DUPLICATE_JACCARD, tweet.text
 
 
 @pytest.mark.parametrize("held_out", HELD_OUT_SETS)
@@ -51,6 +90,27 @@ def test_held_out_set_names_none_of_the_training_places(written, held_out):
     for tweet in written[held_out]:
         for place in write_training_set.PLACES:
             assert not re.search(rf"\b{re.escape(place)}\b", tweet.text), (place, tweet.text)
+
+
+def _names(place: str, text: str) -> bool:
+    return re.search(rf"\b{re.escape(place)}\b", text, re.IGNORECASE) is not None
+
+
+@pytest.mark.parametrize("other", ("training", "held_out", "held_out_2"))
+def test_third_held_out_set_names_no_place_of_the_other_sets(written, other):
+    for tweet in written[other]:
+        for place in HELD_OUT_3_PLACES:
+            assert not _names(place, tweet.text), (place, tweet.text)
+
+
+def test_third_held_out_places_are_the_ones_it_names(written):
+    held_out = written["held_out_3"]
+    assert len(set(HELD_OUT_3_PLACES)) == len(HELD_OUT_3_PLACES)
+    for place in HELD_OUT_3_PLACES:
+        assert any(_names(place, t.text) for t in held_out), place
+    for tweet in held_out:
+        if tweet.emergency:
+            assert any(_names(place, tweet.text) for place in HELD_OUT_3_PLACES), tweet.text
 
 
 def test_held_out_set_has_several_hundred_of_each_kind(written):
@@ -67,6 +127,14 @@ def test_second_held_out_set_covers_every_category_and_both_kinds(written):
     assert len(emergencies) >= 140 and len(held_out) - len(emergencies) >= 140
     for category in CATEGORIES:
         assert sum(t.category == category for t in emergencies) >= 20, category
+
+
+def test_third_held_out_set_has_thirty_emergencies_per_category_and_as_many_look_alikes(written):
+    held_out = written["held_out_3"]
+    emergencies = [t for t in held_out if t.emergency]
+    assert len(emergencies) == 180 and len(held_out) - len(emergencies) == 180
+    for category in CATEGORIES:
+        assert sum(t.category == category for t in emergencies) == 30, category
 
 
 def test_training_file_is_what_its_script_writes(tmp_path, monkeypatch):
