@@ -5,7 +5,9 @@ the grouping does not depend on the order in which reports arrive.
 
 Two reports are linked when they are close in time, name no two different places, share a place
 or a specific word, and their words are similar enough, words weighted by how specific they are
-(:mod:`specificity`) and place names counting double. Across categories (one of them misclassified, or an explosion
+(:mod:`specificity`) and place names counting double; a place one names and the other mentions
+only by name ("Cipularang km 92 pileup") is shared. A confident report whose category is a guess
+is compared as one of the other's kind when both name one place. Across categories (one of them misclassified, or an explosion
 reported as fire and as a chemical leak) the bar is higher and the shared words must include
 more than the place; a low-confidence emergency ("my plants are flooding the balcony") needs
 that same higher bar within its category and never joins another.

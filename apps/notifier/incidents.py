@@ -4,9 +4,9 @@ An incident is a connected group of reports under :func:`apps.notifier.grouping.
 report joins every open incident holding a report it is linked to, and when it links two, they
 merge into the older one. So shuffled arrivals give the same incidents. One exception depends on
 what is open: a confident report naming nothing and linked to nothing ("asapnya tebal, semoga
-selamat") follows the single open incident of its category that names a place, and starts its
-own when two or none compete; a follower is counted but never linked to, so it bridges no two
-events. Each incident keeps its latest ``MEMBERS_KEPT`` reports to link new ones against.
+selamat") follows the single open confident incident of its category that names a place (of
+several, the one whose reports alone share a word with it), and starts its own when none does;
+a follower is counted but never linked to, so it bridges no two events. Each incident keeps its latest ``MEMBERS_KEPT`` reports to link new ones against.
 
 Its category is the one its reports vote for (weighted by their category scores), so one report
 classified differently does not split an event. An incident alerts when it opens and again only

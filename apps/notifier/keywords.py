@@ -45,7 +45,10 @@ def keyword_forms(text: str) -> dict[str, str]:
 
 def stem(word: str) -> str:
     # "flooded", "flooding" and "floods" must match "flood", "collapsed" "collapse", "trapped"
-    # "trap"; a full stemmer is overkill here.
+    # "trap"; a full stemmer is overkill here. Indonesian "-nya" (its, the) goes: "asapnya" is
+    # "asap", "rumahnya" "rumah" (not in short words: "hanya", "punya").
+    if len(word) >= 6 and word.endswith("nya"):
+        return word[:-3]
     for suffix in ("ing", "ed"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
             word = word[:-len(suffix)]

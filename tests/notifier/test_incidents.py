@@ -36,6 +36,7 @@ def test_keywords_fold_plurals_and_drop_noise():
     assert keyword_forms(text) == {"fire": "fires", "hous": "house", "smok": "smoke"}, "shown as first written"
     assert keywords("collapsed collapses collapse trapped trap") == ("collaps", "trap")
     assert keywords("!!! ?? ..") == ()
+    assert keywords("asapnya asap rumahnya hanya") == ("asap", "rumah", "hanya"), "Indonesian -nya, not in short words"
 
 
 def test_burst_about_one_fire_is_one_incident_with_one_alert_and_few_updates():
