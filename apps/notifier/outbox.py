@@ -128,10 +128,13 @@ class AlertOutbox:
         wait = IDLE_POLL_S if next_due is None else min(IDLE_POLL_S, max(0.0, next_due - time.time()))
         if len(self._sending) >= self.settings.concurrency:
             wait = IDLE_POLL_S  # full: a finishing send wakes us
+        # not asyncio.wait_for: on Python 3.11 it swallows a cancellation that arrives as the event
+        # is set (a send finishing), and the outbox would never stop
+        woken = asyncio.ensure_future(self._wake.wait())
         try:
-            await asyncio.wait_for(self._wake.wait(), wait)
-        except asyncio.TimeoutError:
-            pass
+            await asyncio.wait({woken}, timeout=wait)
+        finally:
+            woken.cancel()
 
     async def _send(self, alert: QueuedAlert) -> None:
         try:

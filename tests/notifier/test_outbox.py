@@ -176,3 +176,19 @@ async def test_one_incidents_alerts_go_out_in_level_order(fcm, outbox_for, tmp_p
     async with outbox_for(store):
         await until(lambda: len(fcm.delivered()) == 3)
     assert [s.message["data"]["count"] for s in fcm.delivered()] == ["1", "5", "20"]
+
+
+async def test_an_outbox_woken_as_it_is_cancelled_still_stops(tmp_path):
+    """A send finishing (which wakes the outbox) as the notifier stops it: on Python 3.11,
+    asyncio.wait_for swallows a cancellation that arrives as the awaited event is set, and the
+    outbox went on polling forever (a hang seen in this file's teardowns)."""
+    store = NotifierStore(tmp_path / "notifier.db")
+    outbox = AlertOutbox(store, push=None, settings=OutboxSettings.from_env({}))
+    for attempt in range(10):
+        task = asyncio.create_task(outbox.run())
+        await asyncio.sleep(0.05)  # idle: nothing is due, it waits to be woken
+        outbox.wake()
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=3)
+        assert done, f"attempt {attempt}: the outbox did not stop"
+    store.close()
