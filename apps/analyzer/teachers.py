@@ -435,7 +435,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--data", help="the disaster-tweets directory")
     parser.add_argument("--epochs", type=int, default=2, help="finetune: epochs (the shipped recipe: 2)")
-    parser.add_argument("--seed", type=int, default=13, help="finetune: seed (the shipped recipe: 13)")
+    parser.add_argument("--seed", type=int, nargs="+", default=[13],
+                        help="finetune: seeds, one run each (the shipped recipe: 13)")
     args = parser.parse_args(argv)
     names = args.names or list(TEACHERS)
     known = {*TEACHERS, STUDENT, "accurate"}
@@ -453,19 +454,34 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     data_dir = resolve_data_dir(args.data)
     if args.command == "finetune":
-        baseline = None  # the first encoder named: every later one is compared with it, row by row
-        for name in args.names or list(FINETUNABLE):
-            if name not in FINETUNABLE:
-                parser.error(f"finetune takes {FINETUNABLE}, not {name!r}")
-            report = finetune(name, data_dir, args.cache, args.epochs, args.seed, log)
-            stored = np.load(report["scores"])
-            if baseline is None:
-                baseline = (name, stored)
-            else:
-                for key, column in (("", "validation_scores"), ("blend_", "blend_scores")):
-                    report[f"{key}vs_{baseline[0]}_at_0.5"] = paired_f1_difference(
-                        stored["truth"], stored[column] >= 0.5, baseline[1][column] >= 0.5)
-            print(json.dumps(report), flush=True)
+        names = args.names or list(FINETUNABLE)
+        if any(name not in FINETUNABLE for name in names):
+            parser.error(f"finetune takes {FINETUNABLE}")
+        reports = []
+        for seed in args.seed:
+            baseline = None  # the first encoder named: every later one is compared with it, row by row
+            for name in names:
+                report = finetune(name, data_dir, args.cache, args.epochs, seed, log)
+                stored = np.load(report["scores"])
+                if baseline is None:
+                    baseline = (name, stored)
+                else:
+                    for key, column in (("", "validation_scores"), ("blend_", "blend_scores")):
+                        report[f"{key}vs_{baseline[0]}_at_0.5"] = paired_f1_difference(
+                            stored["truth"], stored[column] >= 0.5, baseline[1][column] >= 0.5)
+                print(json.dumps(report), flush=True)
+                reports.append(report)
+        if len(args.seed) > 1:  # one run's F1 moves with the seed too: the mean and spread over seeds
+            for name in names:
+                mine = [r for r in reports if r["encoder"] == name]
+                summary = {"encoder": name, "seeds": args.seed}
+                for key in ("validation_at_0.5", "validation_at_fit_threshold", "blend_with_fast_at_0.5",
+                            "blend_with_fast_at_fit_threshold"):
+                    f1s = [r[key]["f1"] for r in mine]
+                    summary[f"{key}_f1"] = {"mean": round(float(np.mean(f1s)), 4), "sd": round(float(np.std(f1s, ddof=1)), 4),
+                                           "runs": f1s}
+                summary["train_seconds"] = [r["train_seconds"] for r in mine]
+                print(json.dumps(summary), flush=True)
         return 0
     if args.command == "time":
         for report in time_encoders(names, data_dir, args.cache):
