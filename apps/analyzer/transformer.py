@@ -72,16 +72,16 @@ def _pretrained_dir() -> Path:
     return get_model_path()
 
 
-def _build_network(model_dir: Path):
+def _build_network(encoder):
     import torch
-    from transformers import AutoModel
 
     class MiniLMClassifier(torch.nn.Module):
-        """Mean-pooled MiniLM (as the sentence model was trained) with two linear heads."""
+        """Mean-pooled MiniLM (as the sentence model was trained) with two linear heads; or
+        another BERT encoder (``train_teacher``'s ``pretrained``)."""
 
         def __init__(self) -> None:
             super().__init__()
-            self.encoder = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager")
+            self.encoder = encoder
             hidden = self.encoder.config.hidden_size
             self.dropout = torch.nn.Dropout(0.1)
             self.heads = torch.nn.Linear(hidden, 1 + len(CATEGORIES))
@@ -175,17 +175,27 @@ def _tensors(tokenizer, texts: list[str]):
     return torch.from_numpy(feed["input_ids"]), torch.from_numpy(feed["attention_mask"])
 
 
-def train_teacher(tweets: list[Tweet], settings: FineTuneSettings, log=print):
-    """The six-layer MiniLM fine-tuned on ``tweets``: (network, tokenizer)."""
+def train_teacher(tweets: list[Tweet], settings: FineTuneSettings, log=print, pretrained=None, prefix: str = ""):
+    """The six-layer MiniLM fine-tuned on ``tweets``: (network, tokenizer).
+
+    ``pretrained``: another starting point instead, as a function returning (encoder module,
+    tokenizer.json path), e.g. e5-small-v2 (``teachers.py``'s ``finetune``); ``prefix`` goes
+    before every text (e5's "query: ")."""
     import torch
     from tokenizers import Tokenizer
+    from transformers import AutoModel
 
     torch.set_num_threads(settings.threads)
     _seed_everything(settings.seed)
-    model_dir = _pretrained_dir()
-    tokenizer = configure_tokenizer(Tokenizer.from_file(str(model_dir / TOKENIZER_FILE)), settings.max_tokens)
-    network = _build_network(model_dir)
-    texts = [normalize_for_transformer(tweet.text) for tweet in tweets]
+    if pretrained is None:
+        model_dir = _pretrained_dir()
+        encoder = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager")
+        tokenizer_path = model_dir / TOKENIZER_FILE
+    else:
+        encoder, tokenizer_path = pretrained()
+    tokenizer = configure_tokenizer(Tokenizer.from_file(str(tokenizer_path)), settings.max_tokens)
+    network = _build_network(encoder)
+    texts = [prefix + normalize_for_transformer(tweet.text) for tweet in tweets]
     emergency, category = _label_tensors(tweets)
 
     def batch_loss(batch: list[int]):
