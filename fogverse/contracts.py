@@ -317,12 +317,15 @@ class IncidentEvent(_Contract):
     """A change to an incident, as the receiver's live feed sends it.
 
     ``alert`` is True when the change deserves a notification: the incident is new, or its
-    count just reached one of the alert thresholds (``INCIDENT_ALERT_COUNTS``).
+    count just reached one of the alert thresholds (``INCIDENT_ALERT_COUNTS``). ``absorbed``:
+    the incidents merged into it (a report showed them to be one event), gone from now on.
     """
 
     kind: Literal["created", "updated"]
     alert: bool
     incident: Incident
+    # incidents found to be this one's event and merged into it: a receiver drops them
+    absorbed: list[str] = Field(default_factory=list, max_length=1000)
     sent_at: float = Field(default_factory=_now)
 
 

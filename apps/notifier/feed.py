@@ -47,7 +47,8 @@ class IncidentFeed:
         self._max_subscribers = max_subscribers  # None ▸ no cap (the notifier sets SSE_MAX_CLIENTS)
         self.evicted = 0  # subscribers dropped for falling behind or not reading
         self._lock = threading.Lock()  # mark() runs on the pipeline's worker thread
-        self._pending: dict[str, tuple[bool, bool]] = {}  # incident id ▸ (created, alert)
+        # incident id ▸ (created, alert, the incidents merged into it since the last flush)
+        self._pending: dict[str, tuple[bool, bool, frozenset[str]]] = {}
         self._subscribers: set[asyncio.Queue] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._marked: asyncio.Event | None = None
@@ -62,8 +63,10 @@ class IncidentFeed:
         with self._lock:
             first = not self._pending
             for change in changes:
-                created, alert = self._pending.get(change.incident_id, (False, False))
-                self._pending[change.incident_id] = (created or change.created, alert or change.alert)
+                created, alert, absorbed = self._pending.get(change.incident_id, (False, False, frozenset()))
+                for gone in change.absorbed:  # and what was merged into the incidents it absorbed
+                    absorbed |= {gone} | self._pending.pop(gone, (False, False, frozenset()))[2]
+                self._pending[change.incident_id] = (created or change.created, alert or change.alert, absorbed)
         if first and changes and self._loop is not None:
             self._loop.call_soon_threadsafe(self._marked.set)
 
@@ -117,11 +120,11 @@ class IncidentFeed:
         """Broadcast what is pending, yielding a running count after each change."""
         with self._lock:
             pending, self._pending = self._pending, {}
-        for sent, (incident_id, (created, alert)) in enumerate(pending.items(), 1):
+        for sent, (incident_id, (created, alert, absorbed)) in enumerate(pending.items(), 1):
             incident = self._tracker.get(incident_id)
             if incident is not None:  # else evicted meanwhile
                 self._broadcast(IncidentEvent(kind="created" if created else "updated", alert=alert,
-                                              incident=incident))
+                                              incident=incident, absorbed=sorted(absorbed)))
             yield sent
 
     def close(self) -> None:

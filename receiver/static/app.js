@@ -40,6 +40,7 @@ function connect() {
     const known = incidents.get(event.incident.id);
     if (known && known.count > event.incident.count) return; // an older state, arriving late
     incidents.set(event.incident.id, event.incident);
+    for (const gone of event.absorbed ?? []) incidents.delete(gone); // merged into this one: one event
     queueRender(event.kind === "created" || event.alert ? event.incident.id : null); // only news flashes
     if (event.alert) notify(event, LABELS);
   });

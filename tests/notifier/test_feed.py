@@ -42,3 +42,24 @@ async def test_a_change_on_a_quiet_feed_goes_out_at_once_and_a_burst_after_it_go
     assert waited < 0.2, f"the first change waited {waited:.2f} s"
     assert first.kind == "created" and first.incident.count == 1
     assert second.incident.count == 51 and queue.empty(), "the burst goes out once, with the latest state"
+
+
+async def test_a_merge_tells_subscribers_which_incidents_are_gone():
+    """Two incidents a later report shows to be one event: the survivor's event names the other,
+    and what that one had absorbed before, so a receiver drops both cards."""
+    tracker = IncidentTracker(IncidentRules())
+    feed = IncidentFeed(tracker, flush_interval_s=0.01)
+    queue = feed.subscribe()
+    first = tracker.observe(fire("Gudang terbakar di Jalan Gatot Subroto"))
+    second = tracker.observe(fire("Warehouse blaze, black smoke over the toll road"))
+    feed.mark_all([first, second])
+    feed.flush()
+    assert sorted(queue.get_nowait().event.absorbed for _ in range(2)) == [[], []]
+    bridge = tracker.observe(fire("Warehouse blaze on Gatot Subroto, smoke over the toll road"))
+    assert bridge.absorbed == (second.incident_id,)
+    feed.mark(bridge)
+    feed.flush()
+    merged = queue.get_nowait().event
+    assert merged.incident.id == first.incident_id and merged.incident.count == 3
+    assert merged.absorbed == [second.incident_id]
+    assert queue.empty()

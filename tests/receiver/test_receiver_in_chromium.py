@@ -116,3 +116,21 @@ async def test_the_page_survives_a_reload_and_shows_what_is_known(kafka_bootstra
     manifest = await page.evaluate("fetch('/manifest.webmanifest').then((r) => r.json())")
     assert manifest["display"] == "standalone"
     assert await page.evaluate("navigator.serviceWorker.ready.then((r) => Boolean(r.active))")
+
+
+async def test_two_incidents_found_to_be_one_event_become_one_card(kafka_bootstrap, notifier, phone):
+    topic, base, process = notifier
+    page = await phone.new_page()
+    await page.goto(base)
+    await page.wait_for_selector("#status.live", timeout=WAIT_MS)
+    now = time.time()
+    await produce(kafka_bootstrap, topic, [
+        analysis_json("Gudang terbakar di Jalan Gatot Subroto", at=now),
+        analysis_json("Warehouse blaze, black smoke over the toll road", at=now + 1),
+    ])
+    await page.wait_for_function("document.querySelectorAll('.incident').length === 2", timeout=WAIT_MS)
+    await produce(kafka_bootstrap, topic, [
+        analysis_json("Warehouse blaze on Gatot Subroto, smoke over the toll road", at=now + 2)])
+    await page.locator('.incident .count', has_text="3").wait_for(timeout=WAIT_MS)
+    await page.wait_for_function("document.querySelectorAll('.incident').length === 1", timeout=WAIT_MS)
+    assert process.alive()
