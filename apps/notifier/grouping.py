@@ -57,6 +57,7 @@ class ReportTrace:
     _place_sets: tuple[frozenset[str], ...] = field(default=(), compare=False, repr=False)
     _word_set: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     _names: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    _mentions: frozenset[str] = field(default=frozenset(), compare=False, repr=False)  # place words and names
 
     @classmethod
     def of(cls, report_id: str, at: float, category: str, category_score: float, emergency_score: float,
@@ -77,6 +78,7 @@ class ReportTrace:
         object.__setattr__(self, "_place_sets", tuple(frozenset(key) for key in self.places))
         object.__setattr__(self, "_word_set", frozenset(self.words))
         object.__setattr__(self, "_names", name_words(self.text))
+        object.__setattr__(self, "_mentions", frozenset(place_words) | self._names)
         object.__setattr__(self, "_evidence", frozenset(
             place_words | {w for w in self.words if specificity(w) >= EVIDENCE_MIN_SPECIFICITY}))
         return self
@@ -119,6 +121,8 @@ def places_conflict(a: tuple[frozenset[str], ...], b: tuple[frozenset[str], ...]
 
 def _same_place(a: ReportTrace, b: ReportTrace) -> bool:
     """They name one place, or one names a place the other mentions by name."""
+    if not a._place_sets and not b._place_sets or not a._mentions & b._mentions:
+        return False  # (a quick test first: one place needs a word both name)
     return (any(p <= q or q <= p for p in a._place_sets for q in b._place_sets)
             or any(p <= b._names for p in a._place_sets) or any(p <= a._names for p in b._place_sets))
 
@@ -138,15 +142,14 @@ def linked(a: ReportTrace, b: ReportTrace, rules: GroupingRules,
     if abs(a.at - b.at) > rules.window_s:
         return False
     confident = min(a.emergency_score, b.emergency_score) >= rules.confident_score
-    same_place = _same_place(a, b)
     # one report's category is a guess ("Boat capsized during the Kampung Pulo evacuation" as an
     # accident, 0.55) and both name one place: compared as one kind, so the event is not split
     same_kind = a.category == b.category or (
-        confident and same_place and min(a.category_score, b.category_score) < rules.unsure_category)
+        confident and min(a.category_score, b.category_score) < rules.unsure_category and _same_place(a, b))
     if not same_kind and not confident:
         return False  # a low-confidence emergency never joins an incident of another kind
     shared = a._word_set & b._word_set
-    if not (a._evidence & b._evidence & shared) and not same_place:
+    if not (a._evidence & b._evidence & shared) and not _same_place(a, b):
         return False  # "fire", "smoke", "banjir" alone: any two fires share them
     if places_conflict(a._place_sets, b._place_sets, a._names, b._names):
         return False
