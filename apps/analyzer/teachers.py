@@ -343,16 +343,15 @@ def shipped_accurate_on_validation(data_dir: Path) -> dict:
     """The shipped accurate mode on validation, its student's scores blended with ``fast``'s
     out-of-fold ones at its weight and threshold (both chosen on this split, the student and heads
     learnt ``fit`` only: still optimistic)."""
-    from apps.analyzer.model import TransformerScorer, read_manifest
+    from apps.analyzer.model import read_manifest
+    from apps.analyzer.training import _validation_view
 
-    validation = load_split(data_dir, "validation")
     manifest = read_manifest(ARTIFACTS_DIR / "accurate")
-    student = TransformerScorer(ARTIFACTS_DIR / "accurate", manifest["max_tokens"], threads=THREADS)
-    transformer, _ = student.raw_scores([t.text for t in validation])
+    view = _validation_view(data_dir, ARTIFACTS_DIR, manifest["max_tokens"])  # what training chose on
     weight = manifest["fast_weight"]
-    blended = (1 - weight) * transformer + weight * fast_out_of_fold_validation(data_dir)[1]
+    blended = (1 - weight) * view["transformer"][0] + weight * view["fast"][0]
     verdicts = blended >= manifest["emergency_threshold"]
-    metrics = binary_metrics(_labels(validation), verdicts)
+    metrics = binary_metrics(view["truth"], verdicts)
     report = {"encoder": "shipped accurate mode (blend with fast's out-of-fold scores, its threshold)",
               "validation_f1": round(metrics["f1"], 4), "validation_precision": round(metrics["precision"], 4),
               "validation_recall": round(metrics["recall"], 4)}
@@ -391,7 +390,8 @@ def _scores(network, tokenizer, texts: list[str], batch: int = 64) -> np.ndarray
     rows = []
     with torch.no_grad():
         for start in range(0, len(texts), batch):
-            rows.append(torch.sigmoid(network.logits(*_tensors(tokenizer, texts[start : start + batch]))[:, 0]).numpy())
+            emergency, _ = network(*_tensors(tokenizer, texts[start : start + batch]))  # through the sigmoid
+            rows.append(emergency.numpy())
     return np.concatenate(rows)
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from apps.notifier.keywords import keyword_forms
-from apps.notifier.places import LEADING, NAME_PARTS, TRAILING, Place, name_words, places
+from apps.notifier.places import LEADING, NAME_PARTS, TRAILING, Place, name_words, places, same_place
 
 PLACE_WEIGHT = 2.0  # a place name counts this many times a word of the same specificity
 PLACE_MIN_SPECIFICITY = 0.6  # "at Home", "in Town": capitalised but not a place name
@@ -107,6 +107,12 @@ def _specific(place: Place, specificity: Callable[[str], float]) -> bool:
     return any(specificity(w) >= PLACE_MIN_SPECIFICITY or w[:1].isdigit() for w in place.key - NAME_PARTS)
 
 
+def _named_by(place: frozenset[str], places: tuple[frozenset[str], ...], names: frozenset[str]) -> bool:
+    """Does a report with these places and names name ``place``: as one of its places, or by name
+    where no pattern made it a place ("Cipularang km 92 pileup")?"""
+    return place <= names or any(same_place(place, other) for other in places)
+
+
 def places_conflict(a: tuple[frozenset[str], ...], b: tuple[frozenset[str], ...],
                     a_names: frozenset[str] = frozenset(), b_names: frozenset[str] = frozenset()) -> bool:
     """Each names a place the other does not: two events ("5th Street" vs "Elm Road"). Naming
@@ -114,17 +120,16 @@ def places_conflict(a: tuple[frozenset[str], ...], b: tuple[frozenset[str], ...]
     the other mentions by name where no pattern made it one (``*_names``: "Cipularang km 92 pileup")."""
     if not a or not b:
         return False
-    def unmatched(x, y, y_names):
-        return any(not (p <= y_names or any(p <= q or q <= p for q in y)) for p in x)
-    return unmatched(a, b, b_names) and unmatched(b, a, a_names)
+    return (any(not _named_by(p, b, b_names) for p in a)
+            and any(not _named_by(p, a, a_names) for p in b))
 
 
 def _same_place(a: ReportTrace, b: ReportTrace) -> bool:
     """They name one place, or one names a place the other mentions by name."""
     if not a._place_sets and not b._place_sets or not a._mentions & b._mentions:
         return False  # (a quick test first: one place needs a word both name)
-    return (any(p <= q or q <= p for p in a._place_sets for q in b._place_sets)
-            or any(p <= b._names for p in a._place_sets) or any(p <= a._names for p in b._place_sets))
+    return (any(_named_by(p, b._place_sets, b._names) for p in a._place_sets)
+            or any(p <= a._names for p in b._place_sets))
 
 
 def similarity(a: ReportTrace, b: ReportTrace) -> float:

@@ -6,7 +6,8 @@ merge into the older one. So shuffled arrivals give the same incidents. One exce
 what is open: a confident report naming nothing and linked to nothing ("asapnya tebal, semoga
 selamat") follows the single open confident incident of its category that names a place (of
 several, the one whose reports alone share a word with it), and starts its own when none does;
-a follower is counted but never linked to, so it bridges no two events. Each incident keeps its latest ``MEMBERS_KEPT`` reports to link new ones against.
+a follower is counted but never linked to, so it bridges no two events. Each incident keeps its
+latest ``MEMBERS_KEPT`` reports to link new ones against.
 
 Its category is the one its reports vote for (weighted by their category scores), so one report
 classified differently does not split an event. An incident alerts when it opens and again only
@@ -26,7 +27,8 @@ from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from apps.notifier.grouping import CONTENT_MIN_SPECIFICITY, EVIDENCE_MIN_SPECIFICITY, GroupingRules, ReportTrace, linked, similarity
+from apps.notifier.grouping import (CONTENT_MIN_SPECIFICITY, EVIDENCE_MIN_SPECIFICITY, GroupingRules, ReportTrace,
+                                    linked, similarity)
 from apps.notifier.keywords import keyword_forms
 from apps.notifier.specificity import shipped
 from fogverse.contracts import CATEGORIES, MAX_SAMPLE_CHARS, Analysis, Incident, IncidentSample
@@ -305,10 +307,10 @@ class IncidentTracker:
 
     def _sole_open_incident(self, trace: ReportTrace) -> list[_OpenIncident]:
         """A confident report that names no place and links to nothing ("asapnya tebal, semoga selamat")
-        joins the one open confident incident of its category that names a place within the window; when several
-        compete, the one whose reports alone share a word with it ("praying for the family whose house
-        burned" and the house fire on Elm Road, not the laundromat fire on 5th Street), else none, since
-        nothing in it says which."""
+        joins the one open confident incident of its category that names a place within the window;
+        when several compete, the one whose reports alone share a word with it ("praying for the
+        family whose house burned" and the house fire on Elm Road, not the laundromat fire on 5th
+        Street), else none, since nothing in it says which."""
         if (trace.places or trace.emergency_score < self.grouping.confident_score
                 or _names_something(trace.text, self.specificity)):
             return []
