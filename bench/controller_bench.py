@@ -310,7 +310,8 @@ class ControlLog:
             if not self.paused:
                 await self.poll_once()
             try:
-                await asyncio.wait_for(stop.wait(), every_s)
+                async with asyncio.timeout(every_s):
+                    await stop.wait()
             except asyncio.TimeoutError:
                 pass
         await self.poll_once()
@@ -339,7 +340,8 @@ class LagLog:
                     self.samples.append((time.time(), lag.total))
                     self.partitions.append([p.lag for p in lag.partitions])
                 try:
-                    await asyncio.wait_for(stop.wait(), every_s)
+                    async with asyncio.timeout(every_s):
+                        await stop.wait()
                 except asyncio.TimeoutError:
                     pass
 

@@ -107,7 +107,8 @@ async def probe(bootstrap: str, timeout_s: float = 5.0, security: KafkaSecurity 
     for server in bootstrap.split(","):
         host, _, port = server.strip().rpartition(":")
         try:
-            versions = await asyncio.wait_for(_api_versions(host.strip("[]"), int(port), tls), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                versions = await _api_versions(host.strip("[]"), int(port), tls)
             return BrokerCapabilities(bootstrap, versions)
         except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
             answered = isinstance(exc, (OSError, asyncio.IncompleteReadError))  # not our own parse errors

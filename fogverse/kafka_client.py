@@ -53,11 +53,12 @@ async def preflight(bootstrap: str, security: KafkaSecurity | None = None, timeo
             errors.append(f"{server}: not host:port")
             continue
         try:
-            conn = await asyncio.wait_for(
-                create_conn(host.strip("[]"), int(port), client_id="siaga-preflight",
-                            request_timeout_ms=int(timeout_s * 1000), **options), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                conn = await create_conn(host.strip("[]"), int(port), client_id="siaga-preflight",
+                                         request_timeout_ms=int(timeout_s * 1000), **options)
             try:
-                await asyncio.wait_for(conn.send(MetadataRequest([])), timeout_s)  # the session really works
+                async with asyncio.timeout(timeout_s):
+                    await conn.send(MetadataRequest([]))  # the session really works
             finally:
                 conn.close()
             return

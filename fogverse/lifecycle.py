@@ -108,7 +108,8 @@ async def _until_reached(app: Stoppable, stopping: asyncio.Event) -> bool:
         except ConfigError:
             return True  # it answers; the app's own watch reports the refusal
         try:
-            await asyncio.wait_for(stopping.wait(), PROBE_INTERVAL_S)
+            async with asyncio.timeout(PROBE_INTERVAL_S):
+                await stopping.wait()
         except asyncio.TimeoutError:
             pass
     return False

@@ -109,7 +109,8 @@ class MetricsEmitter:
             return
         try:
             # the last partial interval still counts, but a dead broker must not hold up a stop
-            await asyncio.wait_for(self.flush(), self._settings.metrics_interval_s * 5 + 2)
+            async with asyncio.timeout(self._settings.metrics_interval_s * 5 + 2):
+                await self.flush()
         except Exception as exc:  # TimeoutError included
             log.warning("final metrics not sent: %r", exc)
 

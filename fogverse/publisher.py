@@ -80,7 +80,8 @@ class Publisher(Generic[T]):
         async def acked() -> RecordMetadata:
             return await (await self.publish_nowait(value, key=key, headers=headers))
 
-        return await (asyncio.wait_for(acked(), timeout_s) if timeout_s else acked())
+        async with asyncio.timeout(timeout_s or None):
+            return await acked()
 
     async def publish_nowait(self, value: T, *, key: bytes | None = None, headers=None) -> asyncio.Future:
         raw = self._codec.encode(value)

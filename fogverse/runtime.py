@@ -296,7 +296,8 @@ class PipelineApp(Generic[In, Out]):
         if not assigned:
             return
         try:
-            await asyncio.wait_for(self._seek_to_committed(assigned), self.timing.drain_timeout_s)
+            async with asyncio.timeout(self.timing.drain_timeout_s):
+                await self._seek_to_committed(assigned)
         except Exception as exc:
             # our position is past records nobody processed: only a restart (from the commits) is safe
             log.error("could not go back to the committed offsets of %s after a rebalance (%r); stopping",
@@ -620,7 +621,8 @@ def _origin_of(message: _Outgoing) -> tuple:
 async def _within(work, seconds: float, what: str) -> None:
     """Await ``work`` for at most ``seconds``: a broker that is away must not hold up a stop."""
     try:
-        await asyncio.wait_for(work, seconds)
+        async with asyncio.timeout(seconds):
+            await work
     except Exception as exc:  # TimeoutError included
         log.warning("stopping %s: %r; going on", what, exc)
 
@@ -643,7 +645,8 @@ class _DrainOnRevoke(ConsumerRebalanceListener):
         app = self._app
         app._revoking.set()
         try:
-            await asyncio.wait_for(self._finish(), app.timing.revoke_wait_s)
+            async with asyncio.timeout(app.timing.revoke_wait_s):
+                await self._finish()
         except asyncio.TimeoutError:
             log.warning("revoke of %s: in-flight batches not committed after %.0f s; not committing them "
                         "(their next owner reads them again: duplicates, not loss)",

@@ -92,8 +92,8 @@ def render(statuses: list[ServiceStatus]) -> str:
 
 async def run_status(settings: ControllerSettings, as_json: bool) -> int:
     try:
-        client = await asyncio.wait_for(Client.connect(settings.temporal_address,
-                                                       namespace=settings.temporal_namespace), CONNECT_TIMEOUT_S)
+        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+            client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
     except (RuntimeError, OSError, asyncio.TimeoutError) as exc:
         why = "no answer within {:g} s".format(CONNECT_TIMEOUT_S) if isinstance(exc, asyncio.TimeoutError) \
             else "connection refused" if "refused" in str(exc).lower() else str(exc).split(":", 1)[0]

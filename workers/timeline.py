@@ -151,8 +151,8 @@ def plot(rows: list[Row], png: Path, title: str = "") -> Path:
 async def record(settings: ControllerSettings, service: str, csv_path: Path | None, seconds: float | None,
                  out=sys.stdout) -> int:
     try:
-        client = await asyncio.wait_for(Client.connect(settings.temporal_address,
-                                                       namespace=settings.temporal_namespace), CONNECT_TIMEOUT_S)
+        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+            client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
     except (RuntimeError, OSError, asyncio.TimeoutError) as exc:
         print(f"no Temporal server answers at {settings.temporal_address} (TEMPORAL_ADDRESS): {exc}", file=sys.stderr)
         return 1

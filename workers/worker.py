@@ -205,7 +205,8 @@ async def _kafka_preflight(bootstrap: str, stop: asyncio.Event) -> bool:
 async def _unless(stop: asyncio.Event, seconds: float) -> None:
     """Sleep ``seconds``, or less if ``stop`` is set meanwhile."""
     try:
-        await asyncio.wait_for(stop.wait(), seconds)
+        async with asyncio.timeout(seconds):
+            await stop.wait()
     except asyncio.TimeoutError:
         pass
 

@@ -75,7 +75,8 @@ class ConsumerLagReader:
 
     async def read(self, group_id: str, topic: str) -> ConsumerLag | None:
         try:
-            return await asyncio.wait_for(self._read(group_id, topic), self.timeout_s)
+            async with asyncio.timeout(self.timeout_s):
+                return await self._read(group_id, topic)
         except Exception as exc:
             log.warning("consumer lag of %s on %s unknown: %r", group_id, topic, exc)
             return None

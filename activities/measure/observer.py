@@ -112,7 +112,8 @@ class ObserverFeed:
 
     async def wait_caught_up(self, timeout_s: float) -> bool:
         try:
-            await asyncio.wait_for(self.caught_up.wait(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await self.caught_up.wait()
             return True
         except asyncio.TimeoutError:
             return False

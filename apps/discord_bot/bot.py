@@ -113,7 +113,8 @@ class DiscordBot:
 async def stop_within(timeout_s: float, what: str, stopping) -> None:
     """Stop, but not forever: with the broker gone, a flush or a fetch waits on it for good."""
     try:
-        await asyncio.wait_for(stopping, timeout_s)
+        async with asyncio.timeout(timeout_s):
+            await stopping
     except (asyncio.TimeoutError, KafkaError, OSError) as exc:
         log.warning("the %s did not stop cleanly within %.0f s (%s)", what, timeout_s, type(exc).__name__)
 

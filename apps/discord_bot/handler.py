@@ -67,8 +67,8 @@ class MessageHandler:
             return Outcome.RATE_LIMITED
         try:
             # bounds the metadata wait in send() as well as the ack
-            await asyncio.wait_for(self._publisher.publish(report, key=report.channel_id.encode()),
-                                   self._publish_timeout_s)
+            async with asyncio.timeout(self._publish_timeout_s):
+                await self._publisher.publish(report, key=report.channel_id.encode())
         except Exception as exc:  # broker down or slow: Discord will not redeliver, so tell the author
             log.warning("report of message %s not confirmed by the broker: %s", message.id, type(exc).__name__)
             await _best_effort(message.add_reaction(NOT_CONFIRMED_REACTION))

@@ -47,7 +47,8 @@ class BrokerLink:
         if self._publisher is None:
             return
         try:  # flushes what is still buffered; bounded, since with the broker gone the flush never ends
-            await asyncio.wait_for(self._publisher.stop(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await self._publisher.stop()
         except (asyncio.TimeoutError, KafkaError, OSError) as exc:
             log.warning("the publisher did not stop cleanly within %.0f s (%s)", timeout_s, type(exc).__name__)
 

@@ -73,7 +73,8 @@ class ReportLedger:
             await asyncio.wait(pending, timeout=timeout_s)
 
     async def _publish(self, report: Report):
-        publisher = await asyncio.wait_for(self._link.publisher(), CONNECT_WAIT_S)
+        async with asyncio.timeout(CONNECT_WAIT_S):
+            publisher = await self._link.publisher()
         # keyed by chat, so one chat's reports stay in order on one partition
         return await publisher.publish(report, key=(report.channel_id or "").encode() or None)
 
