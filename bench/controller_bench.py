@@ -82,6 +82,7 @@ from bench import brokers
 from fogverse.broker import ensure_topics, probe
 from fogverse.contracts import ConsumerJoined, Heartbeat, ThroughputReport, parse_observer_message
 from fogverse.kafka_client import client_options
+from fogverse.lifecycle import sleep_unless
 from fogverse.processes import ManagedProcess, free_port, python_module, wait_for_port
 from fogverse.publisher import Publisher
 from fogverse.settings import RuntimeSettings
@@ -309,11 +310,7 @@ class ControlLog:
         while not stop.is_set():
             if not self.paused:
                 await self.poll_once()
-            try:
-                async with asyncio.timeout(every_s):
-                    await stop.wait()
-            except asyncio.TimeoutError:
-                pass
+            await sleep_unless(stop, every_s)
         await self.poll_once()
 
     def ordered(self, since: float = 0.0) -> list:
@@ -339,11 +336,7 @@ class LagLog:
                 if lag is not None:
                     self.samples.append((time.time(), lag.total))
                     self.partitions.append([p.lag for p in lag.partitions])
-                try:
-                    async with asyncio.timeout(every_s):
-                        await stop.wait()
-                except asyncio.TimeoutError:
-                    pass
+                await sleep_unless(stop, every_s)
 
     def drained_at(self, since: float, near_zero: int, backlog_from: int) -> float | None:
         """When the lag first fell to ``near_zero`` or below after ``since``, once it had passed ``backlog_from``."""

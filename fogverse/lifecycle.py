@@ -107,12 +107,17 @@ async def _until_reached(app: Stoppable, stopping: asyncio.Event) -> bool:
             pass
         except ConfigError:
             return True  # it answers; the app's own watch reports the refusal
-        try:
-            async with asyncio.timeout(PROBE_INTERVAL_S):
-                await stopping.wait()
-        except asyncio.TimeoutError:
-            pass
+        await sleep_unless(stopping, PROBE_INTERVAL_S)
     return False
+
+
+async def sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep ``seconds``, or less if ``stop`` is set meanwhile (a cancellation still gets through)."""
+    try:
+        async with asyncio.timeout(seconds):
+            await stop.wait()
+    except TimeoutError:
+        pass
 
 
 def _unreached_message(app: Stoppable) -> str:

@@ -40,7 +40,7 @@ from activities.act.partitions import PartitionAdmin
 from activities.act.providers import Providers
 from activities.relay import FeedRelay
 from fogverse.kafka_client import BrokerUnreachable, preflight
-from fogverse.lifecycle import NeverReached, StartTimeout
+from fogverse.lifecycle import NeverReached, StartTimeout, sleep_unless
 from fogverse.settings import ConfigError, bootstrap_variable
 from workers.settings import ControllerSettings
 from workers.stack import SEARCH_ATTRIBUTES
@@ -130,7 +130,7 @@ async def connect(settings: ControllerSettings, stop: asyncio.Event | None = Non
                 log.warning("waiting for Temporal at %s (TEMPORAL_ADDRESS): %s", settings.temporal_address,
                             str(exc).split(":", 1)[0])
                 said = True
-        await _unless(stop, 1.0)
+        await sleep_unless(stop, 1.0)
     return None
 
 
@@ -198,17 +198,8 @@ async def _kafka_preflight(bootstrap: str, stop: asyncio.Event) -> bool:
             if not said:
                 log.warning("waiting for the broker at %s (%s): %s", bootstrap, variable, exc)
                 said = True
-        await _unless(stop, 1.0)
+        await sleep_unless(stop, 1.0)
     return False
-
-
-async def _unless(stop: asyncio.Event, seconds: float) -> None:
-    """Sleep ``seconds``, or less if ``stop`` is set meanwhile."""
-    try:
-        async with asyncio.timeout(seconds):
-            await stop.wait()
-    except asyncio.TimeoutError:
-        pass
 
 
 def sandbox_runner() -> SandboxedWorkflowRunner:
