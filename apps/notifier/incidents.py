@@ -37,6 +37,7 @@ MEMBERS_KEPT = 16  # latest reports per incident that new reports are compared w
 KEYWORDS_SHOWN = 6
 SEEN_REPORTS_MAX = 100_000  # report ids remembered to ignore re-deliveries (the sink is at least once)
 DEFAULT_CATEGORY_SCORE = 0.5  # the vote of a report whose category came without a score
+UNSEEN = 1.0  # the specificity of a word no reference corpus has seen
 
 
 @dataclass(frozen=True)
@@ -365,9 +366,11 @@ def _sharing_words(trace: ReportTrace, competing: list[_OpenIncident],
 
 def _names_something(text: str, specificity: Callable[[str], float]) -> bool:
     """A capitalised word, likely a name the place finder missed ("Flood in Cipinang", "Garut earthquake");
-    a first word counts only when it is specific ("Scaffolding collapsed", not "Praying for")."""
+    a first word counts only when it is specific ("Scaffolding collapsed", not "Praying for"). A word
+    neither reference corpus has ever seen counts too: most are names written in lower case ("the
+    family from the margonda fire is safe")."""
     first, *rest = text.split() or [""]
-    if any(w[:1].isupper() for w in rest):
+    if any(w[:1].isupper() for w in rest) or any(specificity(w) >= UNSEEN for w in keyword_forms(text)):
         return True
     return first[:1].isupper() and any(specificity(w) >= EVIDENCE_MIN_SPECIFICITY for w in keyword_forms(first))
 

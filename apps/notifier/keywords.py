@@ -17,7 +17,8 @@ further get gets got had has have having he her here hers him his how i if in in
 like made make many may me more most much must my near no nor not now of off on once only or other
 our out over own really right same see seen she should so some still such than that the their them
 then there these they this those through to too under until up us very via was we were what when
-where which while who whom why will with would you your yours im ive dont cant its thats theres
+where which while who whom whose why will with would you your yours im ive dont cant its thats theres
+whoever whatever though although because since yet
 amp rt http https www com just today tonight now new news people one two lol omg pls please
 yang dan di ke dari ini itu ada untuk dengan tidak akan sudah juga atau karena pada saya kami kita
 mereka dia ya aja nih sih lagi bisa banyak sangat oleh telah masih jadi kalau

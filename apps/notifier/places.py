@@ -24,6 +24,8 @@ LEADING = frozenset("""
 jalan jl jln gang gg kampung kp desa kelurahan kel kecamatan kec kota kabupaten kab pasar stasiun terminal
 perumahan perum komplek kompleks tol simpang bundaran pelabuhan kali sungai gunung pantai bukit tanah jembatan
 taman halte gedung mal plaza pabrik rumah sakit rs sekolah masjid gereja kantor
+gudang toko ruko bandara stadion apartemen lapangan kampus puskesmas klinik hutan danau waduk bendungan dermaga
+spbu hotel terowongan
 mount lake river port
 """.split())
 TRAILING = frozenset("""

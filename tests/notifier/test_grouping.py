@@ -29,6 +29,8 @@ RULES = GroupingRules()
     ("Tabrakan beruntun di tol Cipularang km 92", [("tol Cipularang", {"cipularang"})]),
     ("Train derailed near Bekasi station", [("Bekasi station", {"bekasi"})]),
     ("Kebocoran gas klorin di pabrik kimia Cilegon", [("pabrik kimia Cilegon", {"kimia", "cilegon"})]),
+    ("Damkar kewalahan, api di gudang Glodok merembet", [("gudang Glodok", {"glodok"})]),
+    ("Kebakaran toko Mitra di bandara Soekarno-Hatta", [("toko Mitra", {"mitra"}), ("bandara Soekarno Hatta", {"soekarno", "hatta"})]),
     ("Scaffolding collapsed at the mall construction site", []),
     ("Huge fire, black smoke everywhere", []),
 ])
@@ -147,6 +149,8 @@ BARBECUE = ("Bakar sate di depan rumah asapnya ke mana-mana haha", 1, "fire", 0.
     ([TAMBORA], ("korban tabrakan sudah dievakuasi, mohon doanya", 3, "accident"), None),  # no open accident
     ([TAMBORA], ("Gudang di Penjaringan terbakar", 3, "fire"), None),  # names a place (another event)
     ([TAMBORA], ("Scaffolding burning at the mall site", 3, "fire"), None),  # a specific first word
+    # a word no corpus has seen is most likely a name written in lower case: another event
+    ([TAMBORA], ("the family from the margonda fire is safe, thank god", 3, "fire"), None),
 ])
 def test_a_vague_report_joins_the_one_open_incident_of_its_kind(open_ones, vague, joins):
     tracker = IncidentTracker(IncidentRules())
