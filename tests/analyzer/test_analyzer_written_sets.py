@@ -106,17 +106,15 @@ def _closest(text: str, others: list[frozenset[str]]) -> float:
     return max(len(words & other) / len(words | other) for other in others)
 
 
-@pytest.mark.parametrize("earlier", ("held_out", "held_out_2"))
-def test_third_held_out_set_has_no_near_duplicate_of_an_earlier_held_out_message(written, earlier):
-    others = [_words(t.text) for t in written[earlier]]
-    for tweet in written["held_out_3"]:
-        assert _closest(tweet.text, others) < NEAR_DUPLICATE_JACCARD, tweet.text
+# The sets written blind to the models, each with the places it names and the sets written before it.
+BLIND_SETS = {"held_out_3": (HELD_OUT_3_PLACES, ("held_out", "held_out_2")),
+              "held_out_4": (HELD_OUT_4_PLACES, ("held_out", "held_out_2", "held_out_3"))}
 
 
-@pytest.mark.parametrize("earlier", ("held_out", "held_out_2", "held_out_3"))
-def test_fourth_held_out_set_has_no_near_duplicate_of_an_earlier_held_out_message(written, earlier):
+@pytest.mark.parametrize("blind, earlier", [(b, e) for b, (_, before) in BLIND_SETS.items() for e in before])
+def test_a_blind_set_has_no_near_duplicate_of_an_earlier_held_out_message(written, blind, earlier):
     others = [_words(t.text) for t in written[earlier]]
-    for tweet in written["held_out_4"]:
+    for tweet in written[blind]:
         assert _closest(tweet.text, others) < NEAR_DUPLICATE_JACCARD, tweet.text
 
 
@@ -138,38 +136,23 @@ def _names(place: str, text: str) -> bool:
     return re.search(rf"\b{re.escape(place)}\b", text, re.IGNORECASE) is not None
 
 
-@pytest.mark.parametrize("other", ("training", "held_out", "held_out_2"))
-def test_third_held_out_set_names_no_place_of_the_other_sets(written, other):
+@pytest.mark.parametrize("blind, other", [(b, o) for b, (_, before) in BLIND_SETS.items() for o in ("training", *before)])
+def test_a_blind_set_names_no_place_of_the_other_sets(written, blind, other):
+    places = BLIND_SETS[blind][0]
     for tweet in written[other]:
-        for place in HELD_OUT_3_PLACES:
+        for place in places:
             assert not _names(place, tweet.text), (place, tweet.text)
 
 
-def test_third_held_out_places_are_the_ones_it_names(written):
-    held_out = written["held_out_3"]
-    assert len(set(HELD_OUT_3_PLACES)) == len(HELD_OUT_3_PLACES)
-    for place in HELD_OUT_3_PLACES:
+@pytest.mark.parametrize("blind", BLIND_SETS)
+def test_a_blind_sets_places_are_the_ones_it_names(written, blind):
+    held_out, places = written[blind], BLIND_SETS[blind][0]
+    assert len(set(places)) == len(places)
+    for place in places:
         assert any(_names(place, t.text) for t in held_out), place
     for tweet in held_out:
         if tweet.emergency:
-            assert any(_names(place, tweet.text) for place in HELD_OUT_3_PLACES), tweet.text
-
-
-@pytest.mark.parametrize("other", ("training", "held_out", "held_out_2", "held_out_3"))
-def test_fourth_held_out_set_names_no_place_of_the_other_sets(written, other):
-    for tweet in written[other]:
-        for place in HELD_OUT_4_PLACES:
-            assert not _names(place, tweet.text), (place, tweet.text)
-
-
-def test_fourth_held_out_places_are_the_ones_it_names(written):
-    held_out = written["held_out_4"]
-    assert len(set(HELD_OUT_4_PLACES)) == len(HELD_OUT_4_PLACES)
-    for place in HELD_OUT_4_PLACES:
-        assert any(_names(place, t.text) for t in held_out), place
-    for tweet in held_out:
-        if tweet.emergency:
-            assert any(_names(place, tweet.text) for place in HELD_OUT_4_PLACES), tweet.text
+            assert any(_names(place, tweet.text) for place in places), tweet.text
 
 
 def test_fourth_held_out_set_has_about_thirty_emergencies_per_category_and_as_many_look_alikes(written):
