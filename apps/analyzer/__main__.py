@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from apps.analyzer.dataset import WRITTEN_SETS
 from apps.analyzer.model import ARTIFACTS_DIR, DEFAULT_MODE, MODES, TRAIN_MODES
 
 DESCRIPTION = ("Siaga's emergency analyzer. run (the default) consumes reports from the analyze topic, "
@@ -124,8 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--plot", type=Path, metavar="PNG",
                                  help="also draw the precision-recall curve and the confusion matrices of the "
                                       'eval split into this PNG (needs the plot extra: pip install -e ".[plot]")')
-            command.add_argument("--held-out", choices=("held_out", "held_out_2", "held_out_3", "held_out_4"),
-                                 default="held_out", help="written held-out set to report (held_out_2, held_out_3, held_out_4: each measured once)")
+            command.add_argument("--held-out", choices=WRITTEN_SETS[1:], default="held_out", help="written held-out set to report (held_out_2, held_out_3, held_out_4: each measured once)")
         command.add_argument("--mode", choices=MODES, default=DEFAULT_MODE)
         command.add_argument(
             "--artifacts", type=Path, default=None, help="artifacts directory (default: the shipped one)"

@@ -30,14 +30,13 @@ from typing import Callable
 from apps.notifier.grouping import (CONTENT_MIN_SPECIFICITY, EVIDENCE_MIN_SPECIFICITY, GroupingRules, ReportTrace,
                                     linked, similarity)
 from apps.notifier.keywords import keyword_forms
-from apps.notifier.specificity import shipped
+from apps.notifier.specificity import UNSEEN, shipped
 from fogverse.contracts import CATEGORIES, MAX_SAMPLE_CHARS, Analysis, Incident, IncidentSample
 
 MEMBERS_KEPT = 16  # latest reports per incident that new reports are compared with (cost: each is compared)
 KEYWORDS_SHOWN = 6
 SEEN_REPORTS_MAX = 100_000  # report ids remembered to ignore re-deliveries (the sink is at least once)
 DEFAULT_CATEGORY_SCORE = 0.5  # the vote of a report whose category came without a score
-UNSEEN = 1.0  # the specificity of a word no reference corpus has seen
 
 
 @dataclass(frozen=True)
@@ -313,7 +312,7 @@ class IncidentTracker:
         family whose house burned" and the house fire on Elm Road, not the laundromat fire on 5th
         Street), else none, since nothing in it says which."""
         if (trace.places or trace.emergency_score < self.grouping.confident_score
-                or _names_something(trace.text, self.specificity)):
+                or _names_something(trace, self.specificity)):
             return []
         open_ones = [i for i in self._incidents.values()
                      if i.category == trace.category and i.places and i.max_score >= self.grouping.confident_score
@@ -364,13 +363,13 @@ def _sharing_words(trace: ReportTrace, competing: list[_OpenIncident],
             if used[k] - set().union(*(u for j, u in enumerate(used) if j != k))]
 
 
-def _names_something(text: str, specificity: Callable[[str], float]) -> bool:
+def _names_something(trace: ReportTrace, specificity: Callable[[str], float]) -> bool:
     """A capitalised word, likely a name the place finder missed ("Flood in Cipinang", "Garut earthquake");
     a first word counts only when it is specific ("Scaffolding collapsed", not "Praying for"). A word
     neither reference corpus has ever seen counts too: most are names written in lower case ("the
     family from the margonda fire is safe")."""
-    first, *rest = text.split() or [""]
-    if any(w[:1].isupper() for w in rest) or any(specificity(w) >= UNSEEN for w in keyword_forms(text)):
+    first, *rest = trace.text.split() or [""]
+    if any(w[:1].isupper() for w in rest) or any(specificity(w) >= UNSEEN for w in trace.words):
         return True
     return first[:1].isupper() and any(specificity(w) >= EVIDENCE_MIN_SPECIFICITY for w in keyword_forms(first))
 

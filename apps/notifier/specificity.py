@@ -29,6 +29,7 @@ REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 IDF_FILE = REFERENCE_DIR / "idf.json"
 INDONESIAN_FILE = REFERENCE_DIR / "indonesian.txt"
 MIN_DOCUMENTS = 3  # an English word in fewer tweets is not listed (it counts as never seen)
+UNSEEN = 1.0  # the weight of a word no corpus has seen
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class WordSpecificity:
     def __call__(self, word: str) -> float:
         weight = self._cache.get(word)
         if weight is None:
-            weight = min((c.weight(word) for c in self.corpora), default=1.0)
+            weight = min((c.weight(word) for c in self.corpora), default=UNSEEN)
             if len(self._cache) < 200_000:
                 self._cache[word] = weight
         return weight

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from apps.analyzer.data import write_training_set
-from apps.analyzer.dataset import WRITTEN_DIR, load_written
+from apps.analyzer.dataset import WRITTEN_DIR, WRITTEN_SETS, load_written
 from fogverse.contracts import CATEGORIES
 
 NEAR_DUPLICATE_JACCARD = 0.6  # word-set overlap above which two messages count as one reworded
@@ -84,7 +84,7 @@ def written():
     return {name: load_written(name) for name in ("training", *HELD_OUT_SETS)}
 
 
-HELD_OUT_SETS = ("held_out", "held_out_2", "held_out_3", "held_out_4")
+HELD_OUT_SETS = WRITTEN_SETS[1:]
 
 
 def _normalized(tweets) -> set[str]:
