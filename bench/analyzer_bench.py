@@ -7,7 +7,7 @@ parallel (a ThreadPoolExecutor with 2 threads, each predicting one batch at a ti
 onnxruntime thread per call, as the analyzer's parallel ANALYZER_MODE loads it).
 F1 is the emergency F1 on the eval split (rows of labeled.csv with id divisible by 5); "cat" and
 "em/not" are the category accuracy on the written held-out set's emergencies and the
-emergency/not accuracy on all of it (apps/analyzer/data/held_out.csv, never trained on).
+emergency/not accuracy on all of it (``MEASURED_SET``: apps/analyzer/data/held_out_4.csv, never trained on).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from apps.analyzer.dataset import load_split, load_unlabeled, load_written, resolve_data_dir  # noqa: E402
+from apps.analyzer.dataset import MEASURED_SET, load_split, load_unlabeled, load_written, resolve_data_dir  # noqa: E402
 from apps.analyzer.evaluation import evaluate, evaluate_written  # noqa: E402
 from apps.analyzer.model import MODES, EmergencyModel  # noqa: E402
 
@@ -51,7 +51,7 @@ def main() -> None:
     data_dir = resolve_data_dir(args.data)
     texts = [t.text for t in load_unlabeled(data_dir)][: args.texts]
     eval_tweets = load_split(data_dir, "eval")
-    held_out = load_written("held_out")
+    held_out = load_written(MEASURED_SET)
     print(
         f"{len(texts)} unlabeled texts per measurement; F1 on {len(eval_tweets)} eval tweets; "
         f"held-out: {len(held_out)} written messages\n"

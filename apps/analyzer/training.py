@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from apps.analyzer.dataset import WRITTEN_DIR, Tweet, data_hash, load_split, load_written
+from apps.analyzer.dataset import MEASURED_SET, WRITTEN_DIR, Tweet, data_hash, load_split, load_written, load_written_training
 from apps.analyzer.evaluation import best_f1_threshold, binary_metrics, evaluate, evaluate_written
 from apps.analyzer.heads import STUDENT_HEAD_FILE, HeadSettings, embeddings, fit_heads, student_head, write_heads
 from apps.analyzer.linear import LinearSettings, export_linear, fit_linear, out_of_fold_scores
@@ -36,7 +36,7 @@ from apps.analyzer.model import (
 if TYPE_CHECKING:  # torch is needed only to train these
     from apps.analyzer.transformer import DistillSettings, FineTuneSettings
 
-RELEASE = "2026.12.02.1"  # part of every version string; change it when retraining on purpose
+RELEASE = "2026.12.03.1"  # part of every version string; change it when retraining on purpose
 FAST_WEIGHTS = (0.0, 0.25, 0.5)  # blends of the fast score into the accurate one, tried on validation
 
 
@@ -74,7 +74,7 @@ def _finish(mode: str, out_dir: Path, data_dir: Path, manifest: dict) -> None:
     model = EmergencyModel.load(mode, out_dir)
     manifest["metrics"] = {
         "eval": evaluate(model, load_split(data_dir, "eval")),
-        "held_out": evaluate_written(model, load_written("held_out")),
+        "held_out": evaluate_written(model, load_written(MEASURED_SET)),
     }
     _write_manifest(out_dir / mode, manifest)
 
@@ -87,7 +87,7 @@ def _labels(tweets: list[Tweet]) -> np.ndarray:
 def _fast_out_of_fold(data_dir: Path, settings: LinearSettings) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold fast scores over fit + validation, in that order (computed once per run)."""
     tweets = load_split(data_dir, "fit") + load_split(data_dir, "validation")
-    return out_of_fold_scores(tweets, settings, tuple(load_written("training")))
+    return out_of_fold_scores(tweets, settings, tuple(load_written_training()))
 
 
 def _validation_view(data_dir: Path, out_dir: Path, max_tokens: int) -> dict:
@@ -115,7 +115,7 @@ def train_fast(data_dir: Path, out_dir: Path, log=print) -> None:
     log(f"fast: threshold {threshold}; fitting on all training tweets")
     mode_dir = out_dir / "fast"
     mode_dir.mkdir(parents=True, exist_ok=True)
-    export_linear(fit_linear(tweets + load_written("training"), settings), mode_dir / MODEL_FILE)
+    export_linear(fit_linear(tweets + load_written_training(), settings), mode_dir / MODEL_FILE)
     manifest = _base_manifest("fast", data_dir, settings, emergency_threshold=threshold)
     manifest["files"] = {MODEL_FILE: _file_hash(mode_dir / MODEL_FILE)}
     out_of_fold_f1 = binary_metrics(_labels(tweets), scores >= threshold)["f1"]
@@ -187,7 +187,7 @@ def _stored_accurate_settings(out_dir: Path) -> AccurateSettings:
 def tune_accurate(data_dir: Path, out_dir: Path, settings: AccurateSettings, log=print) -> None:
     """Heads, blend and threshold for the fine-tuned student already in ``out_dir``."""
     mode_dir = out_dir / "accurate"
-    fit, written = load_split(data_dir, "fit"), load_written("training")
+    fit, written = load_split(data_dir, "fit"), load_written_training()
     log(f"accurate: student embeddings of {len(fit)} fit tweets and {len(written)} written messages")
     fit_embeddings = embeddings(mode_dir, [t.text for t in fit], settings.max_tokens)
     written_embeddings = embeddings(mode_dir, [t.text for t in written], settings.max_tokens)

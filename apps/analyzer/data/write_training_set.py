@@ -13,10 +13,14 @@ import csv
 import random
 from pathlib import Path
 
+from apps.analyzer.data.indonesian_templates import (
+    ID_CALM_TAIL, ID_EMERGENCY_TEMPLATES, ID_FILL, ID_NON_EMERGENCY_TEMPLATES, ID_URGENT_TAIL,
+)
+
 OUT = Path(__file__).resolve().parent / "training.csv"
 SEED = 11
-PER_CATEGORY = 640
-NON_EMERGENCIES = 4400
+PER_CATEGORY = 840  # round 4: 640, and the Indonesian templates' share on top
+NON_EMERGENCIES = 5800  # round 4: 4400
 
 PLACES = (
     "Bandung", "Bekasi", "Bogor", "Depok", "Tangerang", "Semarang", "Surabaya", "Medan", "Makassar",
@@ -467,11 +471,13 @@ MORE_NON_EMERGENCY_TEMPLATES = (
 )
 
 PLACES = PLACES + MORE_PLACES
-FILL = {**FILL, **MORE_FILL}
+FILL = {**FILL, **MORE_FILL, **ID_FILL}
+URGENT_TAIL, CALM_TAIL = URGENT_TAIL + ID_URGENT_TAIL, CALM_TAIL + ID_CALM_TAIL
 EMERGENCY_TEMPLATES = {
-    category: templates + MORE_EMERGENCY_TEMPLATES[category] for category, templates in EMERGENCY_TEMPLATES.items()
+    category: templates + MORE_EMERGENCY_TEMPLATES[category] + ID_EMERGENCY_TEMPLATES[category]
+    for category, templates in EMERGENCY_TEMPLATES.items()
 }
-NON_EMERGENCY_TEMPLATES = NON_EMERGENCY_TEMPLATES + MORE_NON_EMERGENCY_TEMPLATES
+NON_EMERGENCY_TEMPLATES = NON_EMERGENCY_TEMPLATES + MORE_NON_EMERGENCY_TEMPLATES + ID_NON_EMERGENCY_TEMPLATES
 
 
 def _fill(template: str, rng: random.Random, tails: tuple[str, ...]) -> str:
