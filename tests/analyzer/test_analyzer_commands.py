@@ -33,7 +33,7 @@ def test_classify_turns_stdin_lines_into_json_lines():
 
 
 def test_evaluate_prints_eval_metrics_as_json(tmp_path):
-    from apps.analyzer.dataset import load_written, resolve_data_dir
+    from apps.analyzer.dataset import MEASURED_SET, load_written, resolve_data_dir
 
     try:
         data_dir = resolve_data_dir()
@@ -47,12 +47,12 @@ def test_evaluate_prints_eval_metrics_as_json(tmp_path):
     assert set(report["category"]["per_class_f1"]) == set(CATEGORIES)
     held_out = report["held_out"]  # the written held-out set's figures, beside the eval split's
     assert 0 < held_out["category_accuracy"] <= 1 and 0 < held_out["emergency_accuracy"] <= 1
-    assert held_out["emergency"]["support"] == len(load_written("held_out"))
-    assert report["held_out_set"] == "held_out"
+    assert held_out["emergency"]["support"] == len(load_written(MEASURED_SET))
+    assert report["held_out_set"] == MEASURED_SET
 
 
 def test_evaluate_reports_the_written_set_it_is_asked_for():
-    from apps.analyzer.dataset import load_written, resolve_data_dir
+    from apps.analyzer.dataset import MEASURED_SET, load_written, resolve_data_dir
 
     try:
         data_dir = resolve_data_dir()

@@ -40,10 +40,10 @@ def test_written_heads_are_what_the_graph_computes(accurate_copy):
 
 @pytest.mark.slow
 def test_learning_the_heads_again_reproduces_the_shipped_ones(data_dir):
-    from apps.analyzer.dataset import load_split, load_written
+    from apps.analyzer.dataset import load_split, load_written_training
 
     max_tokens = read_manifest(ARTIFACTS_DIR / "accurate")["max_tokens"]
-    fit, written = load_split(data_dir, "fit"), load_written("training")
+    fit, written = load_split(data_dir, "fit"), load_written_training()
     weight, bias = fit_heads(
         embeddings(ARTIFACTS_DIR / "accurate", [t.text for t in fit], max_tokens), fit,
         embeddings(ARTIFACTS_DIR / "accurate", [t.text for t in written], max_tokens), written,

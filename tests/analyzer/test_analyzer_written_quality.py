@@ -1,4 +1,4 @@
-"""The shipped models on the written held-out set (apps/analyzer/data/held_out.csv, never trained
+"""The shipped models on the written set they are measured on (dataset.MEASURED_SET, never trained
 or tuned on): categories follow the table, figures of speech and look-alikes do not alert.
 
 Floors sit well below the figures the README reports, so that only a broken model fails them.
@@ -7,7 +7,7 @@ Floors sit well below the figures the README reports, so that only a broken mode
 import numpy as np
 import pytest
 
-from apps.analyzer.dataset import load_written
+from apps.analyzer.dataset import MEASURED_SET, load_written
 from apps.analyzer.evaluation import evaluate_written
 from apps.analyzer.model import ARTIFACTS_DIR, read_manifest
 from fogverse.contracts import CATEGORIES
@@ -18,7 +18,7 @@ EMERGENCY_ACCURACY_FLOOR = {"fast": 0.7, "accurate": 0.7, "cascade": 0.7}
 
 @pytest.fixture(scope="module")
 def held_out():
-    return load_written("held_out")
+    return load_written(MEASURED_SET)
 
 
 @pytest.fixture(scope="module")

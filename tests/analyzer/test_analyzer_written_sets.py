@@ -74,6 +74,21 @@ HELD_OUT_4_PLACES = (
     "Welirang", "Wetar",
 )
 
+# The places held_out_5.csv names that none of the other files names, in any case (written in session
+# 11 by a helper that opened no file of the repository; 54 of its 359 messages were dropped, see
+# data/README.md). Unlike the two sets before it, many of its emergencies name only places the
+# training set knows, or none.
+HELD_OUT_5_PLACES = (
+    "Aceh Jaya", "Amplas", "Banggai", "Bangka", "Banjarbaru", "Bener Meriah", "Bengkulu Utara",
+    "Cangkringan", "Cipali", "Deli", "East Sumba", "Flores Timur", "Gajah Mada", "Jogja",
+    "Kalikangkung", "Kaliurang", "Kampung Bugis", "Kapuas Hulu", "Karangasem", "Kebasen", "Kroya",
+    "Kuta", "Kutai Timur", "Labuhan Haji", "Lalan", "Lembar", "Lintas Sumatera", "Lintas Timur",
+    "Luwu Utara", "Manonda", "Merdeka", "Mimika", "Minahasa", "Musi Banyuasin", "Nduga",
+    "Ogan Komering Ilir", "Palangka Raya", "Parangtritis", "Pasaman", "Pasar Baru", "Pasar Sentral",
+    "Purabaya", "Riau", "Sarangan", "Sikka", "Silayur", "Sitinjau Lauik", "Sumba Barat", "Sungai Raya",
+    "Tambaklorok", "Tana Toraja", "Tawang", "Trans-Papua", "Trans-Sumatra",
+)
+
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(re.findall(r"[a-z0-9]+", text.lower()))
@@ -108,7 +123,10 @@ def _closest(text: str, others: list[frozenset[str]]) -> float:
 
 # The sets written blind to the models, each with the places it names and the sets written before it.
 BLIND_SETS = {"held_out_3": (HELD_OUT_3_PLACES, ("held_out", "held_out_2")),
-              "held_out_4": (HELD_OUT_4_PLACES, ("held_out", "held_out_2", "held_out_3"))}
+              "held_out_4": (HELD_OUT_4_PLACES, ("held_out", "held_out_2", "held_out_3")),
+              "held_out_5": (HELD_OUT_5_PLACES, ("held_out", "held_out_2", "held_out_3", "held_out_4"))}
+# The blind sets each of whose emergencies names one of its new places.
+EVERY_EMERGENCY_NAMES_A_NEW_PLACE = ("held_out_3", "held_out_4")
 
 
 @pytest.mark.parametrize("blind, earlier", [(b, e) for b, (_, before) in BLIND_SETS.items() for e in before])
@@ -150,9 +168,10 @@ def test_a_blind_sets_places_are_the_ones_it_names(written, blind):
     assert len(set(places)) == len(places)
     for place in places:
         assert any(_names(place, t.text) for t in held_out), place
-    for tweet in held_out:
-        if tweet.emergency:
-            assert any(_names(place, tweet.text) for place in places), tweet.text
+    if blind in EVERY_EMERGENCY_NAMES_A_NEW_PLACE:
+        for tweet in held_out:
+            if tweet.emergency:
+                assert any(_names(place, tweet.text) for place in places), tweet.text
 
 
 def test_fourth_held_out_set_has_about_thirty_emergencies_per_category_and_as_many_look_alikes(written):
@@ -162,6 +181,16 @@ def test_fourth_held_out_set_has_about_thirty_emergencies_per_category_and_as_ma
     assert len(emergencies) == 177 and len(held_out) - len(emergencies) == 178
     for category in CATEGORIES:
         assert sum(t.category == category for t in emergencies) >= 29, category
+
+
+def test_fifth_held_out_set_keeps_what_the_cleaning_left(written):
+    """Written as 30 per category and 179 look-alikes; 54 messages naming a training place or near an
+    earlier message went before any model saw it."""
+    held_out = written["held_out_5"]
+    emergencies = [t for t in held_out if t.emergency]
+    assert len(emergencies) == 147 and len(held_out) - len(emergencies) == 158
+    counts = {category: sum(t.category == category for t in emergencies) for category in CATEGORIES}
+    assert counts == {"fire": 24, "accident": 24, "natural_hazard": 23, "violence": 22, "hazmat": 26, "other": 28}
 
 
 def test_held_out_set_has_several_hundred_of_each_kind(written):
