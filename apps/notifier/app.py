@@ -48,7 +48,8 @@ class Notifier:
         state_dir = settings.state_dir / "notifier"
         self.store = NotifierStore(state_dir / "notifier.db")
         self.tracker = IncidentTracker(IncidentRules(
-            window_s=settings.incident_window_s, similarity=settings.incident_similarity,
+            window_s=settings.incident_window_s, place_window_s=settings.incident_place_window_s,
+            similarity=settings.incident_similarity,
             alert_counts=settings.incident_alert_counts, max_incidents=settings.incident_max,
             retention_s=settings.incident_retention_s, samples=settings.incident_samples,
         ))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from apps.notifier.keywords import keyword_forms
-from apps.notifier.places import LEADING, NAME_PARTS, TRAILING, Place, name_words, places, same_place
+from apps.notifier.places import LEADING, NAME_PARTS, ROADS, TRAILING, Place, name_words, places, same_place
 
 PLACE_WEIGHT = 2.0  # a place name counts this many times a word of the same specificity
 PLACE_MIN_SPECIFICITY = 0.6  # "at Home", "in Town": capitalised but not a place name
@@ -32,6 +32,7 @@ EVIDENCE_MIN_SPECIFICITY = 0.75  # linked reports share a place or a word at lea
 @dataclass(frozen=True)
 class GroupingRules:
     window_s: float = 600.0  # linked reports are at most this far apart
+    place_window_s: float = 3600.0  # ... or this far, when they name one place (an event's reports trickle in for an hour)
     similarity: float = 0.25  # weighted cosine two confident reports of one category need
     strong_similarity: float = 0.5  # across categories, or for a low-confidence report
     confident_score: float = 0.7  # emergency score from which a report is a confident emergency
@@ -55,6 +56,7 @@ class ReportTrace:
     _norm: float = field(default=0.0, compare=False, repr=False)
     _evidence: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     _place_sets: tuple[frozenset[str], ...] = field(default=(), compare=False, repr=False)
+    _proper_places: tuple[frozenset[str], ...] = field(default=(), compare=False, repr=False)  # written as names
     _word_set: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     _names: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     _mentions: frozenset[str] = field(default=frozenset(), compare=False, repr=False)  # place words and names
@@ -76,8 +78,11 @@ class ReportTrace:
         object.__setattr__(self, "_weights", weights)
         object.__setattr__(self, "_norm", math.sqrt(sum(v * v for v in weights.values())))
         object.__setattr__(self, "_place_sets", tuple(frozenset(key) for key in self.places))
+        object.__setattr__(self, "_proper_places", tuple(
+            frozenset(key) for key, name in zip(self.places, self.place_names) if _written_as_name(name)))
         object.__setattr__(self, "_word_set", frozenset(self.words))
-        object.__setattr__(self, "_names", name_words(self.text))
+        # names as typed too: "di belawan", "tol belmera" name Belawan and Belmera as much as capitals do
+        object.__setattr__(self, "_names", name_words(self.text) | self._word_set)
         object.__setattr__(self, "_mentions", frozenset(place_words) | self._names)
         object.__setattr__(self, "_evidence", frozenset(
             place_words | {w for w in self.words if specificity(w) >= EVIDENCE_MIN_SPECIFICITY}))
@@ -107,6 +112,15 @@ def _specific(place: Place, specificity: Callable[[str], float]) -> bool:
     return any(specificity(w) >= PLACE_MIN_SPECIFICITY or w[:1].isdigit() for w in place.key - NAME_PARTS)
 
 
+def _written_as_name(name: str) -> bool:
+    """"Jalan Sudirman", "5th Street", "kampus UMI", "jl mawar", not "pabrik mana" or "rumah mertua": a
+    place typed in lower case after any word but a road's may be a place ("pasar turi") or not ("which
+    factory", "my in-laws' house"), so it is shared when both name it but never tells two events apart."""
+    words = name.split()
+    return words[0].lower().rstrip(".") in ROADS or any(
+        w[:1].isupper() or w[:1].isdigit() for w in words if w.lower().rstrip(".") not in _PLACE_TYPES)
+
+
 def _named_by(place: frozenset[str], places: tuple[frozenset[str], ...], names: frozenset[str]) -> bool:
     """Does a report with these places and names name ``place``: as one of its places, or by name
     where no pattern made it a place ("Cipularang km 92 pileup")?"""
@@ -132,19 +146,38 @@ def _same_place(a: ReportTrace, b: ReportTrace) -> bool:
             or any(p <= a._names for p in b._place_sets))
 
 
+def _same_proper_place(a: ReportTrace, b: ReportTrace) -> bool:
+    """Both name one place, or one names as a name a place the other mentions ("Tawuran pecah di
+    Belawan", "jangan lewat belawan"); not a place typed in lower case that the other only mentions
+    ("dibawa ke rs pelabuhan belawan", "jalur arah belawan udah dibuka")."""
+    return (any(_named_by(p, b._place_sets, b._names) for p in a._proper_places)
+            or any(_named_by(p, a._place_sets, a._names) for p in b._proper_places)
+            or any(same_place(p, q) for p in a._place_sets for q in b._place_sets))
+
+
 def similarity(a: ReportTrace, b: ReportTrace) -> float:
     """Cosine of the two reports' weighted words (0 when either has none)."""
     if not a._norm or not b._norm:
         return 0.0
     small, large = (a, b) if len(a.weights) <= len(b.weights) else (b, a)
-    dot = sum(v * large.weights[w] for w, v in small.weights.items() if w in large.weights)
-    return dot / (a._norm * b._norm)
+    dot, norm_a, norm_b = 0.0, a._norm ** 2, b._norm ** 2
+    for w, v in small.weights.items():
+        u = large.weights.get(w)
+        if u is None:
+            continue
+        if u != v:  # a place in one, a plain word in the other ("di belawan", "tawuran pecah di Belawan"): a place in both
+            top = max(u, v)
+            norm_a, norm_b = norm_a - a.weights[w] ** 2 + top * top, norm_b - b.weights[w] ** 2 + top * top
+            u = v = top
+        dot += u * v
+    return dot / math.sqrt(norm_a * norm_b)
 
 
 def linked(a: ReportTrace, b: ReportTrace, rules: GroupingRules,
            specificity: Callable[[str], float]) -> bool:
     """Are ``a`` and ``b`` reports of one event?"""
-    if abs(a.at - b.at) > rules.window_s:
+    gap = abs(a.at - b.at)
+    if gap > rules.window_s and (gap > rules.place_window_s or not _same_proper_place(a, b)):
         return False
     confident = min(a.emergency_score, b.emergency_score) >= rules.confident_score
     # one report's category is a guess ("Boat capsized during the Kampung Pulo evacuation" as an
@@ -156,7 +189,7 @@ def linked(a: ReportTrace, b: ReportTrace, rules: GroupingRules,
     shared = a._word_set & b._word_set
     if not (a._evidence & b._evidence & shared) and not _same_place(a, b):
         return False  # "fire", "smoke", "banjir" alone: any two fires share them
-    if places_conflict(a._place_sets, b._place_sets, a._names, b._names):
+    if places_conflict(a._proper_places, b._proper_places, a._names, b._names):
         return False
     score = similarity(a, b)
     if same_kind and confident:

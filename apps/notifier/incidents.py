@@ -42,6 +42,7 @@ DEFAULT_CATEGORY_SCORE = 0.5  # the vote of a report whose category came without
 @dataclass(frozen=True)
 class IncidentRules:
     window_s: float = 600.0
+    place_window_s: float = 3600.0  # INCIDENT_PLACE_WINDOW's default
     similarity: float = 0.25  # INCIDENT_SIMILARITY's default
     alert_counts: tuple[int, ...] = (5, 20, 100, 500, 1000, 5000)
     max_incidents: int = 1000
@@ -50,7 +51,8 @@ class IncidentRules:
 
     @property
     def grouping(self) -> GroupingRules:
-        return GroupingRules(window_s=self.window_s, similarity=self.similarity)
+        return GroupingRules(window_s=self.window_s, place_window_s=max(self.place_window_s, self.window_s),
+                             similarity=self.similarity)
 
 
 @dataclass(frozen=True)

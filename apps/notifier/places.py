@@ -33,6 +33,8 @@ street st road rd avenue ave lane boulevard blvd highway bridge square market st
 mall park pass junction toll warehouse apartment apartments building factory plant school hospital village
 district city town beach trail mosque church tower hotel airport stadium office complex residence area
 """.split())
+# Leading words of a road: the name after one is a road's, even typed in lower case ("jl mawar").
+ROADS = frozenset("jalan jl jln gang gg tol".split())
 # Leading words that are part of a name: "Kampung Melayu" is not "Cipinang Melayu".
 NAME_PARTS = frozenset("kampung pasar tanah bukit gunung pantai kali pulau rawa kebon pondok tanjung".split())
 PLACE_WORDS = (LEADING | TRAILING | {"the", "of"}) - NAME_PARTS
@@ -41,7 +43,18 @@ at in near on off by outside behind along from to over across around beside insi
 di dekat depan belakang sekitar kawasan daerah wilayah arah menuju seberang samping dari ke
 """.split())
 _NOT_NAMES = PREPOSITIONS | STOPWORDS
-_NOT_NAME_AFTER_PLACE_WORD = STOPWORDS | PLACE_WORDS
+# Indonesian prepositions after which a lower-case word is taken for a place name, as people type
+# them ("kebakaran di antapani", "daerah tamalanrea"), unless it is one of the words that follow them
+# as often without naming a place.
+TYPED_NAME_AFTER = frozenset("di daerah kawasan wilayah sekitar".split())
+NOT_TYPED_NAMES = frozenset("""
+sana sini situ mana atas bawah dalam dalem luar tengah pinggir samping depan belakang sebelah seberang
+lokasi tkp tempat sekitar sekitarnya area grup group timeline tv berita medsos sosmed hp wa ig twitter
+sekolah kantor kampus kos kost kosan rumahku rumahnya sebelahnya kota desa kampung jalan jalanan atap
+lantai kamar dapur mobil motor bus kereta kapal pesawat laut jalur lajur ruas arah perempatan
+pertigaan sekitaran
+""".split())
+_NOT_NAME_AFTER_PLACE_WORD = STOPWORDS | PLACE_WORDS | PREPOSITIONS  # "tol arah Cikampek"
 _BEFORE_NAME = PREPOSITIONS | {"the"}
 _TOKEN = re.compile(r"[^\W_]+(?:\.(?=\s))?|[.,;:!?()]")
 _ORDINAL = re.compile(r"\d+(st|nd|rd|th)$")
@@ -94,6 +107,10 @@ def _place_at(tokens: list[str], i: int) -> tuple[int, int] | None:
         if end < len(tokens) and tokens[end].rstrip(".").lower() in TRAILING:
             end += 1
         return i, end
+    if (i > 0 and tokens[i - 1].lower() in TYPED_NAME_AFTER and tokens[i].isalpha() and tokens[i].islower()
+            and len(word) >= 4 and word not in _NOT_NAMES | NOT_TYPED_NAMES | LEADING | TRAILING
+            and not (i + 1 < len(tokens) and _is_name(tokens[i + 1]))):  # "di jalur Puncak": the name follows
+        return i, i + 1  # "di antapani": one typed word, never capitalised
     if _is_name(tokens[i]) or _ORDINAL.match(word):
         end = _name_end(tokens, i, allow_lower=False)
         if end < len(tokens) and tokens[end].rstrip(".").lower() in TRAILING:

@@ -68,6 +68,9 @@ class NotifierSettings(Settings):
     push_backoff_max_s: float = env("PUSH_BACKOFF_MAX", default=60.0, ge=0.0, meaning="longest retry delay, seconds")
     incident_window_s: float = env("INCIDENT_WINDOW", default=600.0, ge=1.0,
                                    meaning="seconds within which reports of one kind can merge into one incident")
+    incident_place_window_s: float = env(
+        "INCIDENT_PLACE_WINDOW", default=3600.0, ge=1.0,
+        meaning="seconds within which reports naming one place can merge (at least INCIDENT_WINDOW)")
     incident_similarity: float = env(
         "INCIDENT_SIMILARITY", default=0.25, ge=0.0, le=1.0,
         meaning="weighted word similarity (cosine, 0–1) two reports of one kind need to be linked")

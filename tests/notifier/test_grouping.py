@@ -33,6 +33,12 @@ RULES = GroupingRules()
     ("Kebakaran toko Mitra di bandara Soekarno-Hatta", [("toko Mitra", {"mitra"}), ("bandara Soekarno Hatta", {"soekarno", "hatta"})]),
     ("Scaffolding collapsed at the mall construction site", []),
     ("Huge fire, black smoke everywhere", []),
+    # typed in lower case: one word after "di", "daerah" ... is a place, unless it is a word that follows them anyway
+    ("guys ada yg tau kebakaran di antapani?", [("antapani", {"antapani"})]),
+    ("bau gas nyengat bgt daerah tamalanrea", [("tamalanrea", {"tamalanrea"})]),
+    ("asapnya keliatan dari sini, hati2 yg di sana", []),
+    ("Longsor di jalur Puncak, warung tertimbun", []),  # "jalur" is no place; Puncak is only a name here
+    ("macet total di tol arah Cikampek", [("Cikampek", {"cikampek"})]),
 ])
 def test_places_named_in_a_report(text, expected):
     assert [(p.name, set(p.key)) for p in places(text)] == expected
@@ -88,9 +94,25 @@ def trace(text: str, category: str = "fire", at: float = T0, score: float = 0.9,
     (trace("Fire on 5th Street, a house is burning"), trace("Fire on Elm Road, a house is burning"), False),
     # generic words alone say nothing
     (trace("Fire! smoke everywhere"), trace("So much smoke, the fire is huge"), False),
-    # outside the window
+    # outside the window: 10 minutes for reports sharing words, an hour when they name one place
     (trace("Flood on Jalan Sudirman", "natural_hazard"),
-     trace("Flood on Jalan Sudirman", "natural_hazard", at=T0 + 601), False),
+     trace("Flood on Jalan Sudirman", "natural_hazard", at=T0 + 3601), False),
+    (trace("Flood on Jalan Sudirman", "natural_hazard"),
+     trace("Flood on Jalan Sudirman", "natural_hazard", at=T0 + 3599), True),
+    (trace("Huge fire at the Riverside warehouse"), trace("Riverside warehouse is burning, smoke everywhere", at=T0 + 601),
+     True),
+    (trace("Kebakaran besar, damkar kewalahan"), trace("damkar kewalahan, kebakaran besar", at=T0 + 601), False),
+    # typed in lower case after "di": a place, shared; a road typed so tells two events apart, other
+    # places typed so do not ("pabrik mana": which factory)
+    (trace("kebakaran di antapani asapnya item"), trace("Damkar kerahkan 5 unit ke Antapani", at=T0 + 1200), True),
+    (trace("kebakaran rumah di jl mawar asepnya item bgt"), trace("kebakaran rumah di jl melati asepnya item bgt"), False),
+    # a place one names and the other types in lower case is one place, weighed as a place in both
+    (trace("Tawuran pecah di Belawan, pemuda bawa senjata tajam", "violence"),
+     trace("jangan lewat jl sumatera belawan dulu, ada tawuran", "violence"), True),
+    (trace("Tawuran pecah di Belawan, pemuda bawa senjata tajam", "violence"),
+     trace("jangan lewat jl sumatera medan dulu, ada tawuran", "violence"), False),
+    (trace("bau gas di KIMA tamalanrea, pabrik mana ya"), trace("Gas leak at a factory in KIMA, pabrik es", "hazmat"),
+     True),
     # another category, same event: linked on strong shared evidence
     (trace("Chemical plant explosion on Harbor road, fire spreading"),
      trace("Chemical leak after the explosion at the Harbor road plant", "hazmat", category_score=0.6), True),

@@ -141,13 +141,22 @@ def test_a_restored_tracker_goes_on_where_the_stored_one_stopped():
 
 
 def test_reports_further_apart_than_the_window_open_a_new_incident():
-    tracker = IncidentTracker(IncidentRules(window_s=600))
+    tracker = IncidentTracker(IncidentRules(window_s=600, place_window_s=600))
     tracker.observe(analysis("Flooding on Sudirman road, cars stuck", category="natural_hazard"))
     inside = tracker.observe(analysis("Sudirman road flooding getting worse", at=T0 + 599, category="natural_hazard"))
     later = tracker.observe(analysis("Sudirman road flooding again", at=T0 + 599 + 601, category="natural_hazard"))
     assert not inside.created
     assert later.created
     assert sorted(i.count for i in tracker.incidents()) == [1, 2]
+
+
+def test_reports_naming_one_place_merge_within_the_place_window():
+    tracker = IncidentTracker(IncidentRules(window_s=600, place_window_s=3600))
+    first = tracker.observe(analysis("Flooding on Sudirman road, cars stuck", category="natural_hazard"))
+    later = tracker.observe(analysis("Sudirman road flooding again", at=T0 + 1800, category="natural_hazard"))
+    vague = tracker.observe(analysis("flooding again, cars stuck", at=T0 + 1800 + 601, category="natural_hazard"))
+    assert later.incident_id == first.incident_id
+    assert vague.created  # no place: only the 10-minute window
 
 
 def test_non_emergencies_are_ignored_and_counted():
