@@ -34,6 +34,7 @@ class GroupingRules:
     window_s: float = 600.0  # linked reports are at most this far apart
     place_window_s: float = 3600.0  # ... or this far, when they name one place (an event's reports trickle in for an hour)
     similarity: float = 0.25  # weighted cosine two confident reports of one category need
+    place_similarity: float = 0.1  # ... when both name one place (as a name, or one as the other's name)
     strong_similarity: float = 0.5  # across categories, or for a low-confidence report
     confident_score: float = 0.7  # emergency score from which a report is a confident emergency
     unsure_category: float = 0.65  # category score below which a confident report may be of the other's kind
@@ -193,7 +194,7 @@ def linked(a: ReportTrace, b: ReportTrace, rules: GroupingRules,
         return False
     score = similarity(a, b)
     if same_kind and confident:
-        return score >= rules.similarity
+        return score >= (rules.place_similarity if _same_proper_place(a, b) else rules.similarity)
     if score < rules.strong_similarity:
         return False
     place_words = {w for key in a.places + b.places for w in key} | _PLACE_TYPES

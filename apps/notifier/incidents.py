@@ -52,7 +52,8 @@ class IncidentRules:
     @property
     def grouping(self) -> GroupingRules:
         return GroupingRules(window_s=self.window_s, place_window_s=max(self.place_window_s, self.window_s),
-                             similarity=self.similarity)
+                             similarity=self.similarity,
+                             place_similarity=min(GroupingRules.place_similarity, self.similarity))
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,13 @@ whoever whatever though although because since yet
 amp rt http https www com just today tonight now new news people one two lol omg pls please
 yang dan di ke dari ini itu ada untuk dengan tidak akan sudah juga atau karena pada saya kami kita
 mereka dia ya aja nih sih lagi bisa banyak sangat oleh telah masih jadi kalau
+sebuah seorang sejumlah beberapa semua tadi banget
+yg gw gue gua lu lo elu aku km kamu udh udah dah lg dr td tdi sm jg ga gak nggak enggak tp kalo klo
+pd utk dgn krn blm belum kok dong deh kyk kayak kyknya kayaknya smua org bgt bnyk skrg sekarang
+wkwk wkwkwk anjir woi woy guys
 """.split())
+# "yg", "udh", "bgt": chat spellings of the words above (the reference corpora lack them, so they
+# would weigh as specific as a street's name)
 
 
 def keywords(text: str) -> tuple[str, ...]:
@@ -47,9 +53,14 @@ def keyword_forms(text: str) -> dict[str, str]:
 def stem(word: str) -> str:
     # "flooded", "flooding" and "floods" must match "flood", "collapsed" "collapse", "trapped"
     # "trap"; a full stemmer is overkill here. Indonesian "-nya" (its, the) goes: "asapnya" is
-    # "asap", "rumahnya" "rumah" (not in short words: "hanya", "punya").
+    # "asap", "rumahnya" "rumah" (not in short words: "hanya", "punya"), and the commonest Indonesian
+    # affixes too: "kebakaran", "terbakar" and "dibakar" are "bakar", "penjambretan" "jambret".
+    word = _modern_spelling(word)
     if len(word) >= 6 and word.endswith("nya"):
-        return word[:-3]
+        word = word[:-3]
+    indonesian = _indonesian_root(word)
+    if indonesian is not None:
+        return indonesian
     for suffix in ("ing", "ed"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
             word = word[:-len(suffix)]
@@ -61,3 +72,37 @@ def stem(word: str) -> str:
     if len(word) >= 5 and word.endswith("e") and not word.endswith("ee"):
         word = word[:-1]
     return word
+
+
+# Indonesian spelling before 1972, still in names: "Soebrantas" is "Subrantas", "Djuanda" "Juanda".
+_OLD_SPELLING = (("oe", "u"), ("dj", "j"), ("tj", "c"))
+_MIN_ROOT = 4
+
+
+def _modern_spelling(word: str) -> str:
+    for old, new in _OLD_SPELLING:
+        if old in word:
+            word = word.replace(old, new)
+    return word
+
+
+def _indonesian_root(word: str) -> str | None:
+    """The root under the commonest Indonesian affixes, or None: ke-…-an ("kecelakaan"), pe-…-an
+    ("penjambretan", "pembakaran"), di-…(-kan/-in) ("dijambret", "dipadamkan", "diungsiin") and
+    ter- ("terbakar"). English words rarely take these shapes ("district" ▸ "strict" is harmless:
+    both reports are stemmed alike)."""
+    if word.endswith("an") and word.startswith("ke") and len(word) - 4 >= _MIN_ROOT:
+        return word[2:-2]
+    if word.endswith("an") and word.startswith("pe"):
+        for prefix in ("peng", "pem", "pen", "per", "pe"):
+            if word.startswith(prefix) and len(word) - len(prefix) - 2 >= _MIN_ROOT:
+                return word[len(prefix):-2]
+    if word.startswith("di") and len(word) >= 7:
+        root = word[2:]
+        for suffix in ("kan", "in"):
+            if root.endswith(suffix) and len(root) - len(suffix) >= _MIN_ROOT:
+                return root[: -len(suffix)]
+        return root
+    if word.startswith("ter") and len(word) >= 7:
+        return word[3:]
+    return None

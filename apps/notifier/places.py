@@ -41,6 +41,7 @@ PLACE_WORDS = (LEADING | TRAILING | {"the", "of"}) - NAME_PARTS
 PREPOSITIONS = frozenset("""
 at in near on off by outside behind along from to over across around beside inside into toward towards past
 di dekat depan belakang sekitar kawasan daerah wilayah arah menuju seberang samping dari ke
+deket dkt dpn
 """.split())
 _NOT_NAMES = PREPOSITIONS | STOPWORDS
 # Indonesian prepositions after which a lower-case word is taken for a place name, as people type
@@ -52,13 +53,15 @@ sana sini situ mana atas bawah dalam dalem luar tengah pinggir samping depan bel
 lokasi tkp tempat sekitar sekitarnya area grup group timeline tv berita medsos sosmed hp wa ig twitter
 sekolah kantor kampus kos kost kosan rumahku rumahnya sebelahnya kota desa kampung jalan jalanan atap
 lantai kamar dapur mobil motor bus kereta kapal pesawat laut jalur lajur ruas arah perempatan
-pertigaan sekitaran
+pertigaan sekitaran pukul jam
 """.split())
 _NOT_NAME_AFTER_PLACE_WORD = STOPWORDS | PLACE_WORDS | PREPOSITIONS  # "tol arah Cikampek"
 _BEFORE_NAME = PREPOSITIONS | {"the"}
 _TOKEN = re.compile(r"[^\W_]+(?:\.(?=\s))?|[.,;:!?()]")
 _ORDINAL = re.compile(r"\d+(st|nd|rd|th)$")
 MAX_NAME_WORDS = 3
+# Words written with a full stop that does not end a sentence ("Jl. HR Soebrantas", "Kel. Siantan").
+ABBREVIATIONS = frozenset("jl jln gg kp kel kec kab st rd ave blvd mt dr ir hr h no km".split())
 
 
 @dataclass(frozen=True)
@@ -128,12 +131,19 @@ def _name_end(tokens: list[str], start: int, allow_lower: bool) -> int:
             break
         if _is_name(token) or _ORDINAL.match(token.lower()) or (token.isdigit() and end > start):
             end += 1
+            if _ends_sentence(token):
+                break  # "di Pontianak Utara. Ketinggian air ...": the next word starts a sentence
         elif allow_lower and end == start and token.isalpha() and token.lower() not in _NOT_NAME_AFTER_PLACE_WORD:
             end += 1  # "pabrik kimia", and the name after it when there is one: "pabrik kimia Cilegon"
             allow_lower = False
         else:
             break
     return end
+
+
+def _ends_sentence(token: str) -> bool:
+    """"Utara." does, "Jl." and "St." (abbreviations) do not."""
+    return token.endswith(".") and token[:-1].lower() not in ABBREVIATIONS
 
 
 def _is_name(token: str) -> bool:

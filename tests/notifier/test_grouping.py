@@ -8,6 +8,7 @@ import pytest
 
 from apps.notifier.grouping import GroupingRules, ReportTrace, linked, places_conflict
 from apps.notifier.incidents import IncidentRules, IncidentTracker
+from apps.notifier.keywords import keywords, stem
 from apps.notifier.places import places
 from apps.notifier.specificity import IDF_FILE, build, shipped
 from fogverse.contracts import Analysis, Report
@@ -30,7 +31,7 @@ RULES = GroupingRules()
     ("Train derailed near Bekasi station", [("Bekasi station", {"bekasi"})]),
     ("Kebocoran gas klorin di pabrik kimia Cilegon", [("pabrik kimia Cilegon", {"kimia", "cilegon"})]),
     ("Damkar kewalahan, api di gudang Glodok merembet", [("gudang Glodok", {"glodok"})]),
-    ("Kebakaran toko Mitra di bandara Soekarno-Hatta", [("toko Mitra", {"mitra"}), ("bandara Soekarno Hatta", {"soekarno", "hatta"})]),
+    ("Kebakaran toko Mitra di bandara Soekarno-Hatta", [("toko Mitra", {"mitra"}), ("bandara Soekarno Hatta", {"sukarno", "hatta"})]),
     ("Scaffolding collapsed at the mall construction site", []),
     ("Huge fire, black smoke everywhere", []),
     # typed in lower case: one word after "di", "daerah" ... is a place, unless it is a word that follows them anyway
@@ -70,11 +71,33 @@ def test_a_place_mentioned_by_name_is_no_conflict(a, b, conflict):
     assert places_conflict(tb._place_sets, ta._place_sets, tb._names, ta._names) is conflict
 
 
+@pytest.mark.parametrize("words, root", [
+    (("kebakaran", "terbakar", "dibakar", "pembakaran"), "bakar"),
+    (("penjambretan", "dijambret", "jambret"), "jambret"),
+    (("kebocoran", "bocornya", "bocor"), "bocor"),
+    (("dipadamkan", "padam"), "padam"),
+    (("Soebrantas", "Subrantas"), "subranta"),
+    (("flooded", "flooding", "floods"), "flood"),
+])
+def test_one_word_written_several_ways_is_one_keyword(words, root):
+    assert {stem(w.lower()) for w in words} == {root}
+
+
+def test_chat_spellings_of_common_words_are_no_keywords():
+    assert keywords("udh bgt yg gw td blm kyk org") == ()
+    assert keywords("api udh gede bgt") == ("api", "gede")
+
+
+def test_a_name_ends_with_its_sentence():
+    assert [p.name for p in places("Banjir di Pontianak Utara. Ketinggian air 40 cm di Jl. Gusti Situt Mahmud")] == [
+        "Pontianak Utara", "Jl Gusti Situt Mahmud"]
+
+
 def test_place_names_and_rare_words_are_more_specific_than_generic_ones():
     weight = shipped()
     for generic in ("fire", "flood", "smok", "kebakaran", "banjir", "warga"):
         for specific in ("sudirman", "cipularang", "chlorine", "scaffold"):
-            assert weight(generic) < weight(specific), (generic, specific)
+            assert weight(stem(generic)) < weight(stem(specific)), (generic, specific)
     assert weight("never-seen-word") == 1.0
 
 
@@ -113,6 +136,18 @@ def trace(text: str, category: str = "fire", at: float = T0, score: float = 0.9,
      trace("jangan lewat jl sumatera medan dulu, ada tawuran", "violence"), False),
     (trace("bau gas di KIMA tamalanrea, pabrik mana ya"), trace("Gas leak at a factory in KIMA, pabrik es", "hazmat"),
      True),
+    # both name one place: little more in common is enough, within the hour
+    (trace("Kebakaran permukiman padat di Kampung Sidomulyo, tiga rumah ludes, warga mengungsi ke musala"),
+     trace("update kp sidomulyo: damkar baru dateng 3 unit, selang ga nyampe, tetangga bantu pake ember, "
+           "listrik dipadamin pln, anak2 dititipin ke balai rw", at=T0 + 1500), True),  # similarity 0.23
+    (trace("Kebakaran permukiman padat di Kampung Sidomulyo, tiga rumah ludes, warga mengungsi ke musala"),
+     trace("update kp sukamaju: damkar baru dateng 3 unit, selang ga nyampe, tetangga bantu pake ember, "
+           "listrik dipadamin pln, anak2 dititipin ke balai rw", at=T0 + 1500), False),
+    # names spelt the old way and the new, words with and without their Indonesian affixes
+    (trace("ada jambret di jl soebrantas, hp cewe ditarik", "violence"),
+     trace("temen gw dijambret di subrantas barusan", "violence"), True),
+    (trace("ada jambret di jl soebrantas, hp cewe ditarik", "violence"),
+     trace("temen gw dijambret di rumbai barusan", "violence"), False),
     # another category, same event: linked on strong shared evidence
     (trace("Chemical plant explosion on Harbor road, fire spreading"),
      trace("Chemical leak after the explosion at the Harbor road plant", "hazmat", category_score=0.6), True),
