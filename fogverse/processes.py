@@ -194,6 +194,9 @@ def wait_for_port(host: str, port: int, timeout_s: float, process: ManagedProces
                        + (f"\n{process.tail()}" if process else ""))
 
 
+_HANDED_OUT: set[int] = set()  # ports free_port has returned in this process
+
+
 def free_port() -> int:
     """A free loopback port below the kernel's ephemeral range.
 
@@ -207,11 +210,14 @@ def free_port() -> int:
         ephemeral_low = 32768
     for _ in range(100):
         port = random.randint(max(1024, ephemeral_low - 12000), ephemeral_low - 1)
+        if port in _HANDED_OUT:
+            continue  # free until its server binds it: two calls in a row must not both get it
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
+            _HANDED_OUT.add(port)
             return port
     with socket.socket() as s:  # a crowded low range: fall back to the kernel's pick
         s.bind(("127.0.0.1", 0))
