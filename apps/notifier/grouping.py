@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from apps.notifier.keywords import keyword_forms
-from apps.notifier.places import LEADING, NAME_PARTS, ROADS, TRAILING, Place, name_words, places, same_place
+from apps.notifier.places import (LEADING, NAME_PARTS, ROADS, TRAILING, Place, name_words, places, same_place,
+                                  with_short_names)
 
 PLACE_WEIGHT = 2.0  # a place name counts this many times a word of the same specificity
 PLACE_MIN_SPECIFICITY = 0.6  # "at Home", "in Town": capitalised but not a place name
@@ -83,7 +84,7 @@ class ReportTrace:
             frozenset(key) for key, name in zip(self.places, self.place_names) if _written_as_name(name)))
         object.__setattr__(self, "_word_set", frozenset(self.words))
         # names as typed too: "di belawan", "tol belmera" name Belawan and Belmera as much as capitals do
-        object.__setattr__(self, "_names", name_words(self.text) | self._word_set)
+        object.__setattr__(self, "_names", with_short_names(name_words(self.text) | self._word_set))
         object.__setattr__(self, "_mentions", frozenset(place_words) | self._names)
         object.__setattr__(self, "_evidence", frozenset(
             place_words | {w for w in self.words if specificity(w) >= EVIDENCE_MIN_SPECIFICITY}))
@@ -125,7 +126,8 @@ def _written_as_name(name: str) -> bool:
 def _named_by(place: frozenset[str], places: tuple[frozenset[str], ...], names: frozenset[str]) -> bool:
     """Does a report with these places and names name ``place``: as one of its places, or by name
     where no pattern made it a place ("Cipularang km 92 pileup")?"""
-    return place <= names or any(same_place(place, other) for other in places)
+    return (place <= names or any(same_place(place, other) for other in places)
+            or len(place & names) >= 2 and len(place - names) == 1)  # "Jalan Urip Sumoharjo Makassar", "urip sumoharjo"
 
 
 def places_conflict(a: tuple[frozenset[str], ...], b: tuple[frozenset[str], ...],
@@ -178,7 +180,14 @@ def linked(a: ReportTrace, b: ReportTrace, rules: GroupingRules,
            specificity: Callable[[str], float]) -> bool:
     """Are ``a`` and ``b`` reports of one event?"""
     gap = abs(a.at - b.at)
-    if gap > rules.window_s and (gap > rules.place_window_s or not _same_proper_place(a, b)):
+    if gap > rules.place_window_s:
+        return False
+    proper_place = _same_proper_place(a, b)
+    # later than the window: both must name one place; as a name, or at least typed ("guys ada yg
+    # tau kebakaran di antapani?" half an hour after "jalan purwakarta arah antapani ditutup"),
+    # and then their words must be as similar as two reports' within the window
+    late = gap > rules.window_s and not proper_place
+    if late and not _same_place(a, b):
         return False
     confident = min(a.emergency_score, b.emergency_score) >= rules.confident_score
     # one report's category is a guess ("Boat capsized during the Kampung Pulo evacuation" as an
@@ -193,9 +202,17 @@ def linked(a: ReportTrace, b: ReportTrace, rules: GroupingRules,
     if places_conflict(a._proper_places, b._proper_places, a._names, b._names):
         return False
     score = similarity(a, b)
+    if late and not _shared_content(a, b, shared, specificity):
+        return False  # a place typed in passing ("dilarikan ke rs pelabuhan belawan", "jalur arah belawan")
     if same_kind and confident:
-        return score >= (rules.place_similarity if _same_proper_place(a, b) else rules.similarity)
-    if score < rules.strong_similarity:
+        return score >= (rules.place_similarity if proper_place else rules.similarity)
+    if late or score < rules.strong_similarity:
         return False
+    return _shared_content(a, b, shared, specificity)
+
+
+def _shared_content(a: ReportTrace, b: ReportTrace, shared: frozenset[str],
+                    specificity: Callable[[str], float]) -> bool:
+    """They share a word saying what happened, not only a place ("flood", "busur", "gas")."""
     place_words = {w for key in a.places + b.places for w in key} | _PLACE_TYPES
     return any(specificity(w) >= CONTENT_MIN_SPECIFICITY for w in shared - place_words)

@@ -64,6 +64,37 @@ MAX_NAME_WORDS = 3
 ABBREVIATIONS = frozenset("jl jln gg kp kel kec kab st rd ave blvd mt dr ir hr h no km".split())
 
 
+# Toll roads typed as one word made of the cities they join: "tol japek" is "Tol Jakarta-Cikampek".
+# A key naming the cities (the first ones, as a name holds at most three words) reads as the short name.
+TOLL_ROADS = {
+    "japek": ("jakarta", "cikampek"),
+    "jagorawi": ("jakarta", "bogor", "ciawi"),
+    "cipularang": ("cikampek", "purwakarta", "padalarang"),
+    "purbaleunyi": ("purwakarta", "bandung", "cileunyi"),
+    "padaleunyi": ("padalarang", "cileunyi"),
+    "belmera": ("belawan", "medan", "tanjung"),
+    "jorr": ("jakarta", "outer", "ring"),
+}
+
+# Streets typed by a short name: "gatsu" is Jalan Gatot Subroto, "soetta" Soekarno-Hatta; a key
+# holding the first word alone reads as the short name too ("jl gatot subroto": a lower-case name
+# after "jl" is read one word long).
+STREETS = {
+    "gatsu": ("gatot", "subroto"),
+    "soetta": ("soekarno", "hatta"),
+}
+
+
+def _short_names(key: frozenset[str]) -> frozenset[str]:
+    for short, cities in _TOLL_KEYS.items():
+        if cities <= key:
+            key = (key - cities) | {short}
+    for short, (first, *rest) in _STREET_KEYS.items():
+        if first in key and key <= {first, *rest}:
+            key = frozenset({short})
+    return key
+
+
 @dataclass(frozen=True)
 class Place:
     key: frozenset[str]  # stemmed name words: two mentions are one place when one key holds the other
@@ -82,17 +113,29 @@ def places(text: str) -> tuple[Place, ...]:
             continue
         start, end = span
         words = [t.rstrip(".") for t in tokens[start:end]]
-        key = frozenset(stem(w.lower()) for w in words if w.lower() not in PLACE_WORDS and w.lower() not in STOPWORDS)
+        key = _short_names(frozenset(
+            stem(w.lower()) for w in words if w.lower() not in PLACE_WORDS and w.lower() not in STOPWORDS))
         if key - NAME_PARTS and not any(same_place(key, other) for other in found):
             found[key] = Place(key, " ".join(words))
         i = max(end, i + 1)
     return tuple(found.values())
 
 
+_TOLL_KEYS = {stem(short): frozenset(stem(city) for city in cities) for short, cities in TOLL_ROADS.items()}
+_STREET_KEYS = {stem(short): tuple(stem(word) for word in words) for short, words in STREETS.items()}
+
+
 def name_words(text: str) -> frozenset[str]:
     """The stems of its capitalised words, the first word too: the names a report may mention
     without the pattern that makes them a place ("Cipularang km 92 pileup", "Tambora fire spreading")."""
     return frozenset(stem(t.lower()) for t in _TOKEN.findall(text) if _is_name(t))
+
+
+def with_short_names(words: frozenset[str]) -> frozenset[str]:
+    """``words`` and the short name of each toll road or street whose every word they hold
+    ("dari arah soekarno hatta" mentions Soetta)."""
+    shorts = {short for short, parts in (*_TOLL_KEYS.items(), *_STREET_KEYS.items()) if set(parts) <= words}
+    return words | shorts if shorts else words
 
 
 def same_place(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> bool:

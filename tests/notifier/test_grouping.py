@@ -31,7 +31,7 @@ RULES = GroupingRules()
     ("Train derailed near Bekasi station", [("Bekasi station", {"bekasi"})]),
     ("Kebocoran gas klorin di pabrik kimia Cilegon", [("pabrik kimia Cilegon", {"kimia", "cilegon"})]),
     ("Damkar kewalahan, api di gudang Glodok merembet", [("gudang Glodok", {"glodok"})]),
-    ("Kebakaran toko Mitra di bandara Soekarno-Hatta", [("toko Mitra", {"mitra"}), ("bandara Soekarno Hatta", {"sukarno", "hatta"})]),
+    ("Kebakaran toko Mitra di bandara Soekarno-Hatta", [("toko Mitra", {"mitra"}), ("bandara Soekarno Hatta", {"sutta"})]),  # stems in today's spelling
     ("Scaffolding collapsed at the mall construction site", []),
     ("Huge fire, black smoke everywhere", []),
     # typed in lower case: one word after "di", "daerah" ... is a place, unless it is a word that follows them anyway
@@ -40,6 +40,12 @@ RULES = GroupingRules()
     ("asapnya keliatan dari sini, hati2 yg di sana", []),
     ("Longsor di jalur Puncak, warung tertimbun", []),  # "jalur" is no place; Puncak is only a name here
     ("macet total di tol arah Cikampek", [("Cikampek", {"cikampek"})]),
+    # toll roads and streets people call by a short name: one key for both
+    ("Kecelakaan beruntun Tol Jakarta-Cikampek KM 40", [("Tol Jakarta Cikampek", {"japek"})]),
+    ("kecelakaan di tol japek bekasi barat", [("tol japek", {"japek"})]),
+    ("Tol Jagorawi macet total", [("Tol Jagorawi", {"jagorawi"})]),
+    ("tabrakan di jl gatot subroto", [("jl gatot", {"gatsu"})]),
+    ("Tabrakan motor di Jl. Gatot Subroto", [("Jl Gatot Subroto", {"gatsu"})]),
 ])
 def test_places_named_in_a_report(text, expected):
     assert [(p.name, set(p.key)) for p in places(text)] == expected
@@ -136,6 +142,24 @@ def trace(text: str, category: str = "fire", at: float = T0, score: float = 0.9,
      trace("jangan lewat jl sumatera medan dulu, ada tawuran", "violence"), False),
     (trace("bau gas di KIMA tamalanrea, pabrik mana ya"), trace("Gas leak at a factory in KIMA, pabrik es", "hazmat"),
      True),
+    # a place both type in lower case links them after the window too, when they share what happened...
+    (trace("asep item gede dr arah cicadas, kebakaran di cicadas ya?"),
+     trace("kebakaran di cicadas makin gede, 3 rumah kena", at=T0 + 1800), True),
+    # ...not when they share only the place, typed in passing
+    (trace("jalur arah cicadas udah dibuka lagi", "accident"),
+     trace("korban luka dibawa ke puskesmas cicadas", "accident", at=T0 + 2400), False),
+    (trace("jalur arah cicadas udah dibuka lagi", "accident"),
+     trace("korban luka dibawa ke puskesmas cicadas", "accident", at=T0 + 300), True),
+    # a street with its city is the street one names without it
+    (trace("tawuran di ahmad yani depan kampus UNM, ada yg bawa parang", "violence"),
+     trace("Polisi amankan 5 pemuda pasca tawuran di Jalan Ahmad Yani Makassar", "violence", at=T0 + 900), True),
+    # a toll road or street by its short name and by its full one
+    (trace("kecelakaan di tol japek, ada korban kejepit di minibus", "accident"),
+     trace("Kecelakaan beruntun Tol Jakarta-Cikampek KM 40, truk boks vs minibus", "accident", at=T0 + 600), True),
+    (trace("kecelakaan di tol jagorawi, ada korban kejepit di minibus", "accident"),
+     trace("Kecelakaan beruntun Tol Jakarta-Cikampek KM 40, truk boks vs minibus", "accident", at=T0 + 600), False),
+    (trace("tabrakan di gatsu depan mall, motor masuk kolong truk", "accident"),
+     trace("Tabrakan motor vs truk di Jl. Gatot Subroto, lalu lintas dialihkan", "accident", at=T0 + 900), True),
     # both name one place: little more in common is enough, within the hour
     (trace("Kebakaran permukiman padat di Kampung Sidomulyo, tiga rumah ludes, warga mengungsi ke musala"),
      trace("update kp sidomulyo: damkar baru dateng 3 unit, selang ga nyampe, tetangga bantu pake ember, "
