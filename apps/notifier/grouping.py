@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from apps.notifier.keywords import keyword_forms
-from apps.notifier.places import (LEADING, NAME_PARTS, ROADS, TRAILING, Place, name_words, places, same_place,
-                                  with_short_names)
+from apps.notifier.places import (LEADING, NAME_PARTS, ROADS, TRAILING, Place, name_words, named_as_one_word, places,
+                                  same_place, with_short_names)
 
 PLACE_WEIGHT = 2.0  # a place name counts this many times a word of the same specificity
 PLACE_MIN_SPECIFICITY = 0.6  # "at Home", "in Town": capitalised but not a place name
@@ -126,7 +126,7 @@ def _written_as_name(name: str) -> bool:
 def _named_by(place: frozenset[str], places: tuple[frozenset[str], ...], names: frozenset[str]) -> bool:
     """Does a report with these places and names name ``place``: as one of its places, or by name
     where no pattern made it a place ("Cipularang km 92 pileup")?"""
-    return (place <= names or any(same_place(place, other) for other in places)
+    return (place <= names or named_as_one_word(place, names) or any(same_place(place, other) for other in places)
             or len(place & names) >= 2 and len(place - names) == 1)  # "Jalan Urip Sumoharjo Makassar", "urip sumoharjo"
 
 

@@ -56,6 +56,9 @@ lantai kamar dapur mobil motor bus kereta kapal pesawat laut jalur lajur ruas ar
 pertigaan sekitaran pukul jam
 """.split())
 _NOT_NAME_AFTER_PLACE_WORD = STOPWORDS | PLACE_WORDS | PREPOSITIONS  # "tol arah Cikampek"
+# Titles inside a street's name, never the name itself: "jl ir sutami" is Jalan Sutami, "Jl. HR
+# Soebrantas" Jalan Soebrantas.
+TITLES = frozenset("ir dr drs hr kh h hj prof jend jenderal letjen mayjen brigjen kol".split())
 _BEFORE_NAME = PREPOSITIONS | {"the"}
 _TOKEN = re.compile(r"[^\W_]+(?:\.(?=\s))?|[.,;:!?()]")
 _ORDINAL = re.compile(r"\d+(st|nd|rd|th)$")
@@ -113,8 +116,8 @@ def places(text: str) -> tuple[Place, ...]:
             continue
         start, end = span
         words = [t.rstrip(".") for t in tokens[start:end]]
-        key = _short_names(frozenset(
-            stem(w.lower()) for w in words if w.lower() not in PLACE_WORDS and w.lower() not in STOPWORDS))
+        key = _short_names(frozenset(stem(w.lower()) for w in words
+                                     if w.lower() not in PLACE_WORDS | STOPWORDS | TITLES))
         if key - NAME_PARTS and not any(same_place(key, other) for other in found):
             found[key] = Place(key, " ".join(words))
         i = max(end, i + 1)
@@ -139,7 +142,19 @@ def with_short_names(words: frozenset[str]) -> frozenset[str]:
 
 
 def same_place(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> bool:
-    return a <= b or b <= a
+    return a <= b or b <= a or named_as_one_word(a, b) or named_as_one_word(b, a)
+
+
+def named_as_one_word(place: frozenset[str] | set[str], words: frozenset[str] | set[str]) -> bool:
+    """A two-word name written as one word ("Gajah Mada", "gajahmada"), or one word the other
+    writes as two."""
+    if len(place) == 2:
+        first, second = place
+        return first + second in words or second + first in words
+    if len(place) == 1:
+        (word,) = place
+        return len(word) >= 8 and any(word[:i] in words and word[i:] in words for i in range(3, len(word) - 2))
+    return False
 
 
 def _place_at(tokens: list[str], i: int) -> tuple[int, int] | None:
@@ -155,6 +170,7 @@ def _place_at(tokens: list[str], i: int) -> tuple[int, int] | None:
         return i, end
     if (i > 0 and tokens[i - 1].lower() in TYPED_NAME_AFTER and tokens[i].isalpha() and tokens[i].islower()
             and len(word) >= 4 and word not in _NOT_NAMES | NOT_TYPED_NAMES | LEADING | TRAILING
+            and not _passive_verb(word)  # "warga sekitar disuruh keluar"
             and not (i + 1 < len(tokens) and _is_name(tokens[i + 1]))):  # "di jalur Puncak": the name follows
         return i, i + 1  # "di antapani": one typed word, never capitalised
     if _is_name(tokens[i]) or _ORDINAL.match(word):
@@ -176,12 +192,23 @@ def _name_end(tokens: list[str], start: int, allow_lower: bool) -> int:
             end += 1
             if _ends_sentence(token):
                 break  # "di Pontianak Utara. Ketinggian air ...": the next word starts a sentence
-        elif allow_lower and end == start and token.isalpha() and token.lower() not in _NOT_NAME_AFTER_PLACE_WORD:
+        elif allow_lower and end == start and token.lower() in TITLES:
+            end += 1  # "jl ir sutami": the name follows the title
+            start += 1
+        elif (allow_lower and end == start and token.isalpha() and token.lower() not in _NOT_NAME_AFTER_PLACE_WORD
+              and not _passive_verb(token.lower())):  # "lalin arah kota dialihin"
             end += 1  # "pabrik kimia", and the name after it when there is one: "pabrik kimia Cilegon"
             allow_lower = False
         else:
             break
     return end
+
+
+def _passive_verb(word: str) -> bool:
+    """"disuruh", "dialihin", "dibawa", "dievakuasi": a verb, not a place typed in lower case
+    (but "diponegoro", "dipatiukur" are streets)."""
+    return (word.startswith("di") and word.isalpha() and len(word) >= 6
+            and (len(word) <= 8 or word.endswith(("kan", "in", "i"))))
 
 
 def _ends_sentence(token: str) -> bool:
