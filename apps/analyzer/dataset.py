@@ -114,8 +114,11 @@ def load_written(name: str, data_dir: Path = WRITTEN_DIR) -> list[Tweet]:
     return messages
 
 
-def load_written_training(data_dir: Path = WRITTEN_DIR) -> list[Tweet]:
+def load_written_training(data_dir: Path = WRITTEN_DIR, leave_out: str | None = None) -> list[Tweet]:
     """What the models learn from among the written messages: ``training.csv`` and the retired
-    held-out sets, numbered on (ids -1, -2, ... across all of them)."""
-    messages = [m for name in ("training", *RETIRED_SETS) for m in load_written(name, data_dir)]
+    held-out sets (but ``leave_out``), numbered on (ids -1, -2, ... across all of them)."""
+    if leave_out is not None and leave_out not in RETIRED_SETS:
+        raise ValueError(f"{leave_out!r} is not a retired set; expected one of {RETIRED_SETS}")
+    names = [name for name in ("training", *RETIRED_SETS) if name != leave_out]
+    messages = [m for name in names for m in load_written(name, data_dir)]
     return [Tweet(id=-(i + 1), text=m.text, emergency=m.emergency, category=m.category) for i, m in enumerate(messages)]

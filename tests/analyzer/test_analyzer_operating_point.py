@@ -1,0 +1,52 @@
+"""How a threshold (and the accurate blend) is chosen: tweet F1 first, within a tolerance the
+hand-written messages judged right (a pure function, table tests)."""
+
+import numpy as np
+import pytest
+
+from apps.analyzer.training import OperatingPoint, choose_operating_point, operating_points
+
+
+def point(threshold, f1, written, weight=0.0):
+    return OperatingPoint(fast_weight=weight, threshold=threshold, f1=f1, written_accuracy=written)
+
+
+@pytest.mark.parametrize(
+    ("points", "tolerance", "chosen"),
+    [
+        # within the tolerance of the best F1, the most hand-written messages right wins
+        ([point(0.40, 0.800, 0.85), point(0.50, 0.795, 0.90)], 0.01, 0.50),
+        # a point further below the best F1 than the tolerance is out, however good on written
+        ([point(0.40, 0.800, 0.85), point(0.60, 0.780, 0.99)], 0.01, 0.40),
+        # exactly at the tolerance's edge counts as within
+        ([point(0.40, 0.800, 0.85), point(0.55, 0.790, 0.88)], 0.01, 0.55),
+        # with no tolerance it is the best F1 alone
+        ([point(0.40, 0.800, 0.85), point(0.50, 0.799, 0.95)], 0.0, 0.40),
+        # equal on written: the higher F1
+        ([point(0.45, 0.796, 0.90), point(0.50, 0.799, 0.90)], 0.01, 0.50),
+        # equal on both: the threshold nearest 0.5
+        ([point(0.44, 0.80, 0.90), point(0.53, 0.80, 0.90), point(0.58, 0.80, 0.90)], 0.01, 0.53),
+    ],
+)
+def test_the_operating_point_chosen(points, tolerance, chosen):
+    assert choose_operating_point(points, tolerance).threshold == chosen
+
+
+def test_equal_points_go_to_the_smaller_fast_weight():
+    points = [point(0.5, 0.8, 0.9, weight=0.5), point(0.5, 0.8, 0.9, weight=0.25)]
+    assert choose_operating_point(points).fast_weight == 0.25
+
+
+def test_operating_points_measure_f1_and_written_accuracy_at_each_threshold():
+    truth = np.array([True, True, False, False])
+    scores = np.array([0.9, 0.6, 0.55, 0.1])
+    written_truth = np.array([True, False, False])
+    written_scores = np.array([0.7, 0.58, 0.3])
+    by_threshold = {p.threshold: p for p in operating_points(truth, scores, written_truth, written_scores, 0.25)}
+    assert by_threshold[0.5].f1 == pytest.approx(0.8)  # 2 of 3 flagged are right, both found
+    assert by_threshold[0.5].written_accuracy == pytest.approx(2 / 3)  # the 0.58 look-alike flagged
+    assert by_threshold[0.6].f1 == pytest.approx(1.0)
+    assert by_threshold[0.6].written_accuracy == pytest.approx(1.0)
+    assert by_threshold[0.6].fast_weight == 0.25
+    # 0.59 and 0.60 both judge everything right: the one nearer 0.5
+    assert choose_operating_point(list(by_threshold.values())).threshold == 0.59
