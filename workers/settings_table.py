@@ -14,6 +14,7 @@ def sections() -> list[tuple[str, tuple[type[Settings], ...]]]:
     from apps.crawler.settings import CrawlerSettings
     from apps.discord_bot.settings import DiscordSettings
     from apps.line_bot.settings import LineSettings
+    from apps.notifier.heap import HeapSettings
     from apps.notifier.outbox import OutboxSettings
     from apps.notifier.settings import NotifierSettings
     from fogverse.lifecycle import StartTimeout
@@ -26,7 +27,7 @@ def sections() -> list[tuple[str, tuple[type[Settings], ...]]]:
         ("Embedded stack (`python -m workers up` / `stack`)", (StackSettings,)),
         ("Crawler (`python -m apps.crawler`)", (CrawlerSettings,)),
         ("Analyzer (`python -m apps.analyzer`)", (AnalyzerSettings,)),
-        ("Notifier (`python -m apps.notifier`) and receiver", (NotifierSettings, OutboxSettings)),
+        ("Notifier (`python -m apps.notifier`) and receiver", (NotifierSettings, OutboxSettings, HeapSettings)),
         ("Discord bot (`python -m apps.discord_bot`)", (DiscordSettings,)),
         ("LINE bot (`python -m apps.line_bot`)", (LineSettings,)),
         ("Control plane (`python -m workers`)", (ControllerSettings, ProviderSettings)),

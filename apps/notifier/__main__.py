@@ -15,6 +15,7 @@ async def _main() -> None:
 
 
 def _help() -> None:
+    from apps.notifier.heap import HeapSettings
     from apps.notifier.outbox import OutboxSettings
     from fogverse.lifecycle import parse_command_line
     from fogverse.runtime import BatchTiming
@@ -24,7 +25,7 @@ def _help() -> None:
         "Siaga's notifier: consumes analyses from the client topic, groups them into incidents, pushes "
         "alerts (Firebase Cloud Messaging, when FIREBASE_KEY is set) and serves the receiver web app and "
         "its API at http://NOTIFIER_HOST:NOTIFIER_PORT/.",
-        NotifierSettings, OutboxSettings, BatchTiming, RuntimeSettings)
+        NotifierSettings, OutboxSettings, HeapSettings, BatchTiming, RuntimeSettings)
 
 
 if __name__ == "__main__":

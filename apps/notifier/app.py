@@ -17,6 +17,7 @@ from apps.discord_bot.limits import AuthorRateLimit
 from apps.notifier.devices import DeviceRegistry
 from apps.notifier.feed import IncidentFeed
 from apps.notifier.incidents import SEEN_REPORTS_MAX, IncidentRules, IncidentTracker
+from apps.notifier.heap import HeapKeeper, HeapSettings
 from apps.notifier.outbox import AlertOutbox, OutboxSettings
 from apps.notifier.push import FcmPush, firebase_app
 from apps.notifier.store import BatchRecord, NotifierStore, QueuedAlert
@@ -43,7 +44,7 @@ class StoreFailed(BaseException):
 
 class Notifier:
     def __init__(self, settings: NotifierSettings, runtime: RuntimeSettings,
-                 outbox_settings: OutboxSettings | None = None):
+                 outbox_settings: OutboxSettings | None = None, heap_settings: HeapSettings | None = None):
         self.settings = settings
         state_dir = settings.state_dir / "notifier"
         self.store = NotifierStore(state_dir / "notifier.db")
@@ -68,6 +69,7 @@ class Notifier:
             input_codec=JsonModelCodec(Analysis), output_codec=None, settings=runtime,
             shows_lag=True,  # its HTTP port always serves /metrics
         )
+        self.heap = HeapKeeper(heap_settings or HeapSettings.from_env())
         self.web_port: int | None = None
         self.web_app: web.Application | None = None  # while it runs: its routes (the OpenAPI test reads them)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -97,7 +99,8 @@ class Notifier:
         else:
             log.info("push is on: %d device token(s) registered, %d alert(s) pending", len(self.devices),
                      self.store.pending_alerts())
-        background = [asyncio.create_task(self.feed.run(), name="incident-feed")]
+        background = [asyncio.create_task(self.feed.run(), name="incident-feed"),
+                      asyncio.create_task(self.heap.run(), name="heap-keeper")]
         if self.outbox is not None:
             background.append(asyncio.create_task(self.outbox.run(), name="alert-outbox"))
         try:

@@ -148,3 +148,21 @@ async def _next_event(frames, until=lambda event: True, timeout_s: float = 20.0)
                     return event
 
     return await asyncio.wait_for(find(), timeout_s)
+
+
+async def test_the_running_notifier_freezes_its_heap_and_hands_it_back_at_stop(kafka_bootstrap, topic_name, tmp_path):
+    import gc
+
+    topic = topic_name("client")
+    env = notifier_env(kafka_bootstrap, topic, tmp_path, GC_FREEZE_INTERVAL="0.2")
+    base = f"http://127.0.0.1:{env['NOTIFIER_PORT']}"
+    gc.unfreeze()
+    async with running_notifier(env):
+        await produce(kafka_bootstrap, topic, [analysis_json(RIVERSIDE[0])])
+        await poll_json(f"{base}/api/incidents", lambda body: len(body) == 1)
+        deadline = time.monotonic() + 10
+        while gc.get_freeze_count() == 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        frozen = gc.get_freeze_count()
+    assert frozen > 0, "the heap keeper never froze the notifier's survivors"
+    assert gc.get_freeze_count() == 0, "a stopped notifier leaves the collector as it found it"
