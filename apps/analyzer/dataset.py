@@ -20,11 +20,13 @@ from fogverse.contracts import CATEGORIES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WRITTEN_DIR = Path(__file__).resolve().parent / "data"
-WRITTEN_SETS = ("training", "held_out", "held_out_2", "held_out_3", "held_out_4", "held_out_5", "held_out_6")  # see data/README.md
+WRITTEN_SETS = ("training", "held_out", "held_out_2", "held_out_3", "held_out_4", "held_out_5", "held_out_6",
+                "held_out_7")  # see data/README.md
 # Held-out sets measured and spent, written by hand: the models now learn from them too (data/README.md).
 RETIRED_SETS = ("held_out", "held_out_2", "held_out_3", "held_out_4", "held_out_5")
-# The written set the models are measured on and never learn from.
-MEASURED_SET = "held_out_6"
+# The written set the models are measured on and never learn from. held_out_6, measured before it and
+# then spent (a threshold rule came from reading it), is neither: the next release learns from it.
+MEASURED_SET = "held_out_7"
 DATA_DIR_ENV = "DISASTER_TWEETS_DIR"
 LABELED_FILE = "labeled.csv"
 UNLABELED_FILE = "unlabeled.csv"

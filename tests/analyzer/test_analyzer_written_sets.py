@@ -102,6 +102,28 @@ HELD_OUT_6_PLACES = (
 )
 
 
+# The places held_out_7.csv names that none of the other files names, in any case (written on
+# 2026-12-06 by four helpers that opened no file of the repository; 2 of its 360 messages were dropped, see
+# data/README.md). About half of its emergencies name only places other files name too.
+HELD_OUT_7_PLACES = (
+    "Aceh Besar", "Bangli", "Barus", "Batanghari", "Candipuro", "Canduang", "Carita", "Cikande", "Cikole",
+    "Cisurupan", "Cugenang", "Daik", "Dusun Krajan", "Eretan", "Godean", "Gumitir", "Gunung Sindoro",
+    "Imogiri", "Jalan Kartini", "Jalan Pemuda", "Jalan Veteran", "Jaten", "Jatiroto", "Jetis", "Juwangi",
+    "Kali Lamong", "Kaliangkrik", "Kaliwungu", "Kampung Baru", "Kandilo", "Kanor", "Karangsari", "Kauman",
+    "Kayu Aro", "Kedensari", "Kelok Sembilan", "Kepahiang", "Kledung", "Kota Bangun", "Kuala Pembuang",
+    "Kuala Simpang", "Lampulo", "Lamteuba", "Lemahabang", "Lembah Anai", "Leuwigoong", "Lhoknga",
+    "Lima Puluh Kota", "Lingga", "Lubuk Pakam", "Madukara", "Mandau", "Maratua", "Masjid Agung Bojonegoro",
+    "Mlonggo", "Muara Baru", "Muara Bulian", "Nagreg", "Ngadirejo", "Ngantang", "Ogan Ilir",
+    "Palimanan-Kanci", "Pancer", "Pantura", "Parigi", "Pasar Inpres Manna", "Pasar Kliwon",
+    "Pasar Pon Trenggalek", "Paser", "Pelalawan", "Pemulutan", "Perum Griya Asri", "Pulau Pari",
+    "Pulau Seram", "Pulau Tidung", "Rancakalong", "Rinca", "Sambas", "Sapudi", "Sarmi", "Sawarna", "Sayung",
+    "Sengeti", "Sesayap", "Sigli", "Stadion Moch Soebroto", "Sukamaju", "Sumberjambe", "Sumberpucung",
+    "Sumpiuh", "Sunda Strait", "Sungai Ambawang", "Tana Tidung", "Tanjung Enim", "Tanjung Lesung",
+    "Tanjung Pandan", "Tanjung Redeb", "Tanjung Setia", "Tanjungsari", "Tebas", "Tegalrejo", "Tegalsari",
+    "Telukjambe", "Tol Kanci-Pejagan", "Trans Kalimantan", "Trans Sulawesi", "Tunggul Wulung",
+)
+
+
 def _words(text: str) -> frozenset[str]:
     return frozenset(re.findall(r"[a-z0-9]+", text.lower()))
 
@@ -137,7 +159,9 @@ def _closest(text: str, others: list[frozenset[str]]) -> float:
 BLIND_SETS = {"held_out_3": (HELD_OUT_3_PLACES, ("held_out", "held_out_2")),
               "held_out_4": (HELD_OUT_4_PLACES, ("held_out", "held_out_2", "held_out_3")),
               "held_out_5": (HELD_OUT_5_PLACES, ("held_out", "held_out_2", "held_out_3", "held_out_4")),
-              "held_out_6": (HELD_OUT_6_PLACES, ("held_out", "held_out_2", "held_out_3", "held_out_4", "held_out_5"))}
+              "held_out_6": (HELD_OUT_6_PLACES, ("held_out", "held_out_2", "held_out_3", "held_out_4", "held_out_5")),
+              "held_out_7": (HELD_OUT_7_PLACES, ("held_out", "held_out_2", "held_out_3", "held_out_4", "held_out_5",
+                                                 "held_out_6"))}
 # The blind sets each of whose emergencies names one of its new places.
 EVERY_EMERGENCY_NAMES_A_NEW_PLACE = ("held_out_3", "held_out_4")
 
@@ -214,6 +238,16 @@ def test_sixth_held_out_set_keeps_what_the_cleaning_left(written):
     assert len(emergencies) == 179 and len(held_out) - len(emergencies) == 176
     counts = {category: sum(t.category == category for t in emergencies) for category in CATEGORIES}
     assert counts == {"fire": 30, "accident": 29, "natural_hazard": 30, "violence": 30, "hazmat": 30, "other": 30}
+
+
+def test_seventh_held_out_set_keeps_what_the_cleaning_left(written):
+    """Written as 30 per category and 180 look-alikes; 2 messages near one of an earlier set went
+    before any model saw it."""
+    held_out = written["held_out_7"]
+    emergencies = [t for t in held_out if t.emergency]
+    assert len(emergencies) == 179 and len(held_out) - len(emergencies) == 179
+    counts = {category: sum(t.category == category for t in emergencies) for category in CATEGORIES}
+    assert counts == {"fire": 30, "accident": 30, "natural_hazard": 30, "violence": 29, "hazmat": 30, "other": 30}
 
 
 def test_held_out_set_has_several_hundred_of_each_kind(written):
