@@ -274,12 +274,13 @@ def tune_accurate(data_dir: Path, out_dir: Path, settings: AccurateSettings, log
     log(f"accurate: scores of the {len(RETIRED_SETS)} retired hand-written sets, each from heads that did not learn it")
     transformer_written = _transformer_out_of_set(fit, fit_embeddings, written, written_embeddings, settings.heads, student)
     fast_written = _fast_out_of_set(data_dir, LinearSettings(**read_manifest(out_dir / "fast")["settings"]))
+    written_truth = _retired_truth()
     points = [
         point
         for w in FAST_WEIGHTS
         for point in operating_points(
             view["truth"], (1 - w) * view["transformer"][0] + w * view["fast"][0],
-            _retired_truth(), (1 - w) * transformer_written + w * fast_written, w,
+            written_truth, (1 - w) * transformer_written + w * fast_written, w,
         )
     ]
     chosen = choose_operating_point(points, ACCURATE_F1_TOLERANCE)

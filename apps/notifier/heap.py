@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import logging
 import time
 
 from fogverse.settings import Settings, env
-
-log = logging.getLogger(__name__)
 
 
 class HeapSettings(Settings):
