@@ -2,17 +2,18 @@
 ``client`` ▸ its incident on the receiver's live feed.
 
     python -m bench.latency_bench [--broker kafka] [--modes fast,accurate,cascade] [--rates 100,300,1000]
-                                  [--seconds 10]
+                                  [--seconds 10] [--warm-up 5]
 
 Per model mode, one analyzer and one notifier run as real processes on the broker. ``kcat -P``
 writes reports into ``analyze`` at each rate, each stamped with the time it was written
-(``created_at``); ``kcat -C`` reads ``client`` and the bench notes when each analysis came out of
-it; the bench also listens to the notifier's live feed (``/api/events``). Per mode and rate it
+(``created_at``), after ``--warm-up`` seconds at the first rate that are not measured (a fresh
+analyzer, notifier and broker run slower in their first seconds); ``kcat -C`` reads ``client``
+and the bench notes when each analysis came out of it; the bench also listens to the notifier's live feed (``/api/events``). Per mode and rate it
 prints p50 / p99 / max from ``created_at`` to ``client`` and to the live feed, the analyses that
 came out per second, and how many never arrived (``client``: of the reports sent; feed: of the
 analyses that said emergency, the only ones the feed shows). The ``to decode`` / ``model`` /
-``out`` columns split the time to ``client`` (p50 / p99 of each part) where the analyzer stamps the report: decoded
-(``received_at``), analysed (``analyzed_at``), and from there to the outside reader.
+``out`` columns split the time to ``client`` (p50 / p99 of each part) where the analyzer stamps the
+report: decoded (``received_at``), analysed (``analyzed_at``), and from there to the outside reader.
 
 Apache Kafka by default (the suite's broker); ``--broker tansu|both`` too.
 """
@@ -38,7 +39,8 @@ from fogverse.broker import ensure_topics
 from fogverse.contracts import Report
 from fogverse.processes import ManagedProcess, free_port, python_module
 
-WARM_UP = 10  # reports sent before measuring: topic creation, group joins, first model calls
+WARM_UP = 10  # reports sent before anything else: topic creation, group joins, first model calls
+WARM_UP_S = 5.0  # then this long at the first rate, not measured: fresh processes and broker run slower at first
 SETTLE_S = 5.0  # a run ends once nothing more arrived for this long
 
 
@@ -125,8 +127,10 @@ def _row(mode: str, rate: float, sent: dict[str, float], arrivals: Arrivals, fee
             f"{latency_cells(to_feed)} {len(emergencies) - len(to_feed):>6}/{len(emergencies):<6} {split}")
 
 
-async def measure_mode(bootstrap: str, mode: str, rates: list[float], seconds: float) -> list[str]:
-    """One analyzer and one notifier for ``mode``, and one row per rate."""
+async def measure_mode(bootstrap: str, mode: str, rates: list[float], seconds: float,
+                       warm_up_s: float = WARM_UP_S) -> list[str]:
+    """One analyzer and one notifier for ``mode``, and one row per rate (a rate given twice is
+    measured twice), after ``warm_up_s`` at the first rate that is not measured."""
     import aiohttp
 
     suffix = uuid.uuid4().hex[:8]
@@ -154,15 +158,17 @@ async def measure_mode(bootstrap: str, mode: str, rates: list[float], seconds: f
                 if not warm.keys() <= arrivals.at.keys():
                     raise SystemExit(f"{mode}: the warm-up reports never reached {client}; see the analyzer's log:\n"
                                      + analyzer.tail())
-                for rate in rates:
+                for rate, length, measured in [(rates[0], warm_up_s, False)] * (warm_up_s > 0) + [
+                        (rate, seconds, True) for rate in rates]:
                     await asyncio.sleep(2.0)
                     sent: dict[str, float] = {}
-                    await asyncio.to_thread(produce_at, kcat, rate, seconds, sent, report_line)
+                    await asyncio.to_thread(produce_at, kcat, rate, length, sent, report_line)
                     await _until_settled(lambda: all(r in arrivals.at and (r in feed or not arrivals.emergency[r])
                                                      for r in sent),
-                                         lambda: len(arrivals.at) + len(feed), limit_s=max(30.0, 3 * seconds))
-                    rows.append(_row(mode, rate, sent, arrivals, feed))
-                    print(rows[-1], flush=True)
+                                         lambda: len(arrivals.at) + len(feed), limit_s=max(30.0, 3 * length))
+                    if measured:
+                        rows.append(_row(mode, rate, sent, arrivals, feed))
+                        print(rows[-1], flush=True)
                 listener.cancel()
                 await asyncio.gather(listener, return_exceptions=True)
         finally:
@@ -179,6 +185,8 @@ def main() -> None:
     parser.add_argument("--modes", default="fast,accurate,cascade")
     parser.add_argument("--rates", default="100,300,1000", help="reports per second, comma-separated")
     parser.add_argument("--seconds", type=float, default=10.0, help="how long each rate runs")
+    parser.add_argument("--warm-up", type=float, default=WARM_UP_S,
+                        help="seconds at the first rate before measuring, not measured (0: none)")
     brokers.add_argument(parser)
     parser.set_defaults(broker="kafka")
     args = parser.parse_args()
@@ -186,13 +194,14 @@ def main() -> None:
     for name in brokers.requested(args.broker):
         with brokers.started(name) as bootstrap:
             print(f"{name}: report into analyze ▸ analysis on client ▸ live feed; kcat producing and reading, "
-                  f"{args.seconds:.0f} s per rate; ms from the report's created_at")
+                  f"{args.warm_up:.0f} s at {rates[0]:.0f} msgs/s not measured, then {args.seconds:.0f} s per rate; "
+                  f"ms from the report's created_at")
             print(f"{'':<9} {'':>6} {'':>7} {'── to client ──':>26} {'':>6}   {'── to live feed ──':>26} {'':>13} "
                   f"{'── to client, split: p50/p99 ──':>30}")
             print(f"{'mode':<9} {'msgs/s':>6} {'out/s':>7} {'p50':>8} {'p99':>8} {'max':>8} {'lost':>6}   "
                   f"{'p50':>8} {'p99':>8} {'max':>8} {'lost/emerg.':>13} {'decode':>9} {'model':>9} {'out':>9}")
             for mode in args.modes.split(","):
-                asyncio.run(measure_mode(bootstrap, mode, rates, args.seconds))
+                asyncio.run(measure_mode(bootstrap, mode, rates, args.seconds, args.warm_up))
 
 
 if __name__ == "__main__":
