@@ -6,7 +6,8 @@ the grouping does not depend on the order in which reports arrive.
 Two reports are linked when they are close in time, name no two different places, share a place
 or a specific word, and their words are similar enough, words weighted by how specific they are
 (:mod:`specificity`) and place names counting double; a place one names and the other mentions
-only by name ("Cipularang km 92 pileup") is shared. A confident report whose category is a guess
+only by name ("Cipularang km 92 pileup") is shared, and two specific words in common weigh as a
+shared place does. A confident report whose category is a guess
 is compared as one of the other's kind when both name one place. Across categories (one of them misclassified, or an explosion
 reported as fire and as a chemical leak) the bar is higher and the shared words must include
 more than the place; a low-confidence emergency ("my plants are flooding the balcony") needs
@@ -205,10 +206,17 @@ def linked(a: ReportTrace, b: ReportTrace, rules: GroupingRules,
     if late and not _shared_content(a, b, shared, specificity):
         return False  # a place typed in passing ("dilarikan ke rs pelabuhan belawan", "jalur arah belawan")
     if same_kind and confident:
-        return score >= (rules.place_similarity if proper_place else rules.similarity)
+        # two specific words in common say one event as a shared place does ("Banjir Jatiasih ...
+        # warga PGP" and "jatiasih kebanjiran lagi, rumah mertua di pgp kerendem")
+        names_alike = proper_place or _specific_in_common(shared, specificity) >= 2
+        return score >= (rules.place_similarity if names_alike else rules.similarity)
     if late or score < rules.strong_similarity:
         return False
     return _shared_content(a, b, shared, specificity)
+
+
+def _specific_in_common(shared: frozenset[str], specificity: Callable[[str], float]) -> int:
+    return sum(1 for w in shared - _PLACE_TYPES if specificity(w) >= EVIDENCE_MIN_SPECIFICITY)
 
 
 def _shared_content(a: ReportTrace, b: ReportTrace, shared: frozenset[str],

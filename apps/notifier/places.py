@@ -4,7 +4,9 @@ Found by pattern, no gazetteer:
 - a place word and its name: "Jalan Sudirman", "Jl. Gatot Subroto", "Pasar Baru", "Stasiun
   Manggarai", "Kampung Melayu", "Elm Road", "5th Street", "Merak harbour", "tol Cipularang";
 - capitalised words after a preposition: "at the Riverside warehouse", "in Tanah Abang",
-  "di Cawang", "near Bekasi station".
+  "di Cawang", "near Bekasi station", or after what happened, as headlines write it: "Banjir Jatiasih".
+A city or regency after "Kota", "Kabupaten" is no place: it says whose agency came ("Damkar Kota
+Palembang"), not where.
 
 A place's *key* is its name words, lower-cased and stemmed like keywords, without the words
 that only say what kind of place it is ("Jalan Sudirman", "Sudirman" and "Sudirman street" are
@@ -33,6 +35,9 @@ street st road rd avenue ave lane boulevard blvd highway bridge square market st
 mall park pass junction toll warehouse apartment apartments building factory plant school hospital village
 district city town beach trail mosque church tower hotel airport stadium office complex residence area
 """.split())
+# Leading words of a city or a regency: a jurisdiction, too wide to say two reports are of one event
+# ("Damkar Kota Palembang" turns out for both fires in Palembang); "di Palembang" is read as a place.
+JURISDICTIONS = frozenset("kota kabupaten kab provinsi prov".split())
 # Leading words of a road: the name after one is a road's, even typed in lower case ("jl mawar").
 ROADS = frozenset("jalan jl jln gang gg tol".split())
 # Leading words that are part of a name: "Kampung Melayu" is not "Cipinang Melayu".
@@ -60,6 +65,10 @@ _NOT_NAME_AFTER_PLACE_WORD = STOPWORDS | PLACE_WORDS | PREPOSITIONS  # "tol arah
 # Soebrantas" Jalan Soebrantas.
 TITLES = frozenset("ir dr drs hr kh h hj prof jend jenderal letjen mayjen brigjen kol".split())
 _BEFORE_NAME = PREPOSITIONS | {"the"}
+# Headlines name the place right after what happened: "Banjir Jatiasih", "Kebakaran Glodok", "Longsor
+# Cianjur"; not the words that say what kind of event it was ("Banjir Rob", "Kecelakaan Beruntun").
+EVENT_WORDS = frozenset("banjir kebakaran longsor kecelakaan tawuran ledakan".split())
+NOT_NAMES_AFTER_EVENT = frozenset("rob bandang besar hebat beruntun maut lagi susulan kembali".split())
 _TOKEN = re.compile(r"[^\W_]+(?:\.(?=\s))?|[.,;:!?()]")
 _ORDINAL = re.compile(r"\d+(st|nd|rd|th)$")
 MAX_NAME_WORDS = 3
@@ -115,6 +124,9 @@ def places(text: str) -> tuple[Place, ...]:
             i += 1
             continue
         start, end = span
+        if tokens[start].rstrip(".").lower() in JURISDICTIONS:
+            i = max(end, i + 1)  # "Damkar Kota Palembang": whose firemen, not where the fire is
+            continue
         words = [t.rstrip(".") for t in tokens[start:end]]
         key = _short_names(frozenset(stem(w.lower()) for w in words
                                      if w.lower() not in PLACE_WORDS | STOPWORDS | TITLES))
@@ -163,6 +175,9 @@ def _place_at(tokens: list[str], i: int) -> tuple[int, int] | None:
     if word in LEADING:
         end = _name_end(tokens, i + 1, allow_lower=True)
         return (i, end) if end > i + 1 else None
+    if (_is_name(tokens[i]) and i > 0 and tokens[i - 1].lower() in EVENT_WORDS
+            and word not in NOT_NAMES_AFTER_EVENT | LEADING | TRAILING):
+        return i, _name_end(tokens, i, allow_lower=False)  # "Banjir Jatiasih: air Kali Bekasi naik"
     if _is_name(tokens[i]) and (i > 0 and tokens[i - 1].lower() in _BEFORE_NAME):
         end = _name_end(tokens, i, allow_lower=False)
         if end < len(tokens) and tokens[end].rstrip(".").lower() in TRAILING:

@@ -51,6 +51,14 @@ RULES = GroupingRules()
                                                                               ("jl ir sutami", {"sutami"})]),
     ("Kebakaran ruko di Jl. HR Soebrantas", [("Jl HR Soebrantas", {"subranta"})]),
     ("lalin arah kota dialihin dulu ya", []),
+    # a headline names the place after what happened, not the words saying what kind it was
+    ("Banjir Jatiasih: air Kali Bekasi naik", [("Jatiasih", {"jatiasih"}), ("Kali Bekasi", {"kali", "bekasi"})]),
+    ("Longsor Cianjur tewaskan 3 orang", [("Cianjur", {"cianjur"})]),
+    ("Kebakaran Hebat di Pasar Baru", [("Pasar Baru", {"pasar", "baru"})]),
+    ("Banjir Rob kembali merendam Jl. Khatulistiwa", [("Jl Khatulistiwa", {"khatulistiwa"})]),
+    # a city or a regency is whose firemen came, too wide to tell or join two events
+    ("Damkar Kota Palembang kerahkan 8 unit ke Kel. Sekip Jaya", [("Kel Sekip Jaya", {"sekip", "jaya"})]),
+    ("BPBD Kabupaten Bogor: banjir di Ciawi", [("Ciawi", {"ciawi"})]),
 ])
 def test_places_named_in_a_report(text, expected):
     assert [(p.name, set(p.key)) for p in places(text)] == expected
@@ -189,6 +197,19 @@ def trace(text: str, category: str = "fire", at: float = T0, score: float = 0.9,
      trace("Boat capsized during the Kampung Melayu evacuation", "accident", category_score=0.55), False),
     (trace("Tabrakan beruntun di tol Cipularang km 92", "accident"),
      trace("Cipularang km 92 pileup, ambulances coming from Purwakarta", "accident"), True),
+    # two specific words in common count as one place named by both
+    (trace("gas amonia bocor di pabrik es deket pelabuhan tanjung emas, damkar semarang udah nyemprot air", "hazmat"),
+     trace("BPBD Kota Semarang: 12 warga Tambak Lorok dirawat akibat menghirup gas amonia, sumber kebocoran sudah "
+           "ditutup.", "hazmat", at=T0 + 480), True),  # similarity 0.24
+    (trace("Banjir Jatiasih: air Kali Bekasi naik, warga PGP dan Pondok Mitra Lestari mulai mengungsi",
+           "natural_hazard"),
+     trace("jatiasih kebanjiran lagi gan, rumah mertua di pgp kerendem, listrik udh dimatiin", "natural_hazard",
+           at=T0 + 540), True),  # similarity 0.20
+    # a city named as its agency's is no place both name: a factory's smoke, a food poisoning
+    (trace("ada asap putih keluar dr pabrik di km 5 banjarmasin, warga pd keluar rumah", score=0.85,
+           category_score=0.55),
+     trace("Dinkes Kota Banjarmasin: 47 warga Kelurahan Kelayan Tengah diduga keracunan makanan usai acara "
+           "selamatan", "other", score=0.85, at=T0 + 1020), False),
     # ...not when its category is sure: a tree on a car on the street of a fire
     (trace("House on fire on Elm Road!! firefighters not here yet"),
      trace("A tree fell on a car on Elm Road, driver okay", "accident", score=0.86, category_score=0.8), False),
