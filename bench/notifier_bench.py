@@ -6,7 +6,8 @@
 
 ``grouping`` prints, per incident set in ``tests/notifier/data/incidents/`` (and its ``hard/``
 sets, measured but not asserted) and arrival order,
-pairwise precision and recall, incidents and events, split events and mixed incidents.
+pairwise precision and recall, incidents and events, split events and mixed incidents; then the
+``hard/`` sets pooled: pairs of all of them in all orders counted together, and their mixed incidents.
 
 ``feed`` measures the notifier's hop with an outside client: ``kcat`` produces analyses (each a
 new incident) into ``client`` at each rate, a notifier process serves them, and the bench listens
@@ -140,6 +141,7 @@ INCIDENT_SETS = Path(__file__).resolve().parents[1] / "tests" / "notifier" / "da
 def grouping_report(orders: int) -> None:
     print(f"{'incident set':<28} {'order':>5} {'precision':>9} {'recall':>6} {'incidents':>9} {'events':>6} "
           f"{'split':>5} {'mixed':>5}")
+    hard = [0, 0, 0, 0]  # pairs right, in one incident, in one event; mixed incidents
     for path in sorted(INCIDENT_SETS.glob("*.csv")) + sorted(INCIDENT_SETS.glob("hard/*.csv")):
         reports = load_set(path)
         for order in range(orders):
@@ -147,6 +149,11 @@ def grouping_report(orders: int) -> None:
             name = f"hard/{path.stem}" if path.parent.name == "hard" else path.stem
             print(f"{name:<28} {order if order else 'as is':>5} {s.precision:>9.2f} {s.recall:>6.2f} "
                   f"{s.incidents:>9} {s.events:>6} {s.split_events:>5} {s.mixed_incidents:>5}")
+            if path.parent.name == "hard":
+                hard = [total + n for total, n in zip(hard, (*s.pairs, s.mixed_incidents))]
+    right, in_incident, in_event, mixed = hard
+    print(f"{'hard/, pooled':<28} {'all':>5} {right / max(in_incident, 1):>9.3f} {right / max(in_event, 1):>6.3f} "
+          f"{'':>9} {'':>6} {'':>5} {mixed:>5}")
 
 
 def feed_latency(bootstrap: str, rate: float, seconds: float) -> tuple[list[float], int]:

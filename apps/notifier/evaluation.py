@@ -86,6 +86,7 @@ class GroupingScore:
     events: int
     split_events: int
     mixed_incidents: int
+    pairs: tuple[int, int, int] = (0, 0, 0)  # pairs in one incident and one event, in one incident, in one event
 
 
 def score(predicted: list[frozenset[str]], truth: list[frozenset[str]]) -> GroupingScore:
@@ -100,4 +101,5 @@ def score(predicted: list[frozenset[str]], truth: list[frozenset[str]]) -> Group
         incidents=len(predicted), events=len(truth),
         split_events=sum(1 for g in truth if len({incident_of.get(r) for r in g}) > 1),
         mixed_incidents=sum(1 for g in predicted if len({event_of.get(r) for r in g}) > 1),
+        pairs=(both, len(same_incident), len(same_event)),
     )

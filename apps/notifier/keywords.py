@@ -25,7 +25,7 @@ mereka dia ya aja nih sih lagi bisa banyak sangat oleh telah masih jadi kalau
 sebuah seorang sejumlah beberapa semua tadi banget
 yg gw gue gua lu lo elu aku km kamu udh udah dah lg dr td tdi sm jg ga gak nggak enggak tp kalo klo
 pd utk dgn krn blm belum kok dong deh kyk kayak kyknya kayaknya smua org bgt bnyk skrg sekarang
-wkwk wkwkwk anjir woi woy guys
+wkwk wkwkwk anjir woi woy guys abis habis
 """.split())
 # "yg", "udh", "bgt": chat spellings of the words above (the reference corpora lack them, so they
 # would weigh as specific as a street's name)

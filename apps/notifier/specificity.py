@@ -10,6 +10,9 @@ The corpora (``reference/idf.json``, shipped) are document frequencies of the ke
 - the disaster-tweets training rows (English; not the evaluation rows), words in 3+ tweets;
 - ``reference/indonesian.txt``, everyday Indonesian reports and chatter written for Siaga.
 
+Indonesia's city and province names (``reference/cities.txt``) weigh ``CITY_SPECIFICITY`` at most,
+as generic as "fire": every report from a city may name it, whichever event it is about.
+
 Rebuild with ``python -m apps.notifier.specificity [--data DIR]`` (DIR: the disaster-tweets
 directory, default as for the analyzer).
 """
@@ -28,6 +31,8 @@ from apps.notifier.keywords import keywords
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 IDF_FILE = REFERENCE_DIR / "idf.json"
 INDONESIAN_FILE = REFERENCE_DIR / "indonesian.txt"
+CITIES_FILE = REFERENCE_DIR / "cities.txt"
+CITY_SPECIFICITY = 0.3  # under CONTENT_MIN_SPECIFICITY and PLACE_MIN_SPECIFICITY: no evidence, no place
 MIN_DOCUMENTS = 3  # an English word in fewer tweets is not listed (it counts as never seen)
 UNSEEN = 1.0  # the weight of a word no corpus has seen
 
@@ -51,22 +56,26 @@ class Corpus:
 
 
 class WordSpecificity:
-    def __init__(self, corpora: list[Corpus]):
+    def __init__(self, corpora: list[Corpus], cities: frozenset[str] = frozenset()):
         self.corpora = corpora
+        self.cities = cities  # keywords of city names
         self._cache: dict[str, float] = {}
 
     def __call__(self, word: str) -> float:
         weight = self._cache.get(word)
         if weight is None:
             weight = min((c.weight(word) for c in self.corpora), default=UNSEEN)
+            if word in self.cities:
+                weight = min(weight, CITY_SPECIFICITY)
             if len(self._cache) < 200_000:
                 self._cache[word] = weight
         return weight
 
     @classmethod
-    def load(cls, path: Path = IDF_FILE) -> "WordSpecificity":
+    def load(cls, path: Path = IDF_FILE, cities: Path = CITIES_FILE) -> "WordSpecificity":
         data = json.loads(path.read_text())
-        return cls([Corpus(c["documents"], c["frequencies"]) for c in data["corpora"].values()])
+        names = frozenset(w for line in _lines(cities) for w in keywords(line))
+        return cls([Corpus(c["documents"], c["frequencies"]) for c in data["corpora"].values()], names)
 
 
 @cache
@@ -75,9 +84,13 @@ def shipped() -> WordSpecificity:
     return WordSpecificity.load()
 
 
-def indonesian_texts() -> list[str]:
-    lines = INDONESIAN_FILE.read_text(encoding="utf-8").splitlines()
+def _lines(path: Path) -> list[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
     return [line for line in lines if line.strip() and not line.startswith("#")]
+
+
+def indonesian_texts() -> list[str]:
+    return _lines(INDONESIAN_FILE)
 
 
 def build(data_dir: Path | None) -> dict:

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from apps.notifier.grouping import GroupingRules, ReportTrace, linked, places_conflict
+from apps.notifier.grouping import CONTENT_MIN_SPECIFICITY, GroupingRules, ReportTrace, linked, places_conflict
 from apps.notifier.incidents import IncidentRules, IncidentTracker
 from apps.notifier.keywords import keywords, stem
 from apps.notifier.places import places
-from apps.notifier.specificity import IDF_FILE, build, shipped
+from apps.notifier.specificity import CITY_SPECIFICITY, IDF_FILE, build, shipped
 from fogverse.contracts import Analysis, Report
 
 T0 = 1_700_000_000.0
@@ -83,7 +83,7 @@ def test_two_reports_name_different_places(a, b, conflict):
 @pytest.mark.parametrize("a, b, conflict", [
     # "Cipularang km 92 pileup, ambulances coming from Purwakarta": Cipularang is only a name there
     ("Tabrakan beruntun di tol Cipularang km 92", "Cipularang km 92 pileup, ambulances coming from Purwakarta", False),
-    ("Tabrakan beruntun di tol Cipularang km 92", "Jagorawi km 38 pileup, ambulances coming from Bogor", True),
+    ("Tabrakan beruntun di tol Cipularang km 92", "Jagorawi km 38 pileup, ambulances coming from Cibubur", True),
     ("Fire on 5th Street, the laundromat is gone", "Fire on Elm Road, nobody from 5th street is hurt", False),
 ])
 def test_a_place_mentioned_by_name_is_no_conflict(a, b, conflict):
@@ -106,6 +106,7 @@ def test_one_word_written_several_ways_is_one_keyword(words, root):
 
 def test_chat_spellings_of_common_words_are_no_keywords():
     assert keywords("udh bgt yg gw td blm kyk org") == ()
+    assert keywords("motornya abis ditabrak truk") == keywords("motornya ditabrak truk")  # "habis": after, all gone
     assert keywords("api udh gede bgt") == ("api", "gede")
 
 
@@ -120,6 +121,14 @@ def test_place_names_and_rare_words_are_more_specific_than_generic_ones():
         for specific in ("sudirman", "cipularang", "chlorine", "scaffold"):
             assert weight(stem(generic)) < weight(stem(specific)), (generic, specific)
     assert weight("never-seen-word") == 1.0
+
+
+def test_city_names_weigh_as_generic_words_and_are_no_places():
+    specificity = shipped()
+    for city in ("manado", "jakarta", "bandung", "yogyakarta", "jogja"):
+        assert specificity(stem(city)) <= CITY_SPECIFICITY < CONTENT_MIN_SPECIFICITY
+    assert specificity(stem("malalayang")) > CONTENT_MIN_SPECIFICITY
+    assert trace("Fire in Malalayang, Manado right now").places == (("malalayang",),)
 
 
 def test_the_shipped_specificity_table_is_what_its_command_builds(data_dir):
@@ -205,6 +214,9 @@ def trace(text: str, category: str = "fire", at: float = T0, score: float = 0.9,
            "natural_hazard"),
      trace("jatiasih kebanjiran lagi gan, rumah mertua di pgp kerendem, listrik udh dimatiin", "natural_hazard",
            at=T0 + 540), True),  # similarity 0.20
+    # a city is as generic as "fire": two fires in Manado, each report naming the city
+    (trace("Guys ada kebakaran di pasar bersehati, los ikan dekat pelabuhan manado, kata org2 api dr kios"),
+     trace("Fire in Malalayang, Manado right now, several houses near the beach road burning", at=T0 + 420), False),
     # a city named as its agency's is no place both name: a factory's smoke, a food poisoning
     (trace("ada asap putih keluar dr pabrik di km 5 banjarmasin, warga pd keluar rumah", score=0.85,
            category_score=0.55),

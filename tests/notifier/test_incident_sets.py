@@ -39,3 +39,13 @@ def test_each_event_is_exactly_one_incident_and_no_incident_mixes_two(path, orde
 def test_the_grouping_does_not_depend_on_the_arrival_order(path):
     reports = load_set(path)
     assert len({tuple(grouping(shuffled(reports, order))) for order in ORDERS}) == 1
+
+
+@pytest.mark.parametrize("predicted, truth, precision, recall, pairs, split, mixed", [
+    ([{"a", "b", "c"}], [{"a", "b", "c"}], 1.0, 1.0, (3, 3, 3), 0, 0),
+    ([{"a", "b"}, {"c"}], [{"a", "b", "c"}], 1.0, 1 / 3, (1, 1, 3), 1, 0),
+    ([{"a", "b", "x"}], [{"a", "b"}, {"x"}], 1 / 3, 1.0, (1, 3, 1), 0, 1),
+])
+def test_pairwise_scores_count_the_pairs_they_come_from(predicted, truth, precision, recall, pairs, split, mixed):
+    s = score([frozenset(g) for g in predicted], [frozenset(g) for g in truth])
+    assert (s.precision, s.recall, s.pairs, s.split_events, s.mixed_incidents) == (precision, recall, pairs, split, mixed)
