@@ -74,8 +74,12 @@ class WordSpecificity:
     @classmethod
     def load(cls, path: Path = IDF_FILE, cities: Path = CITIES_FILE) -> "WordSpecificity":
         data = json.loads(path.read_text())
-        names = frozenset(w for line in _lines(cities) for w in keywords(line))
-        return cls([Corpus(c["documents"], c["frequencies"]) for c in data["corpora"].values()], names)
+        return cls([Corpus(c["documents"], c["frequencies"]) for c in data["corpora"].values()], city_words(cities))
+
+
+def city_words(path: Path = CITIES_FILE) -> frozenset[str]:
+    """The keywords of ``reference/cities.txt``."""
+    return frozenset(w for line in _lines(path) for w in keywords(line))
 
 
 @cache
