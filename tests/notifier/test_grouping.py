@@ -128,6 +128,7 @@ def test_city_names_weigh_as_generic_words_and_are_no_places():
     for city in ("manado", "jakarta", "bandung", "yogyakarta", "jogja"):
         assert specificity(stem(city)) <= CITY_SPECIFICITY < CONTENT_MIN_SPECIFICITY
     assert specificity(stem("malalayang")) > CONTENT_MIN_SPECIFICITY
+    assert specificity(stem("diserang")) > CONTENT_MIN_SPECIFICITY  # attacked, not the city of Serang
     assert trace("Fire in Malalayang, Manado right now").places == (("malalayang",),)
 
 
