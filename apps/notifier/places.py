@@ -58,12 +58,18 @@ sana sini situ mana atas bawah dalam dalem luar tengah pinggir samping depan bel
 lokasi tkp tempat sekitar sekitarnya area grup group timeline tv berita medsos sosmed hp wa ig twitter
 sekolah kantor kampus kos kost kosan rumahku rumahnya sebelahnya kota desa kampung jalan jalanan atap
 lantai kamar dapur mobil motor bus kereta kapal pesawat laut jalur lajur ruas arah perempatan
-pertigaan sekitaran pukul jam
+pertigaan sekitaran pukul jam salah
 """.split())
 _NOT_NAME_AFTER_PLACE_WORD = STOPWORDS | PLACE_WORDS | PREPOSITIONS  # "tol arah Cikampek"
 # Titles inside a street's name, never the name itself: "jl ir sutami" is Jalan Sutami, "Jl. HR
 # Soebrantas" Jalan Soebrantas.
-TITLES = frozenset("ir dr drs hr kh h hj prof jend jenderal letjen mayjen brigjen kol".split())
+TITLES = frozenset("ir dr drs hr kh h hj prof jend jenderal letjen mayjen brigjen kol teuku tengku tgk".split())
+# "Raya" after a road word says a main road, not which one: "jl raya cicurug" is the main road of
+# Cicurug, and "Jalan Raya Sukabumi-Bogor" is no more a place than the two cities it joins.
+ROAD_GRADES = frozenset({"raya"})
+# A house is named by its street, not by the lower-case word after "rumah": "rumah warga", "rumah
+# kosong", "rumah kebakar" (a house burning). ("rumah sakit siloam" is read from "sakit".)
+UNNAMED = frozenset({"rumah"})
 _BEFORE_NAME = PREPOSITIONS | {"the"}
 # Headlines name the place right after what happened: "Banjir Jatiasih", "Kebakaran Glodok", "Longsor
 # Cianjur"; not the words that say what kind of event it was ("Banjir Rob", "Kecelakaan Beruntun").
@@ -129,7 +135,7 @@ def places(text: str) -> tuple[Place, ...]:
             continue
         words = [t.rstrip(".") for t in tokens[start:end]]
         key = _short_names(frozenset(stem(w.lower()) for w in words
-                                     if w.lower() not in PLACE_WORDS | STOPWORDS | TITLES))
+                                     if w.lower() not in PLACE_WORDS | STOPWORDS | TITLES | ROAD_GRADES))
         if key - NAME_PARTS and not any(same_place(key, other) for other in found):
             found[key] = Place(key, " ".join(words))
         i = max(end, i + 1)
@@ -173,7 +179,7 @@ def _place_at(tokens: list[str], i: int) -> tuple[int, int] | None:
     """The span [start, end) of a place starting at token ``i``, if one does."""
     word = tokens[i].rstrip(".").lower()
     if word in LEADING:
-        end = _name_end(tokens, i + 1, allow_lower=True)
+        end = _name_end(tokens, i + 1, allow_lower=word not in UNNAMED)
         return (i, end) if end > i + 1 else None
     if (_is_name(tokens[i]) and i > 0 and tokens[i - 1].lower() in EVENT_WORDS
             and word not in NOT_NAMES_AFTER_EVENT | LEADING | TRAILING):
@@ -207,7 +213,7 @@ def _name_end(tokens: list[str], start: int, allow_lower: bool) -> int:
             end += 1
             if _ends_sentence(token):
                 break  # "di Pontianak Utara. Ketinggian air ...": the next word starts a sentence
-        elif allow_lower and end == start and token.lower() in TITLES:
+        elif allow_lower and end == start and token.lower() in TITLES | ROAD_GRADES:
             end += 1  # "jl ir sutami": the name follows the title
             start += 1
         elif (allow_lower and end == start and token.isalpha() and token.lower() not in _NOT_NAME_AFTER_PLACE_WORD

@@ -59,6 +59,11 @@ RULES = GroupingRules()
     # a city or a regency is whose firemen came, too wide to tell or join two events
     ("Damkar Kota Palembang kerahkan 8 unit ke Kel. Sekip Jaya", [("Kel Sekip Jaya", {"sekip", "jaya"})]),
     ("BPBD Kabupaten Bogor: banjir di Ciawi", [("Ciawi", {"ciawi"})]),
+    # "raya" (a main road) and Acehnese titles are not a street's name; "di salah satu": in one of
+    ("truk nabrak motor di jl raya cicurug", [("jl raya cicurug", {"cicurug"})]),
+    ("asapnya keliatan dr jl teuku umar", [("jl teuku umar", {"umar"})]),
+    ("bocor gas di salah satu pabrik kawasan Batamindo", [("Batamindo", {"batamindo"})]),
+    ("rumah kebakar deket MBK, dibawa ke rumah sakit siloam", [("MBK", {"mbk"}), ("sakit siloam", {"siloam"})]),
 ])
 def test_places_named_in_a_report(text, expected):
     assert [(p.name, set(p.key)) for p in places(text)] == expected
@@ -99,6 +104,8 @@ def test_a_place_mentioned_by_name_is_no_conflict(a, b, conflict):
     (("dipadamkan", "padam"), "padam"),
     (("Soebrantas", "Subrantas"), "subranta"),
     (("flooded", "flooding", "floods"), "flood"),
+    (("asep", "asap", "asapnya"), "asap"),  # chat spellings of smoke and black
+    (("item", "hitam"), "hitam"),
 ])
 def test_one_word_written_several_ways_is_one_keyword(words, root):
     assert {stem(w.lower()) for w in words} == {root}
@@ -108,6 +115,7 @@ def test_chat_spellings_of_common_words_are_no_keywords():
     assert keywords("udh bgt yg gw td blm kyk org") == ()
     assert keywords("motornya abis ditabrak truk") == keywords("motornya ditabrak truk")  # "habis": after, all gone
     assert keywords("api udh gede bgt") == ("api", "gede")
+    assert keywords("asapnya deket pasar, di depan ruko") == keywords("asapnya pasar, di ruko")  # "near", "in front of"
 
 
 def test_a_name_ends_with_its_sentence():
@@ -239,6 +247,16 @@ def trace(text: str, category: str = "fire", at: float = T0, score: float = 0.9,
      trace("My toast set off the smoke alarm again", score=0.52), False),
     (trace("Fire at the Melati apartments, 3rd floor burning"),
      trace("Fire at the Melati apartments, 3rd floor burning", score=0.52), True),
+    # two fires in one city, both described in chat spelling ("asep item": black smoke)
+    (trace("kebakaran di gg mawar sidodadi kedaton!! asepnya item bgt keliatan dr jl teuku umar"),
+     trace("gudang plastik di yos sudarso kebakaran, asep item nutup jalan ke garuntang"), False),
+    # a crash and a brawl on one main road ("Jalan Raya Sukabumi-Bogor"), the brawl's report filed as a crash
+    (trace("truk tronton rem blong nabrak bbrp motor di jl raya cicurug, dkt pasar", "accident"),
+     trace("rame2 di jalan raya sukabumi bogor, motor pada jatoh, ada yg berdarah2", "accident", category_score=0.56),
+     False),
+    # a house fire and a burning motorbike after a crash share "near" and "burnt" only
+    (trace("rumah kebakar deket MBK, apinya gede bgt, damkar blm dateng"),
+     trace("motornya kebakar abis ditabrak trailer, deket simpang muka kuning", category_score=0.55), False),
 ])
 def test_are_two_reports_about_one_event(a, b, expected):
     assert linked(a, b, RULES, shipped()) is expected
