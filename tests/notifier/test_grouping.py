@@ -133,10 +133,10 @@ def test_place_names_and_rare_words_are_more_specific_than_generic_ones():
 
 def test_city_names_weigh_as_generic_words_and_are_no_places():
     specificity = shipped()
-    for city in ("manado", "jakarta", "bandung", "yogyakarta", "jogja"):
+    for city in ("manado", "jakarta", "bandung", "yogyakarta", "jogja", "serang"):
         assert specificity(stem(city)) <= CITY_SPECIFICITY < CONTENT_MIN_SPECIFICITY
     assert specificity(stem("malalayang")) > CONTENT_MIN_SPECIFICITY
-    assert specificity(stem("diserang")) > CONTENT_MIN_SPECIFICITY  # attacked, not the city of Serang
+    assert specificity(stem("serang")) <= CITY_SPECIFICITY  # Banten's capital; "diserang" (attacked) as generic
     assert trace("Fire in Malalayang, Manado right now").places == (("malalayang",),)
 
 
@@ -210,9 +210,14 @@ def trace(text: str, category: str = "fire", at: float = T0, score: float = 0.9,
      trace("Chemical leak after the explosion at the Harbor road plant", "hazmat", category_score=0.6), True),
     # one report's category is a guess: compared as one kind when both name one place
     (trace("Water rising fast in Kampung Pulo, people on rooftops", "natural_hazard"),
-     trace("Boat capsized during the Kampung Pulo evacuation", "accident", category_score=0.55), True),
+     trace("Boat capsized during the Kampung Pulo evacuation", "accident", category_score=0.5), True),
     (trace("Water rising fast in Kampung Pulo, people on rooftops", "natural_hazard"),
-     trace("Boat capsized during the Kampung Melayu evacuation", "accident", category_score=0.55), False),
+     trace("Boat capsized during the Kampung Melayu evacuation", "accident", category_score=0.5), False),
+    # ...when the score is well under what right categories score: at 0.58 a snatch robbery filed as a
+    # crash on the crash's street is one of its kind, not both (a category the analyzer gets wrong
+    # scores under 0.55 on its written set, one it gets right over 0.55 in 85 % of messages)
+    (trace("ada penusukan di depan dhoho plaza, pelakunya kabur ke arah jl. hayam wuruk", "violence"),
+     trace("jambret di dhoho woyy, ibu2 ditarik tasnya sampe jatoh dr motor", "accident", category_score=0.58), False),
     (trace("Tabrakan beruntun di tol Cipularang km 92", "accident"),
      trace("Cipularang km 92 pileup, ambulances coming from Purwakarta", "accident"), True),
     # two specific words in common count as one place named by both
