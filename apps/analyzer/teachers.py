@@ -400,12 +400,15 @@ def _metrics(truth: np.ndarray, verdicts: np.ndarray) -> dict:
     return {key: round(metrics[key], 4) for key in ("f1", "precision", "recall")}
 
 
-def finetune(name: str, data_dir: Path, cache: Path, epochs: int, seed: int, log=print) -> dict:
+def finetune(name: str, data_dir: Path, cache: Path, epochs: int, seed: int, log=print,
+             measure_eval: bool = False) -> dict:
     """The accurate model's teacher recipe (``transformer.train_teacher``, ``FineTuneSettings``) on
     ``fit`` from ``name``'s weights, measured on ``validation``: alone, and blended 1:1 with
     ``fast``'s out-of-fold scores (as ``accurate`` blends; the shipped ``fast`` learnt validation). Thresholds: fixed 0.5, and the best F1
     on ``fit``'s own scores (in-sample: the model and ``fast`` learnt ``fit``). The validation
-    scores are kept in ``cache``/finetuned."""
+    scores are kept in ``cache``/finetuned. ``measure_eval``: also the evaluation split (alone, and
+    blended with the shipped ``fast`` at 0.5 and at the blend's best threshold on ``validation``) and
+    ``held_out_7`` (emergency or not, right): a measurement, nothing is chosen on it."""
     from dataclasses import replace
 
     import torch
@@ -439,7 +442,9 @@ def finetune(name: str, data_dir: Path, cache: Path, epochs: int, seed: int, log
     path = cache / "finetuned" / f"{name}-epochs{epochs}-seed{seed}.npz"
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, validation_scores=scores, blend_scores=blend, truth=truth)
+    measured = _measure_eval(network, tokenizer, prefix, data_dir, truth, blend) if measure_eval else {}
     return {
+        **measured,
         "encoder": name, "epochs": epochs, "seed": seed, "train_seconds": round(train_seconds, 1),
         "validation_at_0.5": _metrics(truth, scores >= 0.5),
         "fit_threshold": threshold, "validation_at_fit_threshold": _metrics(truth, scores >= threshold),
@@ -448,6 +453,30 @@ def finetune(name: str, data_dir: Path, cache: Path, epochs: int, seed: int, log
         "blend_with_fast_at_fit_threshold": _metrics(truth, blend >= blend_threshold),
         "fit": len(fit), "validation": len(validation), "scores": str(path),
     }
+
+
+def _measure_eval(network, tokenizer, prefix: str, data_dir: Path, validation_truth: np.ndarray,
+                  validation_blend: np.ndarray) -> dict:
+    from apps.analyzer.dataset import load_written
+    from apps.analyzer.model import EmergencyModel
+
+    fast = EmergencyModel.load("fast")
+    evaluation, written = load_split(data_dir, "eval"), load_written("held_out_7")
+    out = {}
+    for split, tweets in (("eval", evaluation), ("held_out_7", written)):
+        truth = _labels(tweets)
+        scores = _scores(network, tokenizer, [prefix + normalize_for_transformer(t.text) for t in tweets])
+        blend = 0.5 * scores + 0.5 * np.asarray(fast.scores([t.text for t in tweets]).emergency_score)
+        if split == "eval":
+            threshold = best_f1_threshold(validation_truth, validation_blend)
+            out["eval_at_0.5"] = _metrics(truth, scores >= 0.5)
+            out["eval_blend_with_fast_at_0.5"] = _metrics(truth, blend >= 0.5)
+            out["blend_validation_threshold"] = threshold
+            out["eval_blend_with_fast_at_validation_threshold"] = _metrics(truth, blend >= threshold)
+        else:
+            out["held_out_7_right_at_0.5"] = round(float(((scores >= 0.5) == truth).mean()), 4)
+            out["held_out_7_blend_right_at_0.5"] = round(float(((blend >= 0.5) == truth).mean()), 4)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -459,6 +488,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=2, help="finetune: epochs (the shipped recipe: 2)")
     parser.add_argument("--seed", type=int, nargs="+", default=[13],
                         help="finetune: seeds, one run each (the shipped recipe: 13)")
+    parser.add_argument("--measure-eval", action="store_true",
+                        help="finetune: also measure on the evaluation split and held_out_7 (never to choose on)")
     args = parser.parse_args(argv)
     names = args.names or list(TEACHERS)
     known = {*TEACHERS, STUDENT, "accurate"}
@@ -483,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
         for seed in args.seed:
             baseline = None  # the first encoder named: every later one is compared with it, row by row
             for name in names:
-                report = finetune(name, data_dir, args.cache, args.epochs, seed, log)
+                report = finetune(name, data_dir, args.cache, args.epochs, seed, log, args.measure_eval)
                 stored = np.load(report["scores"])
                 if baseline is None:
                     baseline = (name, stored)
