@@ -461,22 +461,23 @@ def _measure_eval(network, tokenizer, prefix: str, data_dir: Path, validation_tr
     from apps.analyzer.model import EmergencyModel
 
     fast = EmergencyModel.load("fast")
-    evaluation, written = load_split(data_dir, "eval"), load_written("held_out_7")
-    out = {}
-    for split, tweets in (("eval", evaluation), ("held_out_7", written)):
-        truth = _labels(tweets)
+
+    def truth_scores_blend(tweets: list[Tweet]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         scores = _scores(network, tokenizer, [prefix + normalize_for_transformer(t.text) for t in tweets])
-        blend = 0.5 * scores + 0.5 * np.asarray(fast.scores([t.text for t in tweets]).emergency_score)
-        if split == "eval":
-            threshold = best_f1_threshold(validation_truth, validation_blend)
-            out["eval_at_0.5"] = _metrics(truth, scores >= 0.5)
-            out["eval_blend_with_fast_at_0.5"] = _metrics(truth, blend >= 0.5)
-            out["blend_validation_threshold"] = threshold
-            out["eval_blend_with_fast_at_validation_threshold"] = _metrics(truth, blend >= threshold)
-        else:
-            out["held_out_7_right_at_0.5"] = round(float(((scores >= 0.5) == truth).mean()), 4)
-            out["held_out_7_blend_right_at_0.5"] = round(float(((blend >= 0.5) == truth).mean()), 4)
-    return out
+        fast_scores = np.asarray(fast.scores([t.text for t in tweets]).emergency_score)
+        return _labels(tweets), scores, 0.5 * scores + 0.5 * fast_scores
+
+    truth, scores, blend = truth_scores_blend(load_split(data_dir, "eval"))
+    threshold = best_f1_threshold(validation_truth, validation_blend)
+    written_truth, written_scores, written_blend = truth_scores_blend(load_written("held_out_7"))
+    return {
+        "eval_at_0.5": _metrics(truth, scores >= 0.5),
+        "eval_blend_with_fast_at_0.5": _metrics(truth, blend >= 0.5),
+        "blend_validation_threshold": threshold,
+        "eval_blend_with_fast_at_validation_threshold": _metrics(truth, blend >= threshold),
+        "held_out_7_right_at_0.5": round(float(((written_scores >= 0.5) == written_truth).mean()), 4),
+        "held_out_7_blend_right_at_0.5": round(float(((written_blend >= 0.5) == written_truth).mean()), 4),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -70,6 +70,8 @@ ROAD_GRADES = frozenset({"raya"})
 # A house is named by its street, not by the lower-case word after "rumah": "rumah warga", "rumah
 # kosong", "rumah kebakar" (a house burning). ("rumah sakit siloam" is read from "sakit".)
 UNNAMED = frozenset({"rumah"})
+_BEFORE_STREET_NAME = TITLES | ROAD_GRADES  # read past, then the name: "jl ir sutami", "jl raya cicurug"
+_NOT_IN_KEY = PLACE_WORDS | STOPWORDS | _BEFORE_STREET_NAME
 _BEFORE_NAME = PREPOSITIONS | {"the"}
 # Headlines name the place right after what happened: "Banjir Jatiasih", "Kebakaran Glodok", "Longsor
 # Cianjur"; not the words that say what kind of event it was ("Banjir Rob", "Kecelakaan Beruntun").
@@ -135,7 +137,7 @@ def places(text: str) -> tuple[Place, ...]:
             continue
         words = [t.rstrip(".") for t in tokens[start:end]]
         key = _short_names(frozenset(stem(w.lower()) for w in words
-                                     if w.lower() not in PLACE_WORDS | STOPWORDS | TITLES | ROAD_GRADES))
+                                     if w.lower() not in _NOT_IN_KEY))
         if key - NAME_PARTS and not any(same_place(key, other) for other in found):
             found[key] = Place(key, " ".join(words))
         i = max(end, i + 1)
@@ -213,7 +215,7 @@ def _name_end(tokens: list[str], start: int, allow_lower: bool) -> int:
             end += 1
             if _ends_sentence(token):
                 break  # "di Pontianak Utara. Ketinggian air ...": the next word starts a sentence
-        elif allow_lower and end == start and token.lower() in TITLES | ROAD_GRADES:
+        elif allow_lower and end == start and token.lower() in _BEFORE_STREET_NAME:
             end += 1  # "jl ir sutami": the name follows the title
             start += 1
         elif (allow_lower and end == start and token.isalpha() and token.lower() not in _NOT_NAME_AFTER_PLACE_WORD
