@@ -30,6 +30,7 @@ from typing import Callable
 from apps.notifier.grouping import (CONTENT_MIN_SPECIFICITY, EVIDENCE_MIN_SPECIFICITY, GroupingRules, ReportTrace,
                                     linked, similarity)
 from apps.notifier.keywords import keyword_forms
+from apps.notifier.lexicon import is_word
 from apps.notifier.specificity import UNSEEN, shipped
 from fogverse.contracts import CATEGORIES, MAX_SAMPLE_CHARS, Analysis, Incident, IncidentSample
 
@@ -310,19 +311,27 @@ class IncidentTracker:
 
     def _sole_open_incident(self, trace: ReportTrace) -> list[_OpenIncident]:
         """A confident report that names no place and links to nothing ("asapnya tebal, semoga selamat")
-        joins the one open confident incident of its category that names a place within the window;
-        when several compete, the one whose reports alone share a word with it ("praying for the
-        family whose house burned" and the house fire on Elm Road, not the laundromat fire on 5th
-        Street), else none, since nothing in it says which."""
-        if (trace.places or trace.emergency_score < self.grouping.confident_score
+        joins the one confident incident of its category open in the last hour, if that one names a
+        place, began before it and was seen within the window; when several compete, the one whose
+        reports alone share a specific word with it ("such a massive fire" and the massive fire on
+        5th Street, not the house fire on Elm Road), else none, since nothing in it says which. Its
+        own category must not be a guess."""
+        rules = self.grouping
+        if (trace.places or trace.emergency_score < rules.confident_score or trace.category_score < rules.unsure_category
                 or _names_something(trace, self.specificity)):
             return []
-        open_ones = [i for i in self._incidents.values()
-                     if i.category == trace.category and i.places and i.max_score >= self.grouping.confident_score
-                     and i.first_seen - self.grouping.window_s <= trace.at <= i.last_seen + self.grouping.window_s]
-        if len(open_ones) > 1:
-            open_ones = _sharing_words(trace, open_ones, self.specificity)
-        return open_ones if len(open_ones) == 1 else []
+        # an hour, as long as an event's reports trickle in: a fire whose last report was 20 minutes
+        # ago is still burning, and a follow-up may be about it as much as about the one seen now
+        competing = [i for i in self._incidents.values()
+                     if i.category == trace.category and i.max_score >= rules.confident_score
+                     and i.first_seen - rules.window_s <= trace.at <= i.last_seen + rules.place_window_s]
+        if len(competing) > 1:
+            competing = _sharing_words(trace, competing, self.specificity)
+        if len(competing) != 1:
+            return []
+        (incident,) = competing
+        followed = bool(incident.places) and incident.first_seen <= trace.at <= incident.last_seen + rules.window_s
+        return [incident] if followed else []
 
     def _index(self, incident: _OpenIncident, members: list[ReportTrace]) -> None:
         for member in members:
@@ -359,8 +368,10 @@ class IncidentTracker:
 
 def _sharing_words(trace: ReportTrace, competing: list[_OpenIncident],
                    specificity: Callable[[str], float]) -> list[_OpenIncident]:
-    """Those of ``competing`` whose kept reports share a word with ``trace`` that no other one's do."""
-    words = {w for w in trace.words if specificity(w) >= CONTENT_MIN_SPECIFICITY}
+    """Those of ``competing`` whose kept reports share a specific word with ``trace`` that no other
+    one's do ("house" or "padam", put out, tell no two fires apart)."""
+    words = {stem for stem, word in keyword_forms(trace.text).items()
+             if specificity(stem) >= EVIDENCE_MIN_SPECIFICITY and not _everyday_word(stem, word, specificity)}
     used = [{w for m in incident.members for w in m.words} & words for incident in competing]
     return [incident for k, incident in enumerate(competing)
             if used[k] - set().union(*(u for j, u in enumerate(used) if j != k))]
@@ -369,12 +380,20 @@ def _sharing_words(trace: ReportTrace, competing: list[_OpenIncident],
 def _names_something(trace: ReportTrace, specificity: Callable[[str], float]) -> bool:
     """A capitalised word, likely a name the place finder missed ("Flood in Cipinang", "Garut earthquake");
     a first word counts only when it is specific ("Scaffolding collapsed", not "Praying for"). A word
-    neither reference corpus has ever seen counts too: most are names written in lower case ("the
-    family from the margonda fire is safe")."""
+    neither reference corpus has ever seen counts too, unless it is an everyday word: most are names
+    written in lower case ("the family from the margonda fire is safe")."""
     first, *rest = trace.text.split() or [""]
-    if any(w[:1].isupper() for w in rest) or any(specificity(w) >= UNSEEN for w in trace.words):
+    if any(w[:1].isupper() for w in rest) or any(
+            specificity(stem) >= UNSEEN and not _everyday_word(stem, word, specificity)
+            for stem, word in keyword_forms(trace.text).items()):
         return True
     return first[:1].isupper() and any(specificity(w) >= EVIDENCE_MIN_SPECIFICITY for w in keyword_forms(first))
+
+
+def _everyday_word(stem: str, word: str, specificity: Callable[[str], float]) -> bool:
+    """A word no reference corpus has seen that is an everyday Indonesian word all the same, or a chat
+    spelling of one ("katanya", "ngungsi", "jgn"): as specific as the corpora make it, not a name."""
+    return specificity(stem) >= UNSEEN and is_word(word)
 
 
 def _shorten(text: str) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+
+from apps.notifier.lexicon import is_passive_verb
 
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _MENTION = re.compile(r"@\w+")
@@ -109,4 +112,6 @@ def _indonesian_root(word: str) -> str | None:
         return root
     if word.startswith("ter") and len(word) >= 7:
         return word[3:]
+    if word.startswith("ke") and is_passive_verb(word):  # "kebakar", "kejebak": spoken for ter-
+        return word[2:]
     return None

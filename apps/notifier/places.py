@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from apps.notifier.keywords import STOPWORDS, stem
+from apps.notifier.lexicon import is_passive_verb
 
 # Words that say "a place", not which one; they lead ("Jalan X") or follow ("X Street") a name.
 LEADING = frozenset("""
@@ -231,7 +232,7 @@ def _passive_verb(word: str) -> bool:
     """"disuruh", "dialihin", "dibawa", "dievakuasi": a verb, not a place typed in lower case
     (but "diponegoro", "dipatiukur" are streets)."""
     return (word.startswith("di") and word.isalpha() and len(word) >= 6
-            and (len(word) <= 8 or word.endswith(("kan", "in", "i"))))
+            and (len(word) <= 8 or word.endswith(("kan", "in", "i")))) or is_passive_verb(word)
 
 
 def _ends_sentence(token: str) -> bool:
