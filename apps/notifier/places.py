@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 
 from apps.notifier.keywords import STOPWORDS, stem
-from apps.notifier.lexicon import is_passive_verb
+from apps.notifier.lexicon import is_passive_verb, is_word
 
 # Words that say "a place", not which one; they lead ("Jalan X") or follow ("X Street") a name.
 LEADING = frozenset("""
@@ -78,7 +78,7 @@ _BEFORE_NAME = PREPOSITIONS | {"the"}
 # Cianjur"; not the words that say what kind of event it was ("Banjir Rob", "Kecelakaan Beruntun").
 EVENT_WORDS = frozenset("banjir kebakaran longsor kecelakaan tawuran ledakan".split())
 NOT_NAMES_AFTER_EVENT = frozenset("rob bandang besar hebat beruntun maut lagi susulan kembali".split())
-_TOKEN = re.compile(r"[^\W_]+(?:\.(?=\s))?|[.,;:!?()]")
+_TOKEN = re.compile(r"(?:[^\W\d_]\.){2,}(?=\s)|[^\W_]+(?:\.(?=\s))?|[.,;:!?()]")  # "M.H.", a word, "Jl.", a mark
 _ORDINAL = re.compile(r"\d+(st|nd|rd|th)$")
 MAX_NAME_WORDS = 3
 # Words written with a full stop that does not end a sentence ("Jl. HR Soebrantas", "Kel. Siantan").
@@ -138,7 +138,7 @@ def places(text: str) -> tuple[Place, ...]:
             continue
         words = [t.rstrip(".") for t in tokens[start:end]]
         key = _short_names(frozenset(stem(w.lower()) for w in words
-                                     if w.lower() not in _NOT_IN_KEY))
+                                     if w.lower() not in _NOT_IN_KEY and not _initial(w)))
         if key - NAME_PARTS and not any(same_place(key, other) for other in found):
             found[key] = Place(key, " ".join(words))
         i = max(end, i + 1)
@@ -181,6 +181,10 @@ def named_as_one_word(place: frozenset[str] | set[str], words: frozenset[str] | 
 def _place_at(tokens: list[str], i: int) -> tuple[int, int] | None:
     """The span [start, end) of a place starting at token ``i``, if one does."""
     word = tokens[i].rstrip(".").lower()
+    if word == "lampu" and i + 2 < len(tokens) and tokens[i + 1].lower() == "merah":
+        # "lampu merah kebonpolo": the traffic lights at Kebonpolo (not "lampu merah mati": they are off)
+        end = _name_end(tokens, i + 2, allow_lower=not is_word(tokens[i + 2].lower()))
+        return (i + 2, end) if end > i + 2 else None
     if word in LEADING:
         end = _name_end(tokens, i + 1, allow_lower=word not in UNNAMED)
         return (i, end) if end > i + 1 else None
@@ -216,8 +220,8 @@ def _name_end(tokens: list[str], start: int, allow_lower: bool) -> int:
             end += 1
             if _ends_sentence(token):
                 break  # "di Pontianak Utara. Ketinggian air ...": the next word starts a sentence
-        elif allow_lower and end == start and token.lower() in _BEFORE_STREET_NAME:
-            end += 1  # "jl ir sutami": the name follows the title
+        elif allow_lower and end == start and (token.lower() in _BEFORE_STREET_NAME or _initial(token)):
+            end += 1  # "jl ir sutami", "jl a yani" (Ahmad Yani): the name follows the title or initial
             start += 1
         elif (allow_lower and end == start and token.isalpha() and token.lower() not in _NOT_NAME_AFTER_PLACE_WORD
               and not _passive_verb(token.lower())):  # "lalin arah kota dialihin"
@@ -228,6 +232,13 @@ def _name_end(tokens: list[str], start: int, allow_lower: bool) -> int:
     return end
 
 
+def _initial(token: str) -> bool:
+    """"a", "S.", "M.H.": initials in a street's name ("jl a yani" is Jalan Ahmad Yani, "Jl. M.H.
+    Thamrin"): read past, and no part of its key."""
+    parts = token.rstrip(".").split(".")
+    return all(len(part) == 1 and part.isalpha() for part in parts)  # "a", "S.", "M.H."
+
+
 def _passive_verb(word: str) -> bool:
     """"disuruh", "dialihin", "dibawa", "dievakuasi": a verb, not a place typed in lower case
     (but "diponegoro", "dipatiukur" are streets)."""
@@ -236,8 +247,8 @@ def _passive_verb(word: str) -> bool:
 
 
 def _ends_sentence(token: str) -> bool:
-    """"Utara." does, "Jl." and "St." (abbreviations) do not."""
-    return token.endswith(".") and token[:-1].lower() not in ABBREVIATIONS
+    """"Utara." does, "Jl." and "St." (abbreviations) and "S." (an initial: "Jl. S. Parman") do not."""
+    return token.endswith(".") and token[:-1].lower() not in ABBREVIATIONS and not _initial(token)
 
 
 def _is_name(token: str) -> bool:

@@ -68,6 +68,12 @@ RULES = GroupingRules()
     ("ada pabrik kebakar di jl raya candi sidoarjo", [("jl raya candi", {"candi"})]),
     ("rmh2 di gang belakang terminal kebakar, api gede bgt", []),
     ("pabrik kimia Cilegon bocor", [("pabrik kimia Cilegon", {"kimia", "cilegon"})]),
+    # initials in a street's name are read past: "jl a yani" is Jalan Ahmad Yani
+    ("tabrakan truk sm motor di jl a yani magelang", [("jl a yani", {"yani"})]),
+    ("macet di Jl. S. Parman dan Jl. M.H. Thamrin", [("Jl S Parman", {"parman"}), ("Jl M.H Thamrin", {"thamrin"})]),
+    # "lampu merah" (traffic lights) names the place after it, not an everyday word ("mati": they are off)
+    ("kecelakaan di lampu merah kebonpolo, pengendara motor terlindas", [("kebonpolo", {"kebonpolo"})]),
+    ("lampu merah mati, macet parah", []),
 ])
 def test_places_named_in_a_report(text, expected):
     assert [(p.name, set(p.key)) for p in places(text)] == expected
