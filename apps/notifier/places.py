@@ -64,7 +64,7 @@ pertigaan sekitaran pukul jam salah
 _NOT_NAME_AFTER_PLACE_WORD = STOPWORDS | PLACE_WORDS | PREPOSITIONS  # "tol arah Cikampek"
 # Titles inside a street's name, never the name itself: "jl ir sutami" is Jalan Sutami, "Jl. HR
 # Soebrantas" Jalan Soebrantas.
-TITLES = frozenset("ir dr drs hr kh h hj prof jend jenderal letjen mayjen brigjen kol teuku tengku tgk".split())
+TITLES = frozenset("ir dr drs hr kh h hj prof jend jenderal letjen mayjen brigjen kol teuku tengku tgk ki nyi".split())
 # "Raya" after a road word says a main road, not which one: "jl raya cicurug" is the main road of
 # Cicurug, and "Jalan Raya Sukabumi-Bogor" is no more a place than the two cities it joins.
 ROAD_GRADES = frozenset({"raya"})
@@ -226,7 +226,9 @@ def _name_end(tokens: list[str], start: int, allow_lower: bool) -> int:
         elif (allow_lower and end == start and token.isalpha() and token.lower() not in _NOT_NAME_AFTER_PLACE_WORD
               and not _passive_verb(token.lower())):  # "lalin arah kota dialihin"
             end += 1  # "pabrik kimia", and the name after it when there is one: "pabrik kimia Cilegon"
-            allow_lower = False
+            # "jl kebon jeruk", "jl gunung soputan": a word that begins names takes the word after it
+            allow_lower = token.lower() in NAME_PARTS
+            start = end if allow_lower else start
         else:
             break
     return end

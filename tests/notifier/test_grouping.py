@@ -74,6 +74,10 @@ RULES = GroupingRules()
     # "lampu merah" (traffic lights) names the place after it, not an everyday word ("mati": they are off)
     ("kecelakaan di lampu merah kebonpolo, pengendara motor terlindas", [("kebonpolo", {"kebonpolo"})]),
     ("lampu merah mati, macet parah", []),
+    ("woy jl ki samaun macet, ada kebakaran", [("jl ki samaun", {"samaun"})]),  # "ki", "nyi": titles
+    # a word that begins names takes the word after it after a road word: "jl gunung soputan"
+    ("kebakaran rumah di gang jl gunung soputan", [("jl gunung soputan", {"gunung", "soputan"})]),
+    ("banjir di jl kebon jeruk", [("jl kebon jeruk", {"kebon", "jeruk"})]),
 ])
 def test_places_named_in_a_report(text, expected):
     assert [(p.name, set(p.key)) for p in places(text)] == expected
