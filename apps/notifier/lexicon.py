@@ -11,7 +11,7 @@ Street and district names are in neither ("sudirman", "margonda", "tuparev").
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from indoNLP.preprocessing.slang_data import SLANG_DATA
 from Sastrawi.Dictionary.ArrayDictionary import ArrayDictionary
@@ -36,7 +36,10 @@ brimob tni kodim koramil dinkes rsud puskesmas pmi tagana jasa marga pln pdam ka
 """.split())
 
 
-@cache
+WORDS_CACHED = 100_000  # words from the wire are untrusted: the memo of each answer is bounded
+
+
+@lru_cache(maxsize=WORDS_CACHED)
 def is_word(word: str) -> bool:
     """``word`` (lower case) is an Indonesian word or a chat spelling of one, not a name."""
     word = word.rstrip("2")  # "anak2", "muntah2": reduplication in chat
@@ -73,7 +76,7 @@ def _chat_roots(word: str) -> list[str]:
     return forms
 
 
-@cache
+@lru_cache(maxsize=WORDS_CACHED)
 def is_passive_verb(word: str) -> bool:
     """"kebakar", "kejebak", "ketabrak", "terbakar": ke- (spoken) or ter- and a root word, the word
     itself no root ("kelapa", "kebun" are)."""

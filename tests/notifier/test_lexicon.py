@@ -28,3 +28,9 @@ def test_street_and_district_names_are_not(word):
 ])
 def test_passive_verbs(word, passive):
     assert is_passive_verb(word) is passive
+
+
+def test_the_memo_of_words_from_the_wire_is_bounded():
+    for n in range(3):
+        is_word(f"zzq{n}kata")
+    assert is_word.cache_info().maxsize == is_passive_verb.cache_info().maxsize == 100_000
