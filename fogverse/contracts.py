@@ -130,6 +130,8 @@ class Report(_Contract):
     source: Source
     author_id: str | None = Field(default=None, max_length=MAX_ID_CHARS)
     channel_id: str | None = Field(default=None, max_length=MAX_ID_CHARS)
+    reply_to: str | None = Field(default=None, max_length=MAX_ID_CHARS,
+                                 description="the id of the report this one answers (a chat reply or quote)")
     metadata: dict[Annotated[str, Field(max_length=MAX_METADATA_KEY_CHARS)],
                    Annotated[str, Field(max_length=MAX_METADATA_VALUE_CHARS)]] = Field(
         default_factory=dict, max_length=MAX_METADATA_ENTRIES)

@@ -174,6 +174,7 @@ def report(**overrides) -> dict:
 REPORTS_ACCEPTED = {
     "a plain report": report(),
     "200-character author and channel ids": report(author_id="a" * 200, channel_id="c" * 200),
+    "a reply's 200-character report id": report(reply_to="r" * 200),
     "32 metadata entries at the limits": report(metadata={f"k{i:02d}" + "x" * 61: "v" * 1000 for i in range(32)}),
 }
 
@@ -183,6 +184,7 @@ REPORTS_REFUSED = {
     "received_at -Infinity": (b'{"text": "fire", "source": "crawler", "received_at": -Infinity}', "finite number"),
     "a 201-character author id": (encoded(report(author_id="a" * 201)), "author_id"),
     "a 201-character channel id": (encoded(report(channel_id="c" * 201)), "channel_id"),
+    "a 201-character reply_to": (encoded(report(reply_to="r" * 201)), "reply_to"),
     "33 metadata entries": (encoded(report(metadata={f"k{i}": "v" for i in range(33)})), "at most 32 items"),
     "a 65-character metadata key": (encoded(report(metadata={"k" * 65: "v"})), "at most 64 characters"),
     "a 1,001-character metadata value": (encoded(report(metadata={"k": "v" * 1001})), "at most 1000 characters"),

@@ -72,6 +72,7 @@ not_a_bool = st.lists(st.booleans(), max_size=2) | st.dictionaries(short_texts, 
 
 def report_dicts(created_at: st.SearchStrategy[float] | None = None) -> st.SearchStrategy[dict]:
     optional = {"author_id": st.none() | st.text(max_size=MAX_ID_CHARS), "channel_id": st.none() | short_texts,
+                "reply_to": st.none() | short_texts,
                 "metadata": metadata, "created_at": finite, "received_at": finite, "schema_version": st.just(1),
                 "unknown_field": json_values}
     required = {"text": texts, "source": st.sampled_from(SOURCES)}

@@ -48,5 +48,15 @@ def report_from_message(message: discord.Message) -> Report | None:
     return Report(
         id=f"discord-{message.id}", text=text, source="discord",
         author_id=str(message.author.id), channel_id=str(message.channel.id), metadata=metadata,
-        created_at=message.created_at.timestamp(),
+        created_at=message.created_at.timestamp(), reply_to=_replied(message),
     )
+
+
+def _replied(message: discord.Message) -> str | None:
+    """The report id of the message this one replies to in its channel ("masih ada yg kejebak?" under a
+    fire report is about that fire): the notifier puts a reply in the incident of what it answers."""
+    reference = message.reference
+    if (reference is None or reference.message_id is None or reference.type != discord.MessageReferenceType.reply
+            or reference.channel_id != message.channel.id):
+        return None  # a forward, a pin notice's link or a cross-post is no reply
+    return f"discord-{reference.message_id}"

@@ -87,6 +87,8 @@ def _incoming_report(raw_event: object, destination: str | None) -> IncomingRepo
             id=f"line-{event.message.id}", text=text, source="line",
             author_id=getattr(event.source, "user_id", None), channel_id=channel_id, metadata=metadata,
             created_at=event.timestamp / 1000.0,
+            # a quoted message: the reply is about it (the notifier puts it in that report's incident)
+            reply_to=f"line-{event.message.quoted_message_id}" if event.message.quoted_message_id else None,
         )
     except ValueError as exc:  # pydantic: an id or a value the contract cannot hold
         log.info("ignoring a text event that does not fit the Report contract (%s)", type(exc).__name__)

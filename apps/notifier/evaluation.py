@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
-from apps.notifier.incidents import IncidentRules, IncidentTracker
+from apps.notifier.incidents import IncidentRules, IncidentTracker, conversation
 from fogverse.contracts import Analysis, Report
 
 T0 = 1_700_000_000.0
@@ -33,7 +33,11 @@ def load_set(path: Path) -> list[LabelledReport]:
     reports = []
     for i, row in enumerate(rows):
         emergency = bool(row["category"])
-        report = Report(id=f"{path.stem}-{i:03d}", text=row["text"], source=row["source"],
+        # optional columns: ``id`` (a name replies use), ``channel`` (the chat it was written in) and
+        # ``reply_to`` (the id of the row it answers)
+        tag, channel, reply_to = row.get("id") or f"{i:03d}", row.get("channel") or None, row.get("reply_to") or None
+        report = Report(id=f"{path.stem}-{tag}", text=row["text"], source=row["source"], channel_id=channel,
+                        reply_to=f"{path.stem}-{reply_to}" if reply_to else None,
                         created_at=T0 + float(row["minute"]) * 60)
         reports.append(LabelledReport(row["event"], Analysis(
             report=report, emergency=emergency, emergency_score=float(row["emergency_score"]),
@@ -43,11 +47,20 @@ def load_set(path: Path) -> list[LabelledReport]:
 
 
 def shuffled(reports: list[LabelledReport], seed: int) -> list[LabelledReport]:
-    """The set in another arrival order (seed 0: as written)."""
+    """The set in another arrival order (seed 0: as written). The messages of one chat keep their
+    order, as they do on the broker: the bots publish a channel's messages under its key."""
     if seed == 0:
         return list(reports)
     order = list(reports)
     random.Random(seed).shuffle(order)
+    chats: dict[str, list[int]] = {}
+    for position, labelled in enumerate(order):
+        if chat := conversation(labelled.analysis):
+            chats.setdefault(chat, []).append(position)
+    for chat, positions in chats.items():
+        written = [r for r in reports if conversation(r.analysis) == chat]
+        for position, labelled in zip(positions, written):
+            order[position] = labelled
     return order
 
 

@@ -57,6 +57,7 @@ class ReportTrace:
     words: tuple[str, ...]  # keywords (stems)
     places: tuple[tuple[str, ...], ...]  # place keys
     place_names: tuple[str, ...]
+    conversation: str = ""  # the chat it was written in ("discord:<channel id>"), "" when none
     _weights: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
     _norm: float = field(default=0.0, compare=False, repr=False)
     _evidence: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
@@ -68,12 +69,13 @@ class ReportTrace:
 
     @classmethod
     def of(cls, report_id: str, at: float, category: str, category_score: float, emergency_score: float,
-           text: str, specificity: Callable[[str], float], forms: dict[str, str] | None = None) -> "ReportTrace":
+           text: str, specificity: Callable[[str], float], forms: dict[str, str] | None = None,
+           conversation: str = "") -> "ReportTrace":
         """``forms``: :func:`keyword_forms` of ``text``, when the caller has it already."""
         found = [p for p in places(text) if _specific(p, specificity)]
         return cls(report_id, at, category, category_score, emergency_score, text,
                    tuple(forms if forms is not None else keyword_forms(text)), tuple(tuple(sorted(p.key)) for p in found),
-                   tuple(p.name for p in found)).weighed(specificity)
+                   tuple(p.name for p in found), conversation).weighed(specificity)
 
     def weighed(self, specificity: Callable[[str], float]) -> "ReportTrace":
         place_words = {w for key in self.places for w in key}
@@ -104,13 +106,19 @@ class ReportTrace:
 
     def state(self) -> list:
         return [self.report_id, self.at, self.category, self.category_score, self.emergency_score, self.text,
-                list(self.words), [list(k) for k in self.places], list(self.place_names)]
+                list(self.words), [list(k) for k in self.places], list(self.place_names), self.conversation]
 
     @classmethod
     def from_state(cls, state: list, specificity: Callable[[str], float]) -> "ReportTrace":
-        report_id, at, category, category_score, emergency_score, text, words, keys, names = state
+        report_id, at, category, category_score, emergency_score, text, words, keys, names, *rest = state
+        conversation = rest[0] if rest else ""  # kept since 2026.12.07; older stores have none
         return cls(report_id, at, category, category_score, emergency_score, text, tuple(words),
-                   tuple(tuple(k) for k in keys), tuple(names)).weighed(specificity)
+                   tuple(tuple(k) for k in keys), tuple(names), conversation).weighed(specificity)
+
+    def names_places_of(self, others: list["ReportTrace"]) -> bool:
+        """Every place it names as a name is named by one of ``others`` (true when it names none; a
+        place typed in lower case, "dibawa ke rs pake becak", tells no two events apart)."""
+        return all(any(_named_by(p, o._place_sets, o._names) for o in others) for p in self._proper_places)
 
 
 def _specific(place: Place, specificity: Callable[[str], float]) -> bool:

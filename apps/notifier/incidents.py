@@ -6,8 +6,14 @@ merge into the older one. So shuffled arrivals give the same incidents. One exce
 what is open: a confident report naming nothing and linked to nothing ("asapnya tebal, semoga
 selamat") follows the single open confident incident of its category that names a place (of
 several, the one whose reports alone share a word with it), and starts its own when none does;
-a follower is counted but never linked to, so it bridges no two events. Each incident keeps its
-latest ``MEMBERS_KEPT`` reports to link new ones against.
+a follower is counted but never linked to, so it bridges no two events. In a chat, what is open
+is known better: a reply (``Report.reply_to``) that links to nothing follows the incident of the
+report it answers, and a report naming no other place follows the incident its channel's last
+emergency report went to within the window, when it is of that kind ("masih ada yg kejebak?" in
+the group that was just talking about the fire on Jalan Ahmad Yani), before any sole open
+incident is looked for. The bots publish a channel's messages under its key, so they reach the
+notifier in the order they were written. Each incident keeps its latest ``MEMBERS_KEPT`` reports
+to link new ones against.
 
 Its category is the one its reports vote for (weighted by their category scores), so one report
 classified differently does not split an event. An incident alerts when it opens and again only
@@ -37,6 +43,8 @@ from fogverse.contracts import CATEGORIES, MAX_SAMPLE_CHARS, Analysis, Incident,
 MEMBERS_KEPT = 16  # latest reports per incident that new reports are compared with (cost: each is compared)
 KEYWORDS_SHOWN = 6
 SEEN_REPORTS_MAX = 100_000  # report ids remembered to ignore re-deliveries (the sink is at least once)
+CONVERSATIONS_MAX = 10_000  # chats whose latest incident is remembered
+CHAT_SOURCES = ("discord", "line")  # sources whose channel is a conversation
 DEFAULT_CATEGORY_SCORE = 0.5  # the vote of a report whose category came without a score
 
 
@@ -200,6 +208,9 @@ class IncidentTracker:
         self._incidents: OrderedDict[str, _OpenIncident] = OrderedDict()  # least recently touched first
         self._by_word: dict[str, set[str]] = {}  # specific or place word ▸ incidents whose members use it
         self._seen_reports: OrderedDict[str, None] = OrderedDict()
+        self._incident_of: OrderedDict[str, str] = OrderedDict()  # report id ▸ its incident (replies find it)
+        self._merged_into: OrderedDict[str, str] = OrderedDict()  # incident id ▸ the incident that absorbed it
+        self._conversations: OrderedDict[str, tuple[float, str]] = OrderedDict()  # chat ▸ (time, incident) of its latest
         self._newest = float("-inf")
         self.ignored = 0  # analyses that were not emergencies
         self.duplicates = 0  # re-delivered reports
@@ -213,6 +224,8 @@ class IncidentTracker:
                 self._incidents[incident.id] = incident
                 self._index(incident, incident.members)
                 self._newest = max(self._newest, incident.last_seen)
+                for member in sorted(incident.members, key=lambda m: m.at):
+                    self._place(member, incident.id)
             for report_id in report_ids:
                 self._remember(report_id)
 
@@ -228,7 +241,7 @@ class IncidentTracker:
         forms = keyword_forms(text)
         trace = ReportTrace.of(report.id, report.created_at, category,
                                analysis.category_score if analysis.category_score is not None else DEFAULT_CATEGORY_SCORE,
-                               analysis.emergency_score, text, self.specificity, forms)
+                               analysis.emergency_score, text, self.specificity, forms, conversation(analysis))
         with self._lock:
             if report.id in self._seen_reports:
                 self.duplicates += 1
@@ -237,7 +250,8 @@ class IncidentTracker:
             matches = self._linked_incidents(trace)
             follower = not matches
             if follower:
-                matches = self._sole_open_incident(trace)
+                matches = (self._replied_incident(trace, report.reply_to) or self._conversation_incident(trace)
+                           or self._sole_open_incident(trace))
                 follower = bool(matches)
             created = not matches
             if created:
@@ -249,6 +263,9 @@ class IncidentTracker:
                 incident, *others = sorted(matches, key=lambda i: (i.first_seen, i.id))
                 for other in others:
                     incident.merge(other)
+                    self._merged_into[other.id] = incident.id
+                    if len(self._merged_into) > SEEN_REPORTS_MAX:
+                        self._merged_into.popitem(last=False)
                     del self._incidents[other.id]
                     self._unindex(other)
                     self._index(incident, other.members)
@@ -257,6 +274,7 @@ class IncidentTracker:
             if not follower:  # a follower joined on its category alone: later reports link to what named the event
                 self._index(incident, [trace])
             self._incidents.move_to_end(incident.id)
+            self._place(trace, incident.id)
             alert = created or self._reached_alert_count(incident)
             if alert:
                 incident.alerted_count = incident.count
@@ -333,6 +351,52 @@ class IncidentTracker:
         followed = bool(incident.places) and incident.first_seen <= trace.at <= incident.last_seen + rules.window_s
         return [incident] if followed else []
 
+    def _replied_incident(self, trace: ReportTrace, reply_to: str | None) -> list[_OpenIncident]:
+        """A reply follows the open incident of the report it answers, of whatever kind it was
+        classified ("ada yg luka2 dibawa ke rs" under the fire report is about the fire), unless it
+        names a place that incident does not (a new event told in a reply)."""
+        incident = self._open(self._incident_of.get(reply_to)) if reply_to else None
+        if incident is None or not trace.names_places_of(incident.members):
+            return []
+        return [incident] if incident.first_seen - self.grouping.window_s <= trace.at <= (
+            incident.last_seen + self.grouping.place_window_s) else []
+
+    def _conversation_incident(self, trace: ReportTrace) -> list[_OpenIncident]:
+        """A chat message naming no place the incident does not follows the incident its chat's latest
+        emergency report went to, within the window, when it is of that incident's kind (or a confident
+        report whose kind is a guess): in a chat people write about what the chat is talking about."""
+        rules = self.grouping
+        latest = self._conversations.get(trace.conversation) if trace.conversation else None
+        if latest is None or abs(trace.at - latest[0]) > rules.window_s:
+            return []
+        incident = self._open(latest[1])
+        if incident is None or not trace.names_places_of(incident.members):
+            return []
+        same_kind = incident.category == trace.category or (
+            trace.emergency_score >= rules.confident_score and trace.category_score < rules.unsure_category)
+        return [incident] if same_kind else []
+
+    def _open(self, incident_id: str | None) -> _OpenIncident | None:
+        """The open incident ``incident_id`` is now (merges move reports into older incidents)."""
+        for _ in range(64):  # a chain of merges is short; a bound all the same
+            if incident_id is None or incident_id in self._incidents:
+                break
+            incident_id = self._merged_into.get(incident_id)
+        return self._incidents.get(incident_id) if incident_id is not None else None
+
+    def _place(self, trace: ReportTrace, incident_id: str) -> None:
+        """Remember where ``trace`` went: for replies to it, and as its chat's latest incident."""
+        self._incident_of[trace.report_id] = incident_id
+        if len(self._incident_of) > SEEN_REPORTS_MAX:
+            self._incident_of.popitem(last=False)
+        if trace.conversation:
+            latest = self._conversations.get(trace.conversation)
+            if latest is None or trace.at >= latest[0]:
+                self._conversations[trace.conversation] = (trace.at, incident_id)
+                self._conversations.move_to_end(trace.conversation)
+                if len(self._conversations) > CONVERSATIONS_MAX:
+                    self._conversations.popitem(last=False)
+
     def _index(self, incident: _OpenIncident, members: list[ReportTrace]) -> None:
         for member in members:
             for word in member.evidence:
@@ -364,6 +428,12 @@ class IncidentTracker:
                 ids.discard(incident.id)
                 if not ids:
                     del self._by_word[word]
+
+
+def conversation(analysis: Analysis) -> str:
+    """The chat a report was written in, "" when it came from no chat (the crawler's posts)."""
+    report = analysis.report
+    return f"{report.source}:{report.channel_id}" if report.source in CHAT_SOURCES and report.channel_id else ""
 
 
 def _sharing_words(trace: ReportTrace, competing: list[_OpenIncident],

@@ -87,8 +87,9 @@ class DiscordStandIn:
 
     async def post(self, channel: str, content: str, *, author: dict | None = None, moderator: bool = False,
                    in_guild: bool = True, attachments: list[dict] | None = None, message_type: int = 0,
-                   mentions: list[dict] | None = None) -> int:
-        """A person (or ``author``) posts in ``channel``; returns the message id."""
+                   mentions: list[dict] | None = None, reply_to: int | None = None, forwards: int | None = None) -> int:
+        """A person (or ``author``) posts in ``channel``, replying to or forwarding the message
+        ``reply_to`` / ``forwards`` of that channel; returns the message id."""
         author = author or user(snowflake(), "warga")
         message_id = snowflake()
         data = {
@@ -97,6 +98,11 @@ class DiscordStandIn:
             "tts": False, "mention_everyone": False, "mentions": mentions or [], "mention_roles": [],
             "attachments": attachments or [], "embeds": [], "pinned": False, "type": message_type,
         }
+        if reply_to is not None or forwards is not None:  # a reply is type 19 with a reference of type 0
+            data["type"] = 19 if reply_to is not None else message_type
+            data["message_reference"] = {"type": 0 if reply_to is not None else 1,
+                                         "message_id": str(reply_to if reply_to is not None else forwards),
+                                         "channel_id": data["channel_id"], "guild_id": str(self.guild_id)}
         if in_guild:
             data["guild_id"] = str(self.guild_id)
             data["member"] = {"roles": [str(self.moderator_role)] if moderator else [], "joined_at": _iso_now(),

@@ -14,14 +14,18 @@ ACCESS_TOKEN = "test-access-token"
 
 def text_event(text: str, *, event_id: str | None = None, redelivery: bool = False, group: str = "Cgroup1",
                user: str = "Uuser1", reply_token: str | None = None, message_id: str | None = None,
-               mode: str = "active") -> dict:
+               mode: str = "active", quoted: str | None = None) -> dict:
+    """``quoted``: the id of the message this one quotes (a reply)."""
+    message = {"id": message_id or str(uuid.uuid4().int)[:18], "type": "text", "quoteToken": "q", "text": text}
+    if quoted is not None:
+        message["quotedMessageId"] = quoted
     return {
         "type": "message", "mode": mode, "timestamp": int(time.time() * 1000),
         "source": {"type": "group", "groupId": group, "userId": user},
         "webhookEventId": event_id or uuid.uuid4().hex.upper()[:26],
         "deliveryContext": {"isRedelivery": redelivery},
         "replyToken": reply_token or uuid.uuid4().hex,
-        "message": {"id": message_id or str(uuid.uuid4().int)[:18], "type": "text", "quoteToken": "q", "text": text},
+        "message": message,
     }
 
 

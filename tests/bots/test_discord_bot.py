@@ -130,6 +130,17 @@ async def test_a_persons_message_in_a_watched_channel_is_published(watched):
     assert "truncated" not in report.metadata
 
 
+async def test_a_reply_names_the_report_it_answers_and_a_forward_does_not(watched):
+    first = await watched.standin.post("reports", "Kebakaran di Jalan Sudirman dekat halte!")
+    reply = await watched.standin.post("reports", "masih ada yg kejebak gk?", reply_to=first)
+    forward = await watched.standin.post("reports", "Kebakaran di Jalan Sudirman dekat halte!", forwards=first)
+    wanted = {f"discord-{m}" for m in (first, reply, forward)}
+    reports = {r.id: r for r in await watched.reports_until(lambda rs: wanted <= {r.id for r in rs})}
+    assert reports[f"discord-{reply}"].reply_to == f"discord-{first}"
+    assert reports[f"discord-{first}"].reply_to is None
+    assert reports[f"discord-{forward}"].reply_to is None, "a forward is no answer"
+
+
 async def test_the_gateway_connection_asks_for_message_content(watched):
     assert watched.standin.identifies[-1]["intents"] & MESSAGE_CONTENT_INTENT
 

@@ -99,6 +99,17 @@ async def test_signed_text_event_is_published_and_the_sender_gets_a_reply(line_b
     assert "received" in replies[0]["body"]["messages"][0]["text"].lower()
 
 
+async def test_a_quoting_message_names_the_report_it_answers(line_bot):
+    first = text_event("Kebakaran di Pasar Senen!", group="Cquote", message_id="5001")
+    reply = text_event("masih ada yg kejebak gk?", group="Cquote", message_id="5002", quoted="5001")
+    raw = body(first, reply)
+    assert await line_bot.post(raw, signed(raw)) == (200, {"published": 2})
+    reports = {r.id: r for r in await line_bot.reports_until(
+        lambda rs: {"line-5001", "line-5002"} <= {r.id for r in rs})}
+    assert reports["line-5002"].reply_to == "line-5001"
+    assert reports["line-5001"].reply_to is None
+
+
 async def test_the_bot_reports_its_throughput_to_the_observer_topic(line_bot):
     await line_bot.sentinel()
     records = await read_until(

@@ -348,3 +348,85 @@ def test_a_vague_follower_does_not_link_two_events():
     assert tracker.observe(_analysis("asapnya tebal banget, semoga semua selamat", 2)).incident_id == first
     later = tracker.observe(_analysis("asapnya tebal banget di Cempaka Putih, semoga selamat", 3))
     assert later.created and not later.absorbed
+
+
+def _said(text: str, minute: float, category: str = "fire", score: float = 0.9, category_score: float = 0.8, *,
+          chat: str | None = "Cwarga-tambora", source: str = "line", reply_to: str | None = None,
+          report_id: str | None = None):
+    report = Report(text=text, source=source, created_at=T0 + 60 * minute, channel_id=chat, reply_to=reply_to,
+                    **({"id": report_id} if report_id else {}))
+    return Analysis(report=report, emergency=True, emergency_score=score, category=category,
+                    category_score=category_score, model_version="test")
+
+
+# two fires open (a follower with no chat could not tell which), each told in its own chat
+TAMBORA_IN_CHAT = dict(text="Kebakaran di Tambora, rumah padat penduduk terbakar", minute=0, chat="Cwarga-tambora")
+CEMPAKA_IN_CHAT = dict(text="Fire at Cempaka Putih market, stalls burning", minute=1, chat="Cinfo-cempaka")
+STILL_TRAPPED = "masih ada yg kejebak gk?? asapnya tebal bgt"
+
+
+@pytest.mark.parametrize("said, joins", [
+    (dict(text=STILL_TRAPPED, minute=3), 0),  # in the chat that was talking about Tambora
+    (dict(text=STILL_TRAPPED, minute=3, chat="Cinfo-cempaka"), 1),
+    (dict(text=STILL_TRAPPED, minute=3, chat="Cinfo-cempaka", source="discord"), None),  # another platform's chat
+    (dict(text=STILL_TRAPPED, minute=3, chat=None), None),  # no chat: nothing says which fire
+    (dict(text=STILL_TRAPPED, minute=3, chat="Cwarga-lain"), None),  # a chat that talked of neither
+    (dict(text=STILL_TRAPPED, minute=3, source="crawler"), None),  # a public post's channel is no conversation
+    (dict(text=STILL_TRAPPED, minute=14), None),  # the chat's last report is older than the window
+    (dict(text="ada kebakaran lagi di Penjaringan, gudang", minute=3), None),  # names a place Tambora's reports do not
+    (dict(text="masih ada yg kejebak di tambora?", minute=3), 0),  # ... or only Tambora
+    (dict(text="korban dievakuasi ke rs, mohon doanya", minute=3, category="accident"), None),  # another kind
+    # ... unless its kind is a guess
+    (dict(text="korban dievakuasi ke rs, mohon doanya", minute=3, category="accident", category_score=0.5), 0),
+    # ... and not when a low-confidence one
+    (dict(text="korban dievakuasi ke rs, mohon doanya", minute=3, category="accident", category_score=0.5,
+          score=0.6), None),
+])
+def test_a_chat_message_follows_what_its_chat_was_talking_about(said, joins):
+    tracker = IncidentTracker(IncidentRules())
+    opened = [tracker.observe(_said(**report)).incident_id for report in (TAMBORA_IN_CHAT, CEMPAKA_IN_CHAT)]
+    change = tracker.observe(_said(**said))
+    assert change.incident_id == (opened[joins] if joins is not None else change.incident_id)
+    assert change.created is (joins is None)
+
+
+@pytest.mark.parametrize("reply, joins", [
+    (dict(text="ada yg luka2, dibawa ke rs pake becak", minute=4, category="accident", category_score=0.52), 0),
+    (dict(text="ada yg luka2, dibawa ke rs pake becak", minute=4, category="accident", category_score=0.9,
+          score=0.6), 0),  # a reply says what it is about, whatever its kind and confidence
+    (dict(text="ada yg luka2, dibawa ke rs pake becak", minute=4, reply_to="line-cempaka"), 1),
+    (dict(text="itu gudang di Penjaringan jg kebakaran!!", minute=4), None),  # a new event told in a reply
+    # an answer to something no incident holds: what its chat talks about now
+    (dict(text="ada yg luka2, dibawa ke rs pake becak", minute=4, reply_to="line-unknown"), 1),
+    (dict(text="ada yg luka2, dibawa ke rs pake becak", minute=90), None),  # an hour after the incident's last
+])
+def test_a_reply_follows_the_incident_of_the_report_it_answers(reply, joins):
+    tracker = IncidentTracker(IncidentRules())
+    opened = [tracker.observe(_said(**report, report_id=f"line-{name}")).incident_id
+              for name, report in (("tambora", TAMBORA_IN_CHAT), ("cempaka", CEMPAKA_IN_CHAT))]
+    # the chat moved on to Cempaka: only the reply says this one is about Tambora
+    tracker.observe(_said("pasar cempaka putih udh dipadamin?", 2, chat="Cwarga-tambora"))
+    change = tracker.observe(_said(**{"reply_to": "line-tambora", "chat": "Cwarga-tambora", **reply}))
+    assert change.incident_id == (opened[joins] if joins is not None else change.incident_id)
+    assert change.created is (joins is None)
+
+
+def test_a_reply_finds_its_incident_after_a_merge_and_after_a_restart():
+    tracker = IncidentTracker(IncidentRules())
+    first = tracker.observe(_said("Gudang terbakar di Jalan Pluit Raya", 0, report_id="line-a", chat="C1"))
+    second = tracker.observe(_said("Huge warehouse fire in Penjaringan, flames everywhere", 1, chat="C2",
+                                   report_id="line-b"))
+    assert second.created, "nothing in common yet"
+    bridge = tracker.observe(_said("Gudang terbakar di Jalan Pluit Raya, Penjaringan: huge warehouse fire", 2,
+                                   chat=None))
+    assert set(bridge.absorbed) == {second.incident_id} and bridge.incident_id == first.incident_id
+    other = tracker.observe(_said(**CEMPAKA_IN_CHAT))  # a second fire: no sole open incident to follow
+    reply = tracker.observe(_said("ada korban gk?", 3, reply_to="line-b", chat="C2"))
+    assert reply.incident_id == first.incident_id, "its answer's incident was merged into the older one"
+
+    restarted = IncidentTracker(IncidentRules())
+    restarted.restore([tracker.state(first.incident_id), tracker.state(other.incident_id)], [])
+    again = restarted.observe(_said("damkar udh dtg blm?", 4, reply_to="line-a", chat="C9"))
+    assert again.incident_id == first.incident_id
+    in_chat = restarted.observe(_said("asapnya keliatan dr sini", 5, chat="C1"))
+    assert in_chat.incident_id == first.incident_id, "the chat's latest incident comes back from the store"
