@@ -20,7 +20,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable
 
-from apps.notifier.keywords import keyword_forms
+from apps.notifier.keywords import asserted, keyword_forms
+from apps.notifier.lexicon import is_word
 from apps.notifier.places import (LEADING, NAME_PARTS, ROADS, TRAILING, Place, name_words, named_as_one_word, places,
                                   same_place, with_short_names)
 
@@ -63,6 +64,7 @@ class ReportTrace:
     _evidence: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     _place_sets: tuple[frozenset[str], ...] = field(default=(), compare=False, repr=False)
     _proper_places: tuple[frozenset[str], ...] = field(default=(), compare=False, repr=False)  # written as names
+    _named_places: tuple[frozenset[str], ...] = field(default=(), compare=False, repr=False)  # ... or by a name
     _word_set: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     _names: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     _mentions: frozenset[str] = field(default=frozenset(), compare=False, repr=False)  # place words and names
@@ -71,10 +73,11 @@ class ReportTrace:
     def of(cls, report_id: str, at: float, category: str, category_score: float, emergency_score: float,
            text: str, specificity: Callable[[str], float], forms: dict[str, str] | None = None,
            conversation: str = "") -> "ReportTrace":
-        """``forms``: :func:`keyword_forms` of ``text``, when the caller has it already."""
-        found = [p for p in places(text) if _specific(p, specificity)]
+        """``forms``: :func:`keyword_forms` of :func:`asserted` ``text``, when the caller has it already."""
+        told = asserted(text)
+        found = [p for p in places(told) if _specific(p, specificity)]
         return cls(report_id, at, category, category_score, emergency_score, text,
-                   tuple(forms if forms is not None else keyword_forms(text)), tuple(tuple(sorted(p.key)) for p in found),
+                   tuple(forms if forms is not None else keyword_forms(told)), tuple(tuple(sorted(p.key)) for p in found),
                    tuple(p.name for p in found), conversation).weighed(specificity)
 
     def weighed(self, specificity: Callable[[str], float]) -> "ReportTrace":
@@ -87,9 +90,12 @@ class ReportTrace:
         object.__setattr__(self, "_place_sets", tuple(frozenset(key) for key in self.places))
         object.__setattr__(self, "_proper_places", tuple(
             frozenset(key) for key, name in zip(self.places, self.place_names) if _written_as_name(name)))
+        object.__setattr__(self, "_named_places", tuple(
+            frozenset(key) for key, name in zip(self.places, self.place_names)
+            if _written_as_name(name) or _holds_a_name(name)))
         object.__setattr__(self, "_word_set", frozenset(self.words))
         # names as typed too: "di belawan", "tol belmera" name Belawan and Belmera as much as capitals do
-        object.__setattr__(self, "_names", with_short_names(name_words(self.text) | self._word_set))
+        object.__setattr__(self, "_names", with_short_names(name_words(asserted(self.text)) | self._word_set))
         object.__setattr__(self, "_mentions", frozenset(place_words) | self._names)
         object.__setattr__(self, "_evidence", frozenset(
             place_words | {w for w in self.words if specificity(w) >= EVIDENCE_MIN_SPECIFICITY}))
@@ -116,9 +122,9 @@ class ReportTrace:
                    tuple(tuple(k) for k in keys), tuple(names), conversation).weighed(specificity)
 
     def names_places_of(self, others: list["ReportTrace"]) -> bool:
-        """Every place it names as a name is named by one of ``others`` (true when it names none; a
-        place typed in lower case, "dibawa ke rs pake becak", tells no two events apart)."""
-        return all(any(_named_by(p, o._place_sets, o._names) for o in others) for p in self._proper_places)
+        """Every place it names by a name is named by one of ``others`` (true when it names none):
+        "rumah terbakar di cappa galung" names a place, "dibawa ke rs pake becak" (by bike) does not."""
+        return all(any(_named_by(p, o._place_sets, o._names) for o in others) for p in self._named_places)
 
 
 def _specific(place: Place, specificity: Callable[[str], float]) -> bool:
@@ -132,6 +138,12 @@ def _written_as_name(name: str) -> bool:
     words = name.split()
     return words[0].lower().rstrip(".") in ROADS or any(
         w[:1].isupper() or w[:1].isdigit() for w in words if w.lower().rstrip(".") not in _PLACE_TYPES)
+
+
+def _holds_a_name(name: str) -> bool:
+    """A place typed in lower case whose words are not all everyday ones ("cappa galung", not "rs pake")."""
+    return any(not is_word(w) for w in name.lower().replace(".", " ").split()
+               if w not in _PLACE_TYPES and w not in NAME_PARTS and not w.isdigit())
 
 
 def _named_by(place: frozenset[str], places: tuple[frozenset[str], ...], names: frozenset[str]) -> bool:

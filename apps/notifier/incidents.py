@@ -35,7 +35,7 @@ from typing import Callable
 
 from apps.notifier.grouping import (CONTENT_MIN_SPECIFICITY, EVIDENCE_MIN_SPECIFICITY, GroupingRules, ReportTrace,
                                     linked, similarity)
-from apps.notifier.keywords import keyword_forms
+from apps.notifier.keywords import asserted, keyword_forms
 from apps.notifier.lexicon import is_word
 from apps.notifier.specificity import UNSEEN, shipped
 from fogverse.contracts import CATEGORIES, MAX_SAMPLE_CHARS, Analysis, Incident, IncidentSample
@@ -238,7 +238,7 @@ class IncidentTracker:
         report = analysis.report
         category = analysis.category or "other"
         text = _shorten(report.text)
-        forms = keyword_forms(text)
+        forms = keyword_forms(asserted(text))
         trace = ReportTrace.of(report.id, report.created_at, category,
                                analysis.category_score if analysis.category_score is not None else DEFAULT_CATEGORY_SCORE,
                                analysis.emergency_score, text, self.specificity, forms, conversation(analysis))
@@ -247,12 +247,17 @@ class IncidentTracker:
                 self.duplicates += 1
                 return None
             self._remember(report.id)
-            matches = self._linked_incidents(trace)
-            follower = not matches
-            if follower:
-                matches = (self._replied_incident(trace, report.reply_to) or self._conversation_incident(trace)
-                           or self._sole_open_incident(trace))
-                follower = bool(matches)
+            # a reply is about what it answers before anything its words link it to ("2 orang luka parah,
+            # dibawa ke rs" under the toll-road crash links as well to the truck crash across the province)
+            matches = self._replied_incident(trace, report.reply_to)
+            follower = bool(matches)
+            if not follower:
+                matches = self._linked_incidents(trace)
+                # a reply that is not about what it answers is no vague follow-up of anything else
+                follower = not matches and self._open(self._incident_of.get(report.reply_to or "")) is None
+                if follower:
+                    matches = self._conversation_incident(trace) or self._sole_open_incident(trace)
+                    follower = bool(matches)
             created = not matches
             if created:
                 incident = _OpenIncident(id=uuid.uuid4().hex[:12], first_seen=report.created_at,
@@ -352,14 +357,19 @@ class IncidentTracker:
         return [incident] if followed else []
 
     def _replied_incident(self, trace: ReportTrace, reply_to: str | None) -> list[_OpenIncident]:
-        """A reply follows the open incident of the report it answers, of whatever kind it was
-        classified ("ada yg luka2 dibawa ke rs" under the fire report is about the fire), unless it
-        names a place that incident does not (a new event told in a reply)."""
+        """A reply follows the open incident of the report it answers when it is of that incident's
+        kind or its own kind is a guess ("ada yg luka2 dibawa ke rs" under the fire report, an accident
+        at 0.52, is about the fire), unless it names a place that incident does not: a new event told
+        in a reply ("bukan, itu rumah terbakar di cappa galung"; "yg ini truk masuk jurang", surely an
+        accident, under a question about a landslide)."""
+        rules = self.grouping
         incident = self._open(self._incident_of.get(reply_to)) if reply_to else None
         if incident is None or not trace.names_places_of(incident.members):
             return []
-        return [incident] if incident.first_seen - self.grouping.window_s <= trace.at <= (
-            incident.last_seen + self.grouping.place_window_s) else []
+        if incident.category != trace.category and trace.category_score >= rules.unsure_category:
+            return []
+        return [incident] if incident.first_seen - rules.window_s <= trace.at <= (
+            incident.last_seen + rules.place_window_s) else []
 
     def _conversation_incident(self, trace: ReportTrace) -> list[_OpenIncident]:
         """A chat message naming no place the incident does not follows the incident its chat's latest

@@ -35,6 +35,19 @@ dekat deket dkt dpn depan belakang samping sebelah seberang akibat usai saat ket
 # would weigh as specific as a street's name)
 
 
+# "beda sm yg di sekip", "bukan dr pasar", "selain di lakessi", "not the one on Elm Road": what follows
+# names another event, up to the end of its clause
+_CONTRAST = re.compile(
+    r"\b(?:bukan\s+(?:yg|yang|di|dr|dari|ke)|beda(?:\s+(?:lokasi|tempat|kejadian|lg|lagi))?\s+(?:sm|sama|ama|dgn|dengan|dari|dr)"
+    r"|selain|not\s+the\s+one|different\s+from|not\s+(?:at|in|on)\s+the)\b[^,.!?;:\n]*", re.IGNORECASE)
+
+
+def asserted(text: str) -> str:
+    """``text`` without what it says it is not about ("rumah terbakar di cappa galung, beda lokasi sm
+    lakessi" is about Cappa Galung only): the words and places grouping reads."""
+    return _CONTRAST.sub(" ", text)
+
+
 def keywords(text: str) -> tuple[str, ...]:
     """Lower-cased content words of three letters or more, crudely stemmed, numbers dropped.
 

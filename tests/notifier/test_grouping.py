@@ -8,7 +8,7 @@ import pytest
 
 from apps.notifier.grouping import CONTENT_MIN_SPECIFICITY, GroupingRules, ReportTrace, linked, places_conflict
 from apps.notifier.incidents import IncidentRules, IncidentTracker
-from apps.notifier.keywords import keywords, stem
+from apps.notifier.keywords import asserted, keywords, stem
 from apps.notifier.places import places
 from apps.notifier.specificity import CITY_SPECIFICITY, IDF_FILE, build, shipped
 from fogverse.contracts import Analysis, Report
@@ -392,8 +392,11 @@ def test_a_chat_message_follows_what_its_chat_was_talking_about(said, joins):
 
 @pytest.mark.parametrize("reply, joins", [
     (dict(text="ada yg luka2, dibawa ke rs pake becak", minute=4, category="accident", category_score=0.52), 0),
-    (dict(text="ada yg luka2, dibawa ke rs pake becak", minute=4, category="accident", category_score=0.9,
-          score=0.6), 0),  # a reply says what it is about, whatever its kind and confidence
+    (dict(text="ada yg luka2, dibawa ke rs pake becak", minute=4, category="accident", category_score=0.52,
+          score=0.6), 0),  # a low-confidence one too: a reply says what it is about
+    # surely of another kind: another event, told in a reply
+    (dict(text="yg ini ada motor masuk got, bukan kebakaran", minute=4, category="accident", category_score=0.86), None),
+    (dict(text="rumah terbakar di cappa galung, beda lg", minute=4), None),  # a name typed in lower case
     (dict(text="ada yg luka2, dibawa ke rs pake becak", minute=4, reply_to="line-cempaka"), 1),
     (dict(text="itu gudang di Penjaringan jg kebakaran!!", minute=4), None),  # a new event told in a reply
     # an answer to something no incident holds: what its chat talks about now
@@ -430,3 +433,23 @@ def test_a_reply_finds_its_incident_after_a_merge_and_after_a_restart():
     assert again.incident_id == first.incident_id
     in_chat = restarted.observe(_said("asapnya keliatan dr sini", 5, chat="C1"))
     assert in_chat.incident_id == first.incident_id, "the chat's latest incident comes back from the store"
+
+
+@pytest.mark.parametrize("text, told", [
+    ("bukan, itu rumah terbakar di cappa galung, beda lokasi sm lakessi", "bukan, itu rumah terbakar di cappa galung,"),
+    ("kebakaran lg di sekip, beda sm yg di pasar cinde!!", "kebakaran lg di sekip, !!"),
+    ("ada asap lagi di arah selatan, itu bukan dr pasar kan??", "ada asap lagi di arah selatan, itu ??"),
+    ("truk masuk jurang lebih ke bawah, bukan di longsoran", "truk masuk jurang lebih ke bawah,"),
+    ("Another fire, not the one on Elm Road: a house on 5th Street", "Another fire, : a house on 5th Street"),
+    ("bukan main besar apinya di pasar cinde", "bukan main besar apinya di pasar cinde"),  # "bukan main": very
+    ("Kebakaran selain di Tambora juga di Penjaringan. Gudang", "Kebakaran . Gudang"),
+])
+def test_what_a_report_says_it_is_not_about_is_not_read(text, told):
+    assert " ".join(asserted(text).split()) == told
+
+
+def test_a_report_naming_the_other_fire_as_not_its_own_does_not_join_it():
+    lakessi = trace("kebakaran di pasar lakessi parepare!! asap hitam tebal, kios2 terbakar")
+    cappa = trace("bukan, itu rumah terbakar di cappa galung, beda lokasi sm lakessi", at=T0 + 60)
+    assert not linked(cappa, lakessi, RULES, shipped())
+    assert linked(trace("iya kios2 di pasar lakessi terbakar", at=T0 + 60), lakessi, RULES, shipped())
