@@ -49,3 +49,21 @@ def test_the_grouping_does_not_depend_on_the_arrival_order(path):
 def test_pairwise_scores_count_the_pairs_they_come_from(predicted, truth, precision, recall, pairs, split, mixed):
     s = score([frozenset(g) for g in predicted], [frozenset(g) for g in truth])
     assert (s.precision, s.recall, s.pairs, s.split_events, s.mixed_incidents) == (precision, recall, pairs, split, mixed)
+
+
+def test_shuffled_arrivals_keep_each_chats_order_as_the_broker_does():
+    (path,) = [p for p in SETS if p.stem.startswith("chats_")]
+    reports = load_set(path)
+    assert any(r.analysis.report.reply_to for r in reports) and any(r.analysis.report.channel_id for r in reports)
+
+    def by_chat(order):
+        chats: dict[str, list[str]] = {}
+        for r in order:
+            if r.analysis.report.channel_id:
+                chats.setdefault(f"{r.analysis.report.source}:{r.analysis.report.channel_id}", []).append(
+                    r.analysis.report.id)
+        return chats
+
+    orders = [shuffled(reports, order) for order in ORDERS]
+    assert all(by_chat(order) == by_chat(reports) for order in orders)
+    assert len({tuple(r.analysis.report.id for r in order) for order in orders}) == len(orders), "arrivals differ"
