@@ -17,8 +17,9 @@ from fogverse.settings import RuntimeSettings
 
 
 def analysis_json(text: str, category: str | None = "fire", emergency: bool = True, at: float | None = None,
-                  source: str = "crawler") -> bytes:
-    report = Report(text=text, source=source, **({"created_at": at} if at is not None else {}))
+                  source: str = "crawler", **report_fields) -> bytes:
+    """``report_fields``: more of the report's (``id``, ``channel_id``, ``reply_to`` ...)."""
+    report = Report(text=text, source=source, **({"created_at": at} if at is not None else {}), **report_fields)
     return Analysis(report=report, emergency=emergency, emergency_score=0.93 if emergency else 0.08,
                     category=category if emergency else None, category_score=0.8 if emergency else None,
                     model_version="test").model_dump_json().encode()

@@ -40,6 +40,30 @@ async def test_reports_on_the_client_topic_become_incidents(kafka_bootstrap, top
     assert health["ignored"] == 10 and health["incidents"] == 2 and health["push"] is False
 
 
+async def test_a_chat_reply_counts_in_the_incident_of_the_report_it_answers(kafka_bootstrap, topic_name, tmp_path):
+    """Two fires burn; the LINE group that reported Tambora moves on to Cempaka Putih; a reply to
+    its Tambora report, naming nothing, is counted with Tambora (alone it could be either fire)."""
+    topic = topic_name("client")
+    env = notifier_env(kafka_bootstrap, topic, tmp_path)
+    base = f"http://127.0.0.1:{env['NOTIFIER_PORT']}"
+    t0 = time.time() - 60
+    chat = {"source": "line", "channel_id": "Cwarga-tambora"}
+    messages = [
+        analysis_json("Kebakaran di Tambora, rumah padat terbakar", at=t0, id="line-101", **chat),
+        analysis_json("Fire at Cempaka Putih market, stalls burning", at=t0 + 5, source="discord", channel_id="42"),
+        analysis_json("pasar cempaka putih udh padam blm?", at=t0 + 10, id="line-102", **chat),
+        analysis_json("masih ada yg kejebak gk?? asapnya tebel bgt", at=t0 + 15, id="line-103", reply_to="line-101",
+                      **chat),
+    ]
+    async with running_notifier(env):
+        await produce(kafka_bootstrap, topic, messages)
+        incidents = await poll_json(f"{base}/api/incidents", lambda body: sum(i["count"] for i in body) >= 4)
+    by_place = {i["keywords"][0]: i for i in incidents}
+    assert set(by_place) == {"Tambora", "Cempaka Putih market"}, incidents
+    assert by_place["Tambora"]["count"] == 2 and by_place["Cempaka Putih market"]["count"] == 2
+    assert "masih ada yg kejebak gk?? asapnya tebel bgt" in [s["text"] for s in by_place["Tambora"]["samples"]]
+
+
 async def test_bad_input_goes_to_the_dead_letter_topic_with_a_reason(kafka_bootstrap, topic_name, tmp_path):
     topic = topic_name("client")
     env = notifier_env(kafka_bootstrap, topic, tmp_path)
