@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import lru_cache
 
 from apps.notifier.lexicon import is_passive_verb
 
@@ -42,6 +43,7 @@ _CONTRAST = re.compile(
     r"|selain|not\s+the\s+one|different\s+from|not\s+(?:at|in|on)\s+the)\b[^,.!?;:\n]*", re.IGNORECASE)
 
 
+@lru_cache(maxsize=256)  # read three times per report (its words, its places, its names)
 def asserted(text: str) -> str:
     """``text`` without what it says it is not about ("rumah terbakar di cappa galung, beda lokasi sm
     lakessi" is about Cappa Galung only): the words and places grouping reads."""
