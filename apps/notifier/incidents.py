@@ -7,8 +7,9 @@ what is open: a confident report naming nothing and linked to nothing ("asapnya 
 selamat") follows the single open confident incident of its category that names a place (of
 several, the one whose reports alone share a word with it), and starts its own when none does;
 a follower is counted but never linked to, so it bridges no two events. In a chat, what is open
-is known better: a reply (``Report.reply_to``) that links to nothing follows the incident of the
-report it answers, and a report naming no other place follows the incident its channel's last
+is known better: a reply (``Report.reply_to``) follows the incident of the report it answers,
+before anything its words link it to, when it is of that kind or its own kind is a guess; and a
+report linked to nothing and naming no other place follows the incident its channel's last
 emergency report went to within the window, when it is of that kind ("masih ada yg kejebak?" in
 the group that was just talking about the fire on Jalan Ahmad Yani), before any sole open
 incident is looked for. The bots publish a channel's messages under its key, so they reach the
