@@ -53,15 +53,12 @@ def shuffled(reports: list[LabelledReport], seed: int) -> list[LabelledReport]:
         return list(reports)
     order = list(reports)
     random.Random(seed).shuffle(order)
-    chats: dict[str, list[int]] = {}
-    for position, labelled in enumerate(order):
+    written: dict[str, list[LabelledReport]] = {}
+    for labelled in reports:
         if chat := conversation(labelled.analysis):
-            chats.setdefault(chat, []).append(position)
-    for chat, positions in chats.items():
-        written = [r for r in reports if conversation(r.analysis) == chat]
-        for position, labelled in zip(positions, written):
-            order[position] = labelled
-    return order
+            written.setdefault(chat, []).append(labelled)
+    arrived = {chat: iter(messages) for chat, messages in written.items()}
+    return [next(arrived[chat]) if (chat := conversation(r.analysis)) else r for r in order]
 
 
 def grouping(reports: list[LabelledReport], rules: IncidentRules | None = None) -> list[frozenset[str]]:

@@ -208,8 +208,9 @@ class IncidentTracker:
         self._lock = threading.Lock()
         self._incidents: OrderedDict[str, _OpenIncident] = OrderedDict()  # least recently touched first
         self._by_word: dict[str, set[str]] = {}  # specific or place word ▸ incidents whose members use it
-        self._seen_reports: OrderedDict[str, None] = OrderedDict()
-        self._incident_of: OrderedDict[str, str] = OrderedDict()  # report id ▸ its incident (replies find it)
+        # report id ▸ the incident it went to (None: seen before a restart, its incident unknown): re-deliveries
+        # are ignored, replies find the incident of what they answer
+        self._seen_reports: OrderedDict[str, str | None] = OrderedDict()
         self._merged_into: OrderedDict[str, str] = OrderedDict()  # incident id ▸ the incident that absorbed it
         self._conversations: OrderedDict[str, tuple[float, str]] = OrderedDict()  # chat ▸ (time, incident) of its latest
         self._newest = float("-inf")
@@ -225,10 +226,11 @@ class IncidentTracker:
                 self._incidents[incident.id] = incident
                 self._index(incident, incident.members)
                 self._newest = max(self._newest, incident.last_seen)
-                for member in sorted(incident.members, key=lambda m: m.at):
-                    self._place(member, incident.id)
             for report_id in report_ids:
                 self._remember(report_id)
+            for incident in self._incidents.values():
+                for member in incident.members:
+                    self._place(member, incident.id)
 
     def observe(self, analysis: Analysis) -> IncidentChange | None:
         """Fold one analysis in; None when it changes nothing (not an emergency, or seen before)."""
@@ -250,12 +252,13 @@ class IncidentTracker:
             self._remember(report.id)
             # a reply is about what it answers before anything its words link it to ("2 orang luka parah,
             # dibawa ke rs" under the toll-road crash links as well to the truck crash across the province)
-            matches = self._replied_incident(trace, report.reply_to)
+            answered = self._open(self._seen_reports.get(report.reply_to)) if report.reply_to else None
+            matches = self._replied_incident(trace, answered)
             follower = bool(matches)
             if not follower:
                 matches = self._linked_incidents(trace)
                 # a reply that is not about what it answers is no vague follow-up of anything else
-                follower = not matches and self._open(self._incident_of.get(report.reply_to or "")) is None
+                follower = not matches and answered is None
                 if follower:
                     matches = self._conversation_incident(trace) or self._sole_open_incident(trace)
                     follower = bool(matches)
@@ -357,14 +360,13 @@ class IncidentTracker:
         followed = bool(incident.places) and incident.first_seen <= trace.at <= incident.last_seen + rules.window_s
         return [incident] if followed else []
 
-    def _replied_incident(self, trace: ReportTrace, reply_to: str | None) -> list[_OpenIncident]:
-        """A reply follows the open incident of the report it answers when it is of that incident's
+    def _replied_incident(self, trace: ReportTrace, incident: _OpenIncident | None) -> list[_OpenIncident]:
+        """A reply follows ``incident``, the open incident of the report it answers, when it is of that incident's
         kind or its own kind is a guess ("ada yg luka2 dibawa ke rs" under the fire report, an accident
         at 0.52, is about the fire), unless it names a place that incident does not: a new event told
         in a reply ("bukan, itu rumah terbakar di cappa galung"; "yg ini truk masuk jurang", surely an
         accident, under a question about a landslide)."""
         rules = self.grouping
-        incident = self._open(self._incident_of.get(reply_to)) if reply_to else None
         if incident is None or not trace.names_places_of(incident.members):
             return []
         if incident.category != trace.category and trace.category_score >= rules.unsure_category:
@@ -397,9 +399,7 @@ class IncidentTracker:
 
     def _place(self, trace: ReportTrace, incident_id: str) -> None:
         """Remember where ``trace`` went: for replies to it, and as its chat's latest incident."""
-        self._incident_of[trace.report_id] = incident_id
-        if len(self._incident_of) > SEEN_REPORTS_MAX:
-            self._incident_of.popitem(last=False)
+        self._remember(trace.report_id, incident_id)
         if trace.conversation:
             latest = self._conversations.get(trace.conversation)
             if latest is None or trace.at >= latest[0]:
@@ -416,8 +416,11 @@ class IncidentTracker:
     def _reached_alert_count(self, incident: _OpenIncident) -> bool:
         return any(incident.alerted_count < n <= incident.count for n in self.rules.alert_counts)
 
-    def _remember(self, report_id: str) -> None:
-        self._seen_reports[report_id] = None
+    def _remember(self, report_id: str, incident_id: str | None = None) -> None:
+        if incident_id is None:
+            self._seen_reports.setdefault(report_id, None)
+        else:
+            self._seen_reports[report_id] = incident_id
         if len(self._seen_reports) > SEEN_REPORTS_MAX:
             self._seen_reports.popitem(last=False)
 
