@@ -1,13 +1,15 @@
 """Throughput of the crawler and the notifier on this machine; quality of the incident grouping.
 
     python -m bench.notifier_bench [--messages 50000] [--broker kafka|tansu|both]
-    python -m bench.notifier_bench grouping [--orders 5]
+    python -m bench.notifier_bench grouping [--orders 5] [--analyzer fast|accurate|cascade]
     python -m bench.notifier_bench feed [--rates 100,300,1000] [--seconds 10] [--broker tansu]
 
 ``grouping`` prints, per incident set in ``tests/notifier/data/incidents/`` (and its ``hard/``
 sets, measured but not asserted) and arrival order,
 pairwise precision and recall, incidents and events, split events and mixed incidents; then the
 ``hard/`` sets pooled: pairs of all of them in all orders counted together, and their mixed incidents.
+The sets' verdicts are written ones (an analyzer simulated, wrong in places); ``--analyzer MODE``
+groups the shipped model's own verdicts instead (its misses leave a report out of every event).
 
 ``feed`` measures the notifier's hop with an outside client: ``kcat`` produces analyses (each a
 new incident) into ``client`` at each rate, a notifier process serves them, and the bench listens
@@ -39,7 +41,7 @@ from apps.crawler.profiles import LoadProfile
 from apps.crawler.replay import Replay
 from apps.crawler.texts import EXAMPLES, TextFile
 from apps.notifier.app import SERVICE, Notifier
-from apps.notifier.evaluation import events, grouping, load_set, score, shuffled
+from apps.notifier.evaluation import events, grouping, judged_by, load_set, score, shuffled
 from apps.notifier.incidents import IncidentRules, IncidentTracker
 from bench import brokers
 from fogverse.codec import JsonModelCodec
@@ -138,12 +140,21 @@ async def main_async(n: int, broker: str | None) -> None:
 INCIDENT_SETS = Path(__file__).resolve().parents[1] / "tests" / "notifier" / "data" / "incidents"
 
 
-def grouping_report(orders: int) -> None:
+def grouping_report(orders: int, analyzer: str | None = None) -> None:
+    judge = None
+    if analyzer:
+        from apps.analyzer.model import EmergencyModel  # onnxruntime: only when asked for
+
+        model = EmergencyModel.load(analyzer)
+        judge = (model.predict, model.version)
+        print(f"verdicts: the shipped analyzer's, mode {analyzer} (release {model.version})")
     print(f"{'incident set':<28} {'order':>5} {'precision':>9} {'recall':>6} {'incidents':>9} {'events':>6} "
           f"{'split':>5} {'mixed':>5}")
     hard = [0, 0, 0, 0]  # pairs right, in one incident, in one event; mixed incidents
     for path in sorted(INCIDENT_SETS.glob("*.csv")) + sorted(INCIDENT_SETS.glob("hard/*.csv")):
         reports = load_set(path)
+        if judge:
+            reports = judged_by(reports, *judge)
         for order in range(orders):
             s = score(grouping(shuffled(reports, order)), events(reports))
             name = f"hard/{path.stem}" if path.parent.name == "hard" else path.stem
@@ -316,10 +327,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="feed: how long each rate runs")
     parser.add_argument("--messages", type=int, default=50_000)
     parser.add_argument("--orders", type=int, default=5, help="grouping: arrival orders per set (the first as written)")
+    parser.add_argument("--analyzer", choices=("fast", "accurate", "cascade"),
+                        help="grouping: the shipped model's verdicts in place of the sets' written ones")
     brokers.add_argument(parser)
     args = parser.parse_args()
     if args.what == "grouping":
-        grouping_report(args.orders)
+        grouping_report(args.orders, args.analyzer)
         return
     if args.what == "feed":
         feed_report([float(r) for r in args.rates.split(",")], args.seconds, args.broker)

@@ -14,6 +14,7 @@ import random
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
+from typing import Callable, Protocol
 
 from apps.notifier.incidents import IncidentRules, IncidentTracker, conversation
 from fogverse.contracts import Analysis, Report
@@ -44,6 +45,30 @@ def load_set(path: Path) -> list[LabelledReport]:
             category=row["category"] or None, category_score=float(row["category_score"]) if emergency else None,
             model_version="incident-set")))
     return reports
+
+
+class Verdict(Protocol):
+    """What an analyzer says of one text (``apps.analyzer.model.Prediction`` is one)."""
+
+    emergency: bool
+    emergency_score: float
+    category: str | None
+    category_score: float | None
+
+
+def judged_by(reports: list[LabelledReport], predict: Callable[[list[str]], list[Verdict]],
+              model_version: str) -> list[LabelledReport]:
+    """The set with an analyzer's own verdicts in place of the written ones: the grouping as a user
+    gets it, with that analyzer's misses, false alarms, wrong categories and scores. A report the
+    analyzer does not call an emergency is in no event; a look-alike it does call one is its own."""
+    verdicts = predict([labelled.analysis.report.text for labelled in reports])
+    if len(verdicts) != len(reports):
+        raise ValueError(f"{len(verdicts)} verdicts for {len(reports)} reports")
+    return [LabelledReport(labelled.event, Analysis(
+        report=labelled.analysis.report, emergency=verdict.emergency, emergency_score=verdict.emergency_score,
+        category=verdict.category if verdict.emergency else None,
+        category_score=verdict.category_score if verdict.emergency else None, model_version=model_version))
+        for labelled, verdict in zip(reports, verdicts)]
 
 
 def shuffled(reports: list[LabelledReport], seed: int) -> list[LabelledReport]:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from apps.notifier.evaluation import events, grouping, load_set, score, shuffled
+from apps.analyzer.model import EmergencyModel
+from apps.notifier.evaluation import events, grouping, judged_by, load_set, score, shuffled
 
 SETS = sorted((Path(__file__).parent / "data" / "incidents").glob("*.csv"))
 ORDERS = range(6)  # 0: as written; others: shuffled arrivals
@@ -67,3 +68,26 @@ def test_shuffled_arrivals_keep_each_chats_order_as_the_broker_does():
     orders = [shuffled(reports, order) for order in ORDERS]
     assert all(by_chat(order) == by_chat(reports) for order in orders)
     assert len({tuple(r.analysis.report.id for r in order) for order in orders}) == len(orders), "arrivals differ"
+
+
+def test_a_set_judged_by_the_shipped_analyzer_carries_its_verdicts_and_keeps_the_events():
+    reports = load_set(SETS[0])
+    model = EmergencyModel.load("fast")
+    judged = judged_by(reports, model.predict, model.version)
+    verdicts = model.predict([r.analysis.report.text for r in reports])
+    assert [(j.event, j.analysis.report) for j in judged] == [(r.event, r.analysis.report) for r in reports]
+    assert [(j.analysis.emergency, j.analysis.category, j.analysis.emergency_score) for j in judged] == [
+        (v.emergency, v.category, v.emergency_score) for v in verdicts]
+    assert {j.analysis.model_version for j in judged} == {model.version}
+    missed = {j.analysis.report.id for j in judged if not j.analysis.emergency}
+    assert missed == {r.analysis.report.id for r, v in zip(reports, verdicts) if not v.emergency}
+    assert not missed & set().union(*events(judged)), "a report the analyzer let pass is in no event"
+    # the written verdicts are not the model's: the two groupings are measured apart
+    assert any((r.analysis.emergency, r.analysis.category) != (j.analysis.emergency, j.analysis.category)
+               for r, j in zip(reports, judged))
+
+
+def test_judging_needs_one_verdict_per_report():
+    reports = load_set(SETS[0])
+    with pytest.raises(ValueError, match="verdicts for"):
+        judged_by(reports, lambda texts: EmergencyModel.load("fast").predict(texts[1:]), "fast")
