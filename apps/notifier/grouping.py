@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable
 
-from apps.notifier.keywords import asserted, keyword_forms
+from apps.notifier.keywords import asserted, keyword_forms, tells_another
 from apps.notifier.lexicon import is_word
 from apps.notifier.places import (LEADING, NAME_PARTS, ROADS, TRAILING, Place, name_words, named_as_one_word, places,
                                   same_place, with_short_names)
@@ -66,6 +66,7 @@ class ReportTrace:
     _proper_places: tuple[frozenset[str], ...] = field(default=(), compare=False, repr=False)  # written as names
     _named_places: tuple[frozenset[str], ...] = field(default=(), compare=False, repr=False)  # ... or by a name
     _word_set: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    _another: bool = field(default=False, compare=False, repr=False)  # it says it tells of another event
     _names: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     _mentions: frozenset[str] = field(default=frozenset(), compare=False, repr=False)  # place words and names
 
@@ -94,12 +95,18 @@ class ReportTrace:
             frozenset(key) for key, name in zip(self.places, self.place_names)
             if _written_as_name(name) or _holds_a_name(name)))
         object.__setattr__(self, "_word_set", frozenset(self.words))
+        object.__setattr__(self, "_another", tells_another(asserted(self.text)))
         # names as typed too: "di belawan", "tol belmera" name Belawan and Belmera as much as capitals do
         object.__setattr__(self, "_names", with_short_names(name_words(asserted(self.text)) | self._word_set))
         object.__setattr__(self, "_mentions", frozenset(place_words) | self._names)
         object.__setattr__(self, "_evidence", frozenset(
             place_words | {w for w in self.words if specificity(w) >= EVIDENCE_MIN_SPECIFICITY}))
         return self
+
+    @property
+    def another(self) -> bool:
+        """It says it tells of another event ("jg ada kebakaran di juata"): it joins only by a place."""
+        return self._another
 
     @property
     def evidence(self) -> frozenset[str]:
@@ -172,6 +179,12 @@ def _same_place(a: ReportTrace, b: ReportTrace) -> bool:
             or any(p <= a._names for p in b._place_sets))
 
 
+def _same_named_place(a: ReportTrace, b: ReportTrace) -> bool:
+    """One of them names by a name ("juata", not "gudang kayu") a place the other names or mentions."""
+    return (any(_named_by(p, b._place_sets, b._names) for p in a._named_places)
+            or any(_named_by(p, a._place_sets, a._names) for p in b._named_places))
+
+
 def _same_proper_place(a: ReportTrace, b: ReportTrace) -> bool:
     """Both name one place, or one names as a name a place the other mentions ("Tawuran pecah di
     Belawan", "jangan lewat belawan"); not a place typed in lower case that the other only mentions
@@ -222,6 +235,8 @@ def linked(a: ReportTrace, b: ReportTrace, rules: GroupingRules,
     shared = a._word_set & b._word_set
     if not (a._evidence & b._evidence & shared) and not _same_place(a, b):
         return False  # "fire", "smoke", "banjir" alone: any two fires share them
+    if (a._another or b._another) and not _same_named_place(a, b):
+        return False  # telling of another fire, it shares the first's words ("jg ada kebakaran di juata, gudang kayu")
     if places_conflict(a._proper_places, b._proper_places, a._names, b._names):
         return False
     score = similarity(a, b)

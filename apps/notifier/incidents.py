@@ -344,7 +344,7 @@ class IncidentTracker:
         5th Street, not the house fire on Elm Road), else none, since nothing in it says which. Its
         own category must not be a guess."""
         rules = self.grouping
-        if (trace.places or trace.emergency_score < rules.confident_score or trace.category_score < rules.unsure_category
+        if (trace.places or trace.another or trace.emergency_score < rules.confident_score or trace.category_score < rules.unsure_category
                 or _names_something(trace, self.specificity)):
             return []
         # an hour, as long as an event's reports trickle in: a fire whose last report was 20 minutes
@@ -367,7 +367,7 @@ class IncidentTracker:
         in a reply ("bukan, itu rumah terbakar di cappa galung"; "yg ini truk masuk jurang", surely an
         accident, under a question about a landslide)."""
         rules = self.grouping
-        if incident is None or not trace.names_places_of(incident.members):
+        if incident is None or trace.another or not trace.names_places_of(incident.members):
             return []
         if incident.category != trace.category and trace.category_score >= rules.unsure_category:
             return []
@@ -379,7 +379,7 @@ class IncidentTracker:
         emergency report went to, within the window, when it is of that incident's kind (or a confident
         report whose kind is a guess): in a chat people write about what the chat is talking about."""
         rules = self.grouping
-        latest = self._conversations.get(trace.conversation) if trace.conversation else None
+        latest = self._conversations.get(trace.conversation) if trace.conversation and not trace.another else None
         if latest is None or abs(trace.at - latest[0]) > rules.window_s:
             return []
         incident = self._open(latest[1])

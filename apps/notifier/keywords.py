@@ -43,6 +43,20 @@ _CONTRAST = re.compile(
     r"|selain|not\s+the\s+one|different\s+from|not\s+(?:at|in|on)\s+the)\b[^,.!?;:\n]*", re.IGNORECASE)
 
 
+_EVENT_NOUNS = (r"(?:kebakaran|kebakar|terbakar|api|asap|asep|kecelakaan|tabrakan|laka|banjir|longsor|tawuran|ledakan"
+                r"|fire|blaze|smoke|crash|accident|flood)(?!\s+(?:truck|engine|fighter|station|brigade|alarm|department))")
+# "jg ada kebakaran", "ada asap lagi", "kebakaran lain", "another fire", "dua kebakaran sekaligus"
+_ANOTHER = re.compile(
+    rf"\b(?:(?:jg|juga)\s+ada\s+{_EVENT_NOUNS}|ada\s+{_EVENT_NOUNS}\s+(?:jg|juga|lagi|lg|lain)\b|{_EVENT_NOUNS}\s+(?:lain|kedua)\b"
+    rf"|(?:another|a\s+second|second)\s+{_EVENT_NOUNS}|(?:dua|2)\s+{_EVENT_NOUNS}\s+(?:sekaligus|barengan))", re.IGNORECASE)
+
+
+def tells_another(text: str) -> bool:
+    """``text`` says it is about another event than the one people are talking about ("eh mlonggo jg
+    ada kebakaran lho", "ada asap lagi tuh di arah selatan", "a second fire near the port")."""
+    return _ANOTHER.search(text) is not None
+
+
 @lru_cache(maxsize=256)  # read three times per report (its words, its places, its names)
 def asserted(text: str) -> str:
     """``text`` without what it says it is not about ("rumah terbakar di cappa galung, beda lokasi sm

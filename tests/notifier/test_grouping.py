@@ -8,7 +8,7 @@ import pytest
 
 from apps.notifier.grouping import CONTENT_MIN_SPECIFICITY, GroupingRules, ReportTrace, linked, places_conflict
 from apps.notifier.incidents import IncidentRules, IncidentTracker
-from apps.notifier.keywords import asserted, keywords, stem
+from apps.notifier.keywords import asserted, keywords, stem, tells_another
 from apps.notifier.places import places
 from apps.notifier.specificity import CITY_SPECIFICITY, IDF_FILE, build, shipped
 from fogverse.contracts import Analysis, Report
@@ -453,3 +453,39 @@ def test_a_report_naming_the_other_fire_as_not_its_own_does_not_join_it():
     cappa = trace("bukan, itu rumah terbakar di cappa galung, beda lokasi sm lakessi", at=T0 + 60)
     assert not linked(cappa, lakessi, RULES, shipped())
     assert linked(trace("iya kios2 di pasar lakessi terbakar", at=T0 + 60), lakessi, RULES, shipped())
+
+
+@pytest.mark.parametrize("text, another", [
+    ("eh mlonggo jg ada kebakaran lho, rumah di sekuro", True),
+    ("ada asap lagi tuh di arah selatan", True),
+    ("ada kebakaran jg di juata laut, gudang kayu deket tambak", True),
+    ("dua kebakaran sekaligus hr ini ya allah", True),
+    ("There is another fire near the port, a warehouse", True),
+    ("kebakaran lain di pasar cinde, kios2 hangus", True),
+    ("jg ada yg kejebak di lantai 2", False),  # also someone trapped: the same fire
+    ("apinya lagi dipadamin damkar", False),  # "lagi": being put out now
+    ("kebakaran lagi di tambora, rumah padat", False),  # again, in one place: its place says which
+    ("another fire truck just arrived at the market", False),
+])
+def test_a_report_may_say_it_tells_of_another_event(text, another):
+    assert tells_another(text) is another
+
+
+def test_a_report_telling_of_another_fire_joins_a_fire_only_by_its_place():
+    selumit = trace("kebakaran di selumit pantai!! rumah kayu udh kena 3 apinya gede bgt")
+    juata = trace("ada kebakaran jg di juata laut, gudang kayu deket tambak", at=T0 + 60)
+    assert linked(trace("ada kebakaran di juata laut, gudang kayu deket tambak", at=T0 + 60), selumit, RULES,
+                  shipped()), "its words alone link it: the fire on the other side of town"
+    assert not linked(juata, selumit, RULES, shipped())
+    assert linked(trace("Fire at a timber warehouse in Juata Laut, North Tarakan", at=T0 + 120), juata, RULES,
+                  shipped())
+
+
+def test_a_chat_message_telling_of_another_fire_follows_nothing():
+    tracker = IncidentTracker(IncidentRules())
+    first = tracker.observe(_said(**TAMBORA_IN_CHAT)).incident_id
+    assert tracker.observe(_said("ada asap item lagi tuh, apinya gede", 2)).incident_id == first
+    new = tracker.observe(_said("eh ada asap lagi tuh di arah selatan, rame bgt", 3))
+    assert new.created, "it says it is not what the chat was talking about"
+    reply = tracker.observe(_said("jg ada kebakaran di arah pasar, gede bgt", 4, reply_to=TAMBORA_IN_CHAT["text"]))
+    assert reply.created
