@@ -151,10 +151,15 @@ def grouping_report(orders: int, analyzer: str | None = None) -> None:
     print(f"{'incident set':<28} {'order':>5} {'precision':>9} {'recall':>6} {'incidents':>9} {'events':>6} "
           f"{'split':>5} {'mixed':>5}")
     hard = [0, 0, 0, 0]  # pairs right, in one incident, in one event; mixed incidents
+    flagged = {"real": [0, 0], "look-alike": [0, 0]}  # reports the analyzer called emergencies, of all
     for path in sorted(INCIDENT_SETS.glob("*.csv")) + sorted(INCIDENT_SETS.glob("hard/*.csv")):
         reports = load_set(path)
         if judge:
             reports = judged_by(reports, *judge)
+            for labelled in reports:
+                counts = flagged["look-alike" if labelled.event.startswith("look-") else "real"]
+                counts[0] += labelled.analysis.emergency
+                counts[1] += 1
         for order in range(orders):
             s = score(grouping(shuffled(reports, order)), events(reports))
             name = f"hard/{path.stem}" if path.parent.name == "hard" else path.stem
@@ -165,6 +170,10 @@ def grouping_report(orders: int, analyzer: str | None = None) -> None:
     right, in_incident, in_event, mixed = hard
     print(f"{'hard/, pooled':<28} {'all':>5} {right / max(in_incident, 1):>9.3f} {right / max(in_event, 1):>6.3f} "
           f"{'':>9} {'':>6} {'':>5} {mixed:>5}")
+    if judge:
+        (real, reals), (looks, look_alikes) = flagged["real"], flagged["look-alike"]
+        print(f"the analyzer called {real} of {reals} real reports emergencies ({real / max(reals, 1):.1%}) and "
+              f"{looks} of {look_alikes} look-alikes ({looks / max(look_alikes, 1):.1%}), all sets")
 
 
 def feed_latency(bootstrap: str, rate: float, seconds: float) -> tuple[list[float], int]:
