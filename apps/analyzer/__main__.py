@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from apps.analyzer.dataset import MEASURED_SET, WRITTEN_SETS
+from apps.analyzer.dataset import HELD_OUT_SETS, MEASURED_SET
 from apps.analyzer.model import ARTIFACTS_DIR, DEFAULT_MODE, MODES, TRAIN_MODES
 
 DESCRIPTION = ("Siaga's emergency analyzer. run (the default) consumes reports from the analyze topic, "
@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--plot", type=Path, metavar="PNG",
                                  help="also draw the precision-recall curve and the confusion matrices of the "
                                       'eval split into this PNG (needs the plot extra: pip install -e ".[plot]")')
-            command.add_argument("--held-out", choices=WRITTEN_SETS[1:], default=MEASURED_SET,
+            command.add_argument("--held-out", choices=HELD_OUT_SETS, default=MEASURED_SET,
                                  help=f"written set to report (default {MEASURED_SET}, the one never trained on; "
                                       "the others are spent and the models learn from them)")
         command.add_argument("--mode", choices=MODES, default=DEFAULT_MODE)

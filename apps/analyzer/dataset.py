@@ -20,8 +20,11 @@ from fogverse.contracts import CATEGORIES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WRITTEN_DIR = Path(__file__).resolve().parent / "data"
-WRITTEN_SETS = ("training", "held_out", "held_out_2", "held_out_3", "held_out_4", "held_out_5", "held_out_6",
+# Written to learn from: the templates' messages, and chat messages as people type them (data/README.md).
+TRAINING_SETS = ("training", "chat_training")
+WRITTEN_SETS = (*TRAINING_SETS, "held_out", "held_out_2", "held_out_3", "held_out_4", "held_out_5", "held_out_6",
                 "held_out_7")  # see data/README.md
+HELD_OUT_SETS = WRITTEN_SETS[len(TRAINING_SETS):]
 # Held-out sets measured and spent, written by hand: the models now learn from them too (data/README.md).
 RETIRED_SETS = ("held_out", "held_out_2", "held_out_3", "held_out_4", "held_out_5")
 # The written set the models are measured on and never learn from. held_out_6, measured before it and
@@ -117,10 +120,10 @@ def load_written(name: str, data_dir: Path = WRITTEN_DIR) -> list[Tweet]:
 
 
 def load_written_training(data_dir: Path = WRITTEN_DIR, leave_out: str | None = None) -> list[Tweet]:
-    """What the models learn from among the written messages: ``training.csv`` and the retired
-    held-out sets (but ``leave_out``), numbered on (ids -1, -2, ... across all of them)."""
+    """What the models learn from among the written messages: ``training.csv``, ``chat_training.csv``
+    and the retired held-out sets (but ``leave_out``), numbered on (ids -1, -2, ... across all of them)."""
     if leave_out is not None and leave_out not in RETIRED_SETS:
         raise ValueError(f"{leave_out!r} is not a retired set; expected one of {RETIRED_SETS}")
-    names = [name for name in ("training", *RETIRED_SETS) if name != leave_out]
+    names = [name for name in (*TRAINING_SETS, *RETIRED_SETS) if name != leave_out]
     messages = [m for name in names for m in load_written(name, data_dir)]
     return [Tweet(id=-(i + 1), text=m.text, emergency=m.emergency, category=m.category) for i, m in enumerate(messages)]

@@ -3,7 +3,7 @@
 Every choice is made without the evaluation split and without the written held-out set; their
 figures are measured last and only written into the manifests:
 - ``fast`` learns from the whole training split (fit + validation) and the written training
-  messages (``data/training.csv`` and the retired held-out sets); its threshold comes from 5-fold
+  messages (``data/training.csv``, ``data/chat_training.csv`` and the retired held-out sets); its threshold comes from 5-fold
   out-of-fold scores on the tweets and out-of-set scores on the retired hand-written sets
   (:func:`choose_operating_point`).
 - ``accurate`` fine-tunes MiniLM on ``fit`` and distils it into a two-layer student (torch);
@@ -40,7 +40,7 @@ from apps.analyzer.model import (
 if TYPE_CHECKING:  # torch is needed only to train these
     from apps.analyzer.transformer import DistillSettings, FineTuneSettings
 
-RELEASE = "2026.12.06.1"  # part of every version string; change it when retraining on purpose
+RELEASE = "2026.12.07.1"  # part of every version string; change it when retraining on purpose
 FAST_WEIGHTS = (0.0, 0.25, 0.5)  # blends of the fast score into the accurate one, tried on validation
 THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.01), 2)
 # Validation F1 a threshold may give up to judge more hand-written messages right. Thresholds
@@ -114,6 +114,7 @@ def _base_manifest(mode: str, data_dir: Path, settings, **extra) -> dict:
         "version": f"{mode}-{RELEASE}",
         "training_data": data_hash(data_dir),
         "written_training_data": _file_hash(WRITTEN_DIR / "training.csv"),
+        "written_chat_training_data": _file_hash(WRITTEN_DIR / "chat_training.csv"),
         "command": f"python -m apps.analyzer train --mode {mode}",
         "settings": dataclasses.asdict(settings),
         **extra,

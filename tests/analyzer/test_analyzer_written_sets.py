@@ -7,7 +7,7 @@ import re
 import pytest
 
 from apps.analyzer.data import write_training_set
-from apps.analyzer.dataset import WRITTEN_DIR, WRITTEN_SETS, load_written
+from apps.analyzer.dataset import HELD_OUT_SETS, TRAINING_SETS, WRITTEN_DIR, load_written
 from fogverse.contracts import CATEGORIES
 
 NEAR_DUPLICATE_JACCARD = 0.6  # word-set overlap above which two messages count as one reworded
@@ -130,10 +130,9 @@ def _words(text: str) -> frozenset[str]:
 
 @pytest.fixture(scope="module")
 def written():
-    return {name: load_written(name) for name in ("training", *HELD_OUT_SETS)}
-
-
-HELD_OUT_SETS = WRITTEN_SETS[1:]
+    """Each held-out set, and as "training" every message the models learn from that was written to learn from."""
+    return {"training": [m for name in TRAINING_SETS for m in load_written(name)],
+            **{name: load_written(name) for name in HELD_OUT_SETS}}
 
 
 def _normalized(tweets) -> set[str]:
