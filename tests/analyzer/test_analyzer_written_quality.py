@@ -14,8 +14,8 @@ from fogverse.contracts import CATEGORIES
 
 CATEGORY_ACCURACY_FLOOR = {"fast": 0.55, "accurate": 0.7, "cascade": 0.7}
 EMERGENCY_ACCURACY_FLOOR = {"fast": 0.7, "accurate": 0.7, "cascade": 0.7}
-# Share of look-alikes that alert. On held_out_7 release 2026.12.06.1 measures fast 8.9 %,
-# accurate 27.4 %, cascade 17.3 % (on held_out_6 13.1 / 25.0 / 16.5 %, and 2026.12.04.1 18.8 / 25.0 /
+# Share of look-alikes that alert. On held_out_7 release 2026.12.07.1 measures fast 8.9 %,
+# accurate 24.6 %, cascade 17.3 % (2026.12.06.1: 8.9 / 27.4 / 17.3 %) (on held_out_6 13.1 / 25.0 / 16.5 %, and 2026.12.04.1 18.8 / 25.0 /
 # 16.5 % there);
 # a model that alerts on every message scores 100 %, one that guesses 50 %.
 FALSE_ALARM_CEILING = {"fast": 0.25, "accurate": 0.32, "cascade": 0.25}
