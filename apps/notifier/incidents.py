@@ -9,10 +9,11 @@ several, the one whose reports alone share a word with it), and starts its own w
 a follower is counted but never linked to, so it bridges no two events. In a chat, what is open
 is known better: a reply (``Report.reply_to``) follows the incident of the report it answers,
 before anything its words link it to, when it is of that kind or its own kind is a guess; and a
-report linked to nothing and naming no other place follows the incident its channel's last
-emergency report went to within the window, when it is of that kind ("masih ada yg kejebak?" in
-the group that was just talking about the fire on Jalan Ahmad Yani), before any sole open
-incident is looked for. The bots publish a channel's messages under its key, so they reach the
+report linked to nothing and naming no other place follows the latest incident of its kind that its
+channel's emergency reports went to within the window ("masih ada yg kejebak?" in the group that was
+just talking about the fire on Jalan Ahmad Yani, even after one message filed as another kind),
+before any sole open incident is looked for; a report telling of another event ("jg ada kebakaran
+di juata") follows nothing and links by a named place only. The bots publish a channel's messages under its key, so they reach the
 notifier in the order they were written. Each incident keeps its latest ``MEMBERS_KEPT`` reports
 to link new ones against.
 
@@ -44,7 +45,8 @@ from fogverse.contracts import CATEGORIES, MAX_SAMPLE_CHARS, Analysis, Incident,
 MEMBERS_KEPT = 16  # latest reports per incident that new reports are compared with (cost: each is compared)
 KEYWORDS_SHOWN = 6
 SEEN_REPORTS_MAX = 100_000  # report ids remembered to ignore re-deliveries (the sink is at least once)
-CONVERSATIONS_MAX = 10_000  # chats whose latest incident is remembered
+CONVERSATIONS_MAX = 10_000  # chats whose latest incidents are remembered
+CHAT_INCIDENTS_KEPT = 4  # per chat, the incidents its latest emergency reports went to
 CHAT_SOURCES = ("discord", "line")  # sources whose channel is a conversation
 DEFAULT_CATEGORY_SCORE = 0.5  # the vote of a report whose category came without a score
 
@@ -212,7 +214,8 @@ class IncidentTracker:
         # are ignored, replies find the incident of what they answer
         self._seen_reports: OrderedDict[str, str | None] = OrderedDict()
         self._merged_into: OrderedDict[str, str] = OrderedDict()  # incident id ▸ the incident that absorbed it
-        self._conversations: OrderedDict[str, tuple[float, str]] = OrderedDict()  # chat ▸ (time, incident) of its latest
+        # chat ▸ (time, incident) of the latest report it sent to each of its latest incidents, oldest first
+        self._conversations: OrderedDict[str, list[tuple[float, str]]] = OrderedDict()
         self._newest = float("-inf")
         self.ignored = 0  # analyses that were not emergencies
         self.duplicates = 0  # re-delivered reports
@@ -375,19 +378,21 @@ class IncidentTracker:
             incident.last_seen + rules.place_window_s) else []
 
     def _conversation_incident(self, trace: ReportTrace) -> list[_OpenIncident]:
-        """A chat message naming no place the incident does not follows the incident its chat's latest
-        emergency report went to, within the window, when it is of that incident's kind (or a confident
-        report whose kind is a guess): in a chat people write about what the chat is talking about."""
+        """A chat message naming no place the incident does not follows the latest incident of its kind
+        (or any, for a confident report whose kind is a guess) that its chat's emergency reports went
+        to within the window: in a chat people write about what the chat is talking about, and one
+        message of another kind in between ("ada yg luka2 dibawa ke rs", filed as violence under the
+        fire) is no change of subject."""
         rules = self.grouping
-        latest = self._conversations.get(trace.conversation) if trace.conversation and not trace.another else None
-        if latest is None or abs(trace.at - latest[0]) > rules.window_s:
-            return []
-        incident = self._open(latest[1])
-        if incident is None or not trace.names_places_of(incident.members):
-            return []
-        same_kind = incident.category == trace.category or (
-            trace.emergency_score >= rules.confident_score and trace.category_score < rules.unsure_category)
-        return [incident] if same_kind else []
+        latest = self._conversations.get(trace.conversation, []) if trace.conversation and not trace.another else []
+        any_kind = trace.emergency_score >= rules.confident_score and trace.category_score < rules.unsure_category
+        for at, incident_id in reversed(latest):
+            incident = self._open(incident_id)
+            if abs(trace.at - at) > rules.window_s or incident is None:
+                continue
+            if incident.category == trace.category or any_kind:
+                return [incident] if trace.names_places_of(incident.members) else []
+        return []
 
     def _open(self, incident_id: str | None) -> _OpenIncident | None:
         """The open incident ``incident_id`` is now (merges move reports into older incidents)."""
@@ -401,12 +406,14 @@ class IncidentTracker:
         """Remember where ``trace`` went: for replies to it, and as its chat's latest incident."""
         self._remember(trace.report_id, incident_id)
         if trace.conversation:
-            latest = self._conversations.get(trace.conversation)
-            if latest is None or trace.at >= latest[0]:
-                self._conversations[trace.conversation] = (trace.at, incident_id)
-                self._conversations.move_to_end(trace.conversation)
-                if len(self._conversations) > CONVERSATIONS_MAX:
-                    self._conversations.popitem(last=False)
+            latest = self._conversations.get(trace.conversation, [])
+            if any(known == incident_id and at >= trace.at for at, known in latest):
+                return  # (a restore places members in no particular order)
+            latest = sorted([(at, known) for at, known in latest if known != incident_id] + [(trace.at, incident_id)])
+            self._conversations[trace.conversation] = latest[-CHAT_INCIDENTS_KEPT:]
+            self._conversations.move_to_end(trace.conversation)
+            if len(self._conversations) > CONVERSATIONS_MAX:
+                self._conversations.popitem(last=False)
 
     def _index(self, incident: _OpenIncident, members: list[ReportTrace]) -> None:
         for member in members:

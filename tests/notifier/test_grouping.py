@@ -489,3 +489,18 @@ def test_a_chat_message_telling_of_another_fire_follows_nothing():
     assert new.created, "it says it is not what the chat was talking about"
     reply = tracker.observe(_said("jg ada kebakaran di arah pasar, gede bgt", 4, reply_to=TAMBORA_IN_CHAT["text"]))
     assert reply.created
+
+
+def test_a_chat_message_follows_its_chats_latest_incident_of_its_kind():
+    tracker = IncidentTracker(IncidentRules())
+    fire = tracker.observe(_said(**TAMBORA_IN_CHAT)).incident_id
+    tracker.observe(_said(**CEMPAKA_IN_CHAT))  # two fires open: no sole one to follow
+    # one message of another kind in between, its own incident ("violence" at 0.72, as an analyzer files it)
+    between = tracker.observe(_said("ada yg luka2 dibawa ke rs pake motor, semoga selamat", 6,
+                                    category="violence", category_score=0.72))
+    assert between.created
+    assert tracker.observe(_said("damkar udh dateng, 3 rumah abis", 8)).incident_id == fire
+    assert tracker.observe(_said("korbannya udh ditangani blm?", 9, category="violence",
+                                 category_score=0.8)).incident_id == between.incident_id
+    late = tracker.observe(_said("apinya udh padam blm?", 30))  # the chat's fire reports are 22 minutes old
+    assert late.created
