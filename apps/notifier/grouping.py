@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable
 
-from apps.notifier.keywords import asserted, keyword_forms, tells_another
+from apps.notifier.keywords import asserted, keyword_forms, tells_another, tells_two
 from apps.notifier.lexicon import is_word
 from apps.notifier.places import (LEADING, NAME_PARTS, ROADS, TRAILING, Place, name_words, named_as_one_word, places,
                                   same_place, with_short_names)
@@ -67,6 +67,7 @@ class ReportTrace:
     _named_places: tuple[frozenset[str], ...] = field(default=(), compare=False, repr=False)  # ... or by a name
     _word_set: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     _another: bool = field(default=False, compare=False, repr=False)  # it says it tells of another event
+    _two: bool = field(default=False, compare=False, repr=False)  # ... or of two
     _names: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     _mentions: frozenset[str] = field(default=frozenset(), compare=False, repr=False)  # place words and names
 
@@ -96,6 +97,7 @@ class ReportTrace:
             if _written_as_name(name) or _holds_a_name(name)))
         object.__setattr__(self, "_word_set", frozenset(self.words))
         object.__setattr__(self, "_another", tells_another(asserted(self.text)))
+        object.__setattr__(self, "_two", tells_two(asserted(self.text)))
         # names as typed too: "di belawan", "tol belmera" name Belawan and Belmera as much as capitals do
         object.__setattr__(self, "_names", with_short_names(name_words(asserted(self.text)) | self._word_set))
         object.__setattr__(self, "_mentions", frozenset(place_words) | self._names)
@@ -107,6 +109,11 @@ class ReportTrace:
     def another(self) -> bool:
         """It says it tells of another event ("jg ada kebakaran di juata"): it joins only by a place."""
         return self._another
+
+    @property
+    def tells_two(self) -> bool:
+        """It says two events are going on ("menangani 2 kebakaran sekaligus"): it merges no two incidents."""
+        return self._two
 
     @property
     def evidence(self) -> frozenset[str]:

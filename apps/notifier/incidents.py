@@ -13,7 +13,9 @@ report linked to nothing and naming no other place follows the latest incident o
 channel's emergency reports went to within the window ("masih ada yg kejebak?" in the group that was
 just talking about the fire on Jalan Ahmad Yani, even after one message filed as another kind),
 before any sole open incident is looked for; a report telling of another event ("jg ada kebakaran
-di juata") follows nothing and links by a named place only. The bots publish a channel's messages under its key, so they reach the
+di juata") follows nothing and links by a named place only, and one saying two are going on
+("petugas menangani 2 kebakaran sekaligus, yaitu ... dan ...") joins the likest of those it links
+to and merges none. The bots publish a channel's messages under its key, so they reach the
 notifier in the order they were written. Each incident keeps its latest ``MEMBERS_KEPT`` reports
 to link new ones against.
 
@@ -260,6 +262,8 @@ class IncidentTracker:
             follower = bool(matches)
             if not follower:
                 matches = self._linked_incidents(trace)
+                if trace.tells_two and len(matches) > 1:  # a post about both fires: it joins the likest, merges none
+                    matches = [max(matches, key=lambda i: (max(similarity(trace, m) for m in i.members), -i.first_seen))]
                 # a reply that is not about what it answers is no vague follow-up of anything else
                 follower = not matches and answered is None
                 if follower:

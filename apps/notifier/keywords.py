@@ -45,16 +45,26 @@ _CONTRAST = re.compile(
 
 _EVENT_NOUNS = (r"(?:kebakaran|kebakar|terbakar|api|asap|asep|kecelakaan|tabrakan|laka|banjir|longsor|tawuran|ledakan"
                 r"|fire|blaze|smoke|crash|accident|flood)(?!\s+(?:truck|engine|fighter|station|brigade|alarm|department))")
-# "jg ada kebakaran", "ada asap lagi", "kebakaran lain", "another fire", "dua kebakaran sekaligus"
+# "jg ada kebakaran", "ada asap lagi", "kebakaran lain", "another fire"
 _ANOTHER = re.compile(
     rf"\b(?:(?:jg|juga)\s+ada\s+{_EVENT_NOUNS}|ada\s+{_EVENT_NOUNS}\s+(?:jg|juga|lagi|lg|lain)\b|{_EVENT_NOUNS}\s+(?:lain|kedua)\b"
-    rf"|(?:another|a\s+second|second)\s+{_EVENT_NOUNS}|(?:dua|2)\s+{_EVENT_NOUNS}\s+(?:sekaligus|barengan))", re.IGNORECASE)
+    rf"|(?:another|a\s+second|second)\s+{_EVENT_NOUNS})", re.IGNORECASE)
+# "dua kebakaran sekaligus", "2 lokasi kebakaran", "two fires", "both crashes"
+_TWO = re.compile(r"\b(?:dua|2|two|both|kedua)\s+(?:lokasi\s+|titik\s+)?(?:kebakaran|kecelakaan|tabrakan|laka|banjir|longsor"
+                  r"|tawuran|ledakan|kejadian|fires|crashes|accidents|floods|landslides|explosions)\b", re.IGNORECASE)
 
 
 def tells_another(text: str) -> bool:
     """``text`` says it is about another event than the one people are talking about ("eh mlonggo jg
-    ada kebakaran lho", "ada asap lagi tuh di arah selatan", "a second fire near the port")."""
-    return _ANOTHER.search(text) is not None
+    ada kebakaran lho", "ada asap lagi tuh di arah selatan", "a second fire near the port"), or
+    about two (:func:`tells_two`)."""
+    return _ANOTHER.search(text) is not None or tells_two(text)
+
+
+def tells_two(text: str) -> bool:
+    """``text`` says two events are going on ("petugas menangani 2 kebakaran sekaligus, yaitu ... dan
+    ...", "ada dua kebakaran skrg"): naming both, it is still no sign that they are one."""
+    return _TWO.search(text) is not None
 
 
 @lru_cache(maxsize=256)  # read three times per report (its words, its places, its names)

@@ -8,7 +8,7 @@ import pytest
 
 from apps.notifier.grouping import CONTENT_MIN_SPECIFICITY, GroupingRules, ReportTrace, linked, places_conflict
 from apps.notifier.incidents import IncidentRules, IncidentTracker
-from apps.notifier.keywords import asserted, keywords, stem, tells_another
+from apps.notifier.keywords import asserted, keywords, stem, tells_another, tells_two
 from apps.notifier.places import places
 from apps.notifier.specificity import CITY_SPECIFICITY, IDF_FILE, build, shipped
 from fogverse.contracts import Analysis, Report
@@ -504,3 +504,29 @@ def test_a_chat_message_follows_its_chats_latest_incident_of_its_kind():
                                  category_score=0.8)).incident_id == between.incident_id
     late = tracker.observe(_said("apinya udh padam blm?", 30))  # the chat's fire reports are 22 minutes old
     assert late.created
+
+
+@pytest.mark.parametrize("text, two", [
+    ("Update Damkar: petugas menangani 2 kebakaran sekaligus, yaitu rumah di Tuatunu dan gudang di Pasir Putih", True),
+    ("ada dua kebakaran skrg di pkp", True),
+    ("4 unit dikerahkan ke dua lokasi kebakaran, yaitu Sidakaya dan Gumilir", True),
+    ("Firefighters are battling two fires in the city tonight", True),
+    ("dua rumah terbakar di gang mawar", False),  # two houses, one fire
+    ("2 korban kecelakaan dibawa ke rs", False),  # two victims
+])
+def test_a_report_may_say_two_events_are_going_on(text, two):
+    assert tells_two(text) is two
+    assert tells_another(text) or not two
+
+
+def test_a_post_about_two_fires_joins_the_likest_and_merges_none():
+    tracker = IncidentTracker(IncidentRules())
+    tuatunu = tracker.observe(_analysis("Kebakaran rumah warga di Kel. Tuatunu Indah, asap hitam", 0)).incident_id
+    pasir = tracker.observe(_analysis("Kebakaran gudang lada di Jl. Koba, Kel. Pasir Putih, asap tebal", 2)).incident_id
+    both = tracker.observe(_analysis("Update Damkar: petugas menangani 2 kebakaran sekaligus, yaitu rumah warga di "
+                                     "Kel. Tuatunu Indah dan gudang lada di Jl. Koba, Kel. Pasir Putih", 5))
+    assert not both.absorbed and both.incident_id in {tuatunu, pasir}
+    assert len(tracker) == 2
+    merged = tracker.observe(_analysis("Kebakaran rumah warga di Kel. Tuatunu Indah dan gudang lada di Jl. Koba, "
+                                       "Kel. Pasir Putih", 6))
+    assert merged.absorbed, "without the words saying two, a report naming both shows them one event"
