@@ -15,7 +15,7 @@ just talking about the fire on Jalan Ahmad Yani, even after one message filed as
 before any sole open incident is looked for; a report telling of another event ("jg ada kebakaran
 di juata") follows nothing and links by a named place only, and one saying two are going on
 ("petugas menangani 2 kebakaran sekaligus, yaitu ... dan ...") joins the likest of those it links
-to and merges none. The bots publish a channel's messages under its key, so they reach the
+to, merges none and is no member later reports link to (unless it opens its incident). The bots publish a channel's messages under its key, so they reach the
 notifier in the order they were written. Each incident keeps its latest ``MEMBERS_KEPT`` reports
 to link new ones against.
 
@@ -286,8 +286,11 @@ class IncidentTracker:
                     self._unindex(other)
                     self._index(incident, other.members)
                 absorbed = tuple(o.id for o in others)
-            incident.absorb(analysis, trace, forms, member=not follower)
-            if not follower:  # a follower joined on its category alone: later reports link to what named the event
+            # a follower joined on its category alone, a post about two events joining one names the other
+            # too: later reports link to what named this event
+            member = not follower and (created or not trace.tells_two)
+            incident.absorb(analysis, trace, forms, member=member)
+            if member:
                 self._index(incident, [trace])
             self._incidents.move_to_end(incident.id)
             self._place(trace, incident.id)

@@ -530,3 +530,21 @@ def test_a_post_about_two_fires_joins_the_likest_and_merges_none():
     merged = tracker.observe(_analysis("Kebakaran rumah warga di Kel. Tuatunu Indah dan gudang lada di Jl. Koba, "
                                        "Kel. Pasir Putih", 6))
     assert merged.absorbed, "without the words saying two, a report naming both shows them one event"
+
+
+def test_a_post_about_two_fires_is_no_bridge_between_them():
+    tracker = IncidentTracker(IncidentRules())
+    tracker.observe(_analysis("Kebakaran rumah warga di Kel. Tuatunu Indah, asap hitam", 0))
+    tracker.observe(_analysis("Kebakaran gudang lada di Jl. Koba, Kel. Pasir Putih, asap tebal", 2))
+    tracker.observe(_analysis("Update Damkar Pangkalpinang: petugas menangani 2 kebakaran sekaligus, yaitu rumah "
+                              "warga di Kel. Tuatunu Indah dan gudang lada di Jl. Koba, Kel. Pasir Putih", 5))
+    for minute, text in ((8, "Damkar Pangkalpinang: kebakaran rumah warga di Kel. Tuatunu Indah sudah padam"),
+                         (9, "Damkar Pangkalpinang: kebakaran gudang lada di Jl. Koba Kel. Pasir Putih sudah padam")):
+        assert not tracker.observe(_analysis(text, minute)).absorbed, text
+    assert len(tracker) == 2
+
+
+def test_a_post_about_two_fires_opens_an_incident_when_none_is_open():
+    change = IncidentTracker(IncidentRules()).observe(_analysis(
+        "Damkar: 4 unit dikerahkan ke dua lokasi kebakaran, yaitu Gg. Kenanga Sidakaya dan Jl. Perintis Gumilir", 0))
+    assert change.created and change.alert and "kebakaran" in change.summary.lower()
