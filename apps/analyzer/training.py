@@ -128,6 +128,7 @@ def _finish(mode: str, out_dir: Path, data_dir: Path, manifest: dict) -> None:
     manifest["metrics"] = {
         "eval": evaluate(model, load_split(data_dir, "eval")),
         "held_out": evaluate_written(model, load_written(MEASURED_SET)),
+        "held_out_set": MEASURED_SET,
     }
     _write_manifest(out_dir / mode, manifest)
 

@@ -14,8 +14,9 @@ from fogverse.contracts import CATEGORIES
 
 CATEGORY_ACCURACY_FLOOR = {"fast": 0.55, "accurate": 0.7, "cascade": 0.7}
 EMERGENCY_ACCURACY_FLOOR = {"fast": 0.7, "accurate": 0.7, "cascade": 0.7}
-# Share of look-alikes that alert. On held_out_7 release 2026.12.07.1 measures fast 8.9 %,
-# accurate 24.6 %, cascade 17.3 % (2026.12.06.1: 8.9 / 27.4 / 17.3 %) (on held_out_6 13.1 / 25.0 / 16.5 %, and 2026.12.04.1 18.8 / 25.0 /
+# Share of look-alikes that alert. On held_out_8 release 2026.12.07.1 measures fast 6.7 %,
+# accurate 22.4 %, cascade 13.4 % (2026.12.06.1: 8.9 / 24.0 / 16.2 %); on held_out_7 8.9 / 24.6 / 17.3 %
+# (2026.12.06.1: 8.9 / 27.4 / 17.3 %) (on held_out_6 13.1 / 25.0 / 16.5 %, and 2026.12.04.1 18.8 / 25.0 /
 # 16.5 % there);
 # a model that alerts on every message scores 100 %, one that guesses 50 %.
 FALSE_ALARM_CEILING = {"fast": 0.25, "accurate": 0.32, "cascade": 0.25}
@@ -69,4 +70,5 @@ def test_the_accurate_model_names_each_kind_of_held_out_emergency(held_out, load
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["fast", "accurate", "cascade"])
 def test_manifest_reports_what_the_artifacts_do_on_the_held_out_set(mode, held_out_reports):
-    assert read_manifest(ARTIFACTS_DIR / mode)["metrics"]["held_out"] == held_out_reports(mode)
+    metrics = read_manifest(ARTIFACTS_DIR / mode)["metrics"]
+    assert metrics["held_out_set"] == MEASURED_SET and metrics["held_out"] == held_out_reports(mode)
