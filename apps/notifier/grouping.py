@@ -96,8 +96,9 @@ class ReportTrace:
             frozenset(key) for key, name in zip(self.places, self.place_names)
             if _written_as_name(name) or _holds_a_name(name)))
         object.__setattr__(self, "_word_set", frozenset(self.words))
-        object.__setattr__(self, "_another", tells_another(asserted(self.text)))
-        object.__setattr__(self, "_two", tells_two(asserted(self.text)))
+        two = tells_two(asserted(self.text))
+        object.__setattr__(self, "_two", two)
+        object.__setattr__(self, "_another", two or tells_another(asserted(self.text)))
         # names as typed too: "di belawan", "tol belmera" name Belawan and Belmera as much as capitals do
         object.__setattr__(self, "_names", with_short_names(name_words(asserted(self.text)) | self._word_set))
         object.__setattr__(self, "_mentions", frozenset(place_words) | self._names)

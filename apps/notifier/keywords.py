@@ -54,17 +54,23 @@ _TWO = re.compile(r"\b(?:dua|2|two|both|kedua)\s+(?:lokasi\s+|titik\s+)?(?:kebak
                   r"|tawuran|ledakan|kejadian|fires|crashes|accidents|floods|landslides|explosions)\b", re.IGNORECASE)
 
 
+_ANOTHER_CUES = ("jg", "juga", "lagi", "lg", "lain", "kedua", "another", "second")  # one is in every match (a quick test)
+_TWO_CUES = ("dua", "2", "two", "both", "kedua")
+
+
 def tells_another(text: str) -> bool:
     """``text`` says it is about another event than the one people are talking about ("eh mlonggo jg
     ada kebakaran lho", "ada asap lagi tuh di arah selatan", "a second fire near the port"), or
     about two (:func:`tells_two`)."""
-    return _ANOTHER.search(text) is not None or tells_two(text)
+    lowered = text.lower()
+    return (any(cue in lowered for cue in _ANOTHER_CUES) and _ANOTHER.search(text) is not None) or tells_two(text)
 
 
 def tells_two(text: str) -> bool:
     """``text`` says two events are going on ("petugas menangani 2 kebakaran sekaligus, yaitu ... dan
     ...", "ada dua kebakaran skrg"): naming both, it is still no sign that they are one."""
-    return _TWO.search(text) is not None
+    lowered = text.lower()
+    return any(cue in lowered for cue in _TWO_CUES) and _TWO.search(text) is not None
 
 
 @lru_cache(maxsize=256)  # read three times per report (its words, its places, its names)
