@@ -96,11 +96,12 @@ class ReportTrace:
             frozenset(key) for key, name in zip(self.places, self.place_names)
             if _written_as_name(name) or _holds_a_name(name)))
         object.__setattr__(self, "_word_set", frozenset(self.words))
-        two = tells_two(asserted(self.text))
+        told = asserted(self.text)
+        two = tells_two(told)
         object.__setattr__(self, "_two", two)
-        object.__setattr__(self, "_another", two or tells_another(asserted(self.text)))
+        object.__setattr__(self, "_another", two or tells_another(told))
         # names as typed too: "di belawan", "tol belmera" name Belawan and Belmera as much as capitals do
-        object.__setattr__(self, "_names", with_short_names(name_words(asserted(self.text)) | self._word_set))
+        object.__setattr__(self, "_names", with_short_names(name_words(told) | self._word_set))
         object.__setattr__(self, "_mentions", frozenset(place_words) | self._names)
         object.__setattr__(self, "_evidence", frozenset(
             place_words | {w for w in self.words if specificity(w) >= EVIDENCE_MIN_SPECIFICITY}))

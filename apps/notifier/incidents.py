@@ -258,14 +258,16 @@ class IncidentTracker:
             # a reply is about what it answers before anything its words link it to ("2 orang luka parah,
             # dibawa ke rs" under the toll-road crash links as well to the truck crash across the province)
             answered = self._open(self._seen_reports.get(report.reply_to)) if report.reply_to else None
-            matches = self._replied_incident(trace, answered)
+            # a report telling of another event ("eh jg ada kebakaran lho") follows nothing: not what it
+            # answers, nor its chat's incident, nor the sole open one
+            matches = [] if trace.another else self._replied_incident(trace, answered)
             follower = bool(matches)
             if not follower:
                 matches = self._linked_incidents(trace)
                 if trace.tells_two and len(matches) > 1:  # a post about both fires: it joins the likest, merges none
                     matches = [max(matches, key=lambda i: (max(similarity(trace, m) for m in i.members), -i.first_seen))]
                 # a reply that is not about what it answers is no vague follow-up of anything else
-                follower = not matches and answered is None
+                follower = not matches and answered is None and not trace.another
                 if follower:
                     matches = self._conversation_incident(trace) or self._sole_open_incident(trace)
                     follower = bool(matches)
@@ -354,7 +356,7 @@ class IncidentTracker:
         5th Street, not the house fire on Elm Road), else none, since nothing in it says which. Its
         own category must not be a guess."""
         rules = self.grouping
-        if (trace.places or trace.another or trace.emergency_score < rules.confident_score or trace.category_score < rules.unsure_category
+        if (trace.places or trace.emergency_score < rules.confident_score or trace.category_score < rules.unsure_category
                 or _names_something(trace, self.specificity)):
             return []
         # an hour, as long as an event's reports trickle in: a fire whose last report was 20 minutes
@@ -377,7 +379,7 @@ class IncidentTracker:
         in a reply ("bukan, itu rumah terbakar di cappa galung"; "yg ini truk masuk jurang", surely an
         accident, under a question about a landslide)."""
         rules = self.grouping
-        if incident is None or trace.another or not trace.names_places_of(incident.members):
+        if incident is None or not trace.names_places_of(incident.members):
             return []
         if incident.category != trace.category and trace.category_score >= rules.unsure_category:
             return []
@@ -391,7 +393,7 @@ class IncidentTracker:
         message of another kind in between ("ada yg luka2 dibawa ke rs", filed as violence under the
         fire) is no change of subject."""
         rules = self.grouping
-        latest = self._conversations.get(trace.conversation, []) if trace.conversation and not trace.another else []
+        latest = self._conversations.get(trace.conversation, []) if trace.conversation else []
         any_kind = trace.emergency_score >= rules.confident_score and trace.category_score < rules.unsure_category
         for at, incident_id in reversed(latest):
             incident = self._open(incident_id)
