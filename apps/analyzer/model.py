@@ -159,12 +159,15 @@ class AccurateScorer:
 
 
 class CascadeScorer:
-    """``fast`` answers when its score lies outside the band; ``accurate`` answers the rest."""
+    """``fast`` answers when its score lies outside the band; ``accurate`` scores the rest, judged
+    at the cascade's own ``threshold`` (accurate's own when the manifest names none)."""
 
-    def __init__(self, fast: LinearScorer, accurate: AccurateScorer, band: tuple[float, float]) -> None:
+    def __init__(self, fast: LinearScorer, accurate: AccurateScorer, band: tuple[float, float],
+                 threshold: float | None = None) -> None:
         self._fast = fast
         self._accurate = accurate
         self.band = band
+        self.threshold = accurate.threshold if threshold is None else threshold
 
     def score(self, texts: list[str]) -> Scores:
         scores = self._fast.score(texts)
@@ -172,7 +175,7 @@ class CascadeScorer:
         unsure = np.flatnonzero((scores.emergency_score >= low) & (scores.emergency_score <= high))
         if unsure.size:
             second = self._accurate.score([texts[i] for i in unsure])
-            scores.emergency[unsure] = second.emergency
+            scores.emergency[unsure] = second.emergency_score >= self.threshold
             scores.emergency_score[unsure] = second.emergency_score
             scores.category_scores[unsure] = second.category_scores
         return scores
@@ -201,7 +204,8 @@ def _load_scorer(mode: str, artifacts_dir: Path, threads: int) -> tuple[str, Sco
     )
     if mode == "accurate":
         return manifest["version"], accurate
-    return manifest["version"], CascadeScorer(fast, accurate, tuple(manifest["band"]))
+    return manifest["version"], CascadeScorer(fast, accurate, tuple(manifest["band"]),
+                                              manifest.get("emergency_threshold"))
 
 
 class EmergencyModel:

@@ -61,3 +61,28 @@ def test_unknown_mode_is_refused_by_name():
 def test_missing_artifacts_are_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="fast"):
         EmergencyModel.load("fast", artifacts_dir=tmp_path)
+
+
+def test_the_cascade_judges_its_band_at_its_own_threshold(tmp_path):
+    import json
+    import shutil
+
+    from apps.analyzer.model import ARTIFACTS_DIR
+
+    shutil.copytree(ARTIFACTS_DIR, tmp_path / "artifacts")
+    manifest_path = tmp_path / "artifacts" / "cascade" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    shipped = EmergencyModel.load("cascade", tmp_path / "artifacts")
+    texts = ["Forest fire near La Ronge Sask. Canada", "smoke everywhere near the mall, stay safe",
+             "police everywhere downtown what happened", "this new album is fire lol"] * 2
+    fast_scores = EmergencyModel.load("fast", tmp_path / "artifacts").scores(texts).emergency_score
+    low, high = manifest["band"]
+    in_band = (fast_scores >= low) & (fast_scores <= high)
+    manifest["emergency_threshold"] = 1.01  # nothing the accurate model scores is high enough
+    manifest_path.write_text(json.dumps(manifest))
+    strict = EmergencyModel.load("cascade", tmp_path / "artifacts").scores(texts)
+    before = shipped.scores(texts)
+    assert in_band.any() and (before.emergency[in_band]).any()  # the texts test something
+    assert not strict.emergency[in_band].any()
+    assert (strict.emergency[~in_band] == before.emergency[~in_band]).all()
+    assert strict.emergency_score == pytest.approx(before.emergency_score)

@@ -50,3 +50,31 @@ def test_operating_points_measure_f1_and_written_accuracy_at_each_threshold():
     assert by_threshold[0.6].fast_weight == 0.25
     # 0.59 and 0.60 both judge everything right: the one nearer 0.5
     assert choose_operating_point(list(by_threshold.values())).threshold == 0.59
+
+
+def test_cascade_points_judge_the_band_by_accurate_at_each_threshold_and_the_rest_by_fast():
+    from apps.analyzer.training import cascade_points
+
+    truth = np.array([True, True, False, False])
+    fast = np.array([0.9, 0.5, 0.45, 0.1])  # fast threshold 0.5: the look-alike at 0.45 is right already
+    accurate = np.array([0.9, 0.7, 0.6, 0.1])
+    written_truth = np.array([True, False])
+    written_fast = np.array([0.48, 0.52])  # both in a band (0.45, 0.55), fast wrong on both
+    written_accurate = np.array([0.8, 0.3])
+    points = {(p.band, p.threshold): p for p in cascade_points(
+        fast, 0.5, accurate, truth, written_fast, written_accurate, written_truth, max_fraction=0.5)}
+    narrow = points[((0.5, 0.5), 0.65)]  # only the 0.5 tweet goes to accurate (0.7: right)
+    assert narrow.accurate_fraction == 0.25
+    assert narrow.f1 == pytest.approx(1.0)
+    assert narrow.written_accuracy == 0.0  # neither written message in (0.5, 0.5): fast judges both wrong
+    wide = points[((0.45, 0.5), 0.55)]  # the 0.45 look-alike too, and accurate flags it at 0.6
+    assert wide.accurate_fraction == 0.5
+    assert wide.f1 == pytest.approx(0.8)
+    assert points[((0.45, 0.5), 0.65)].f1 == pytest.approx(1.0)
+    assert points[((0.45, 0.55), 0.65)].written_accuracy == 1.0
+    assert not any(p.accurate_fraction > 0.5 for p in points.values())  # (0.1, 0.9) sends three of four: out
+
+
+def test_the_cascade_point_chosen_sends_the_fewest_to_accurate_when_all_else_is_equal():
+    points = [OperatingPoint(0.0, 0.5, 0.8, 0.9, (0.4, 0.6), 0.2), OperatingPoint(0.0, 0.5, 0.8, 0.9, (0.45, 0.55), 0.1)]
+    assert choose_operating_point(points).band == (0.45, 0.55)
