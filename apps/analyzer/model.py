@@ -3,8 +3,9 @@
 Needs only numpy, onnxruntime and tokenizers. Modes (see ``artifacts/<mode>/manifest.json``):
 - ``fast``: word and character TF-IDF with linear heads, all inside one ONNX graph.
 - ``accurate``: a two-layer student distilled from MiniLM-L6 fine-tuned on the tweets (int8,
-  tokenized with the shipped tokenizer), its emergency score blended with ``fast``'s.
-- ``cascade``: ``fast`` decides the texts it is sure of, ``accurate`` decides the others.
+  tokenized with the shipped tokenizer), its emergency score blended with ``fast``'s; a text in
+  Indonesian is ``fast``'s alone (the manifest's ``indonesian_by``, :mod:`apps.analyzer.language`).
+- ``cascade``: ``fast`` decides the texts it is sure of and those in Indonesian, ``accurate`` the others.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
+from apps.analyzer.language import is_indonesian
 from fogverse.contracts import CATEGORIES, MAX_TEXT_CHARS
 
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
@@ -138,24 +140,37 @@ class AccurateScorer:
 
     def __init__(
         self, transformer: TransformerScorer, fast: LinearScorer, fast_weight: float, category_from: str,
-        threshold: float,
+        threshold: float, indonesian_by_fast: bool = False,
     ) -> None:
         self._transformer = transformer
         self._fast = fast
         self.fast_weight = fast_weight
         self.category_from = category_from
         self.threshold = threshold
+        self.indonesian_by_fast = indonesian_by_fast  # the manifest's ``indonesian_by`` is "fast"
+
+    def by_fast(self, texts: list[str]) -> np.ndarray:
+        """Texts the fast model alone judges (bool [n]): those in Indonesian, when the manifest says so."""
+        return np.array([self.indonesian_by_fast and is_indonesian(t) for t in texts], dtype=bool)
 
     def score(self, texts: list[str]) -> Scores:
-        transformer_emergency, transformer_categories = self._transformer.raw_scores(texts)
         fast = self._fast.score(texts)
-        blended = (1 - self.fast_weight) * transformer_emergency + self.fast_weight * fast.emergency_score
+        by_fast = self.by_fast(texts)
+        english = np.flatnonzero(~by_fast)
+        if not english.size:
+            return fast
+        transformer_emergency, transformer_categories = self._transformer.raw_scores([texts[i] for i in english])
+        fast_emergency, fast_categories = fast.emergency_score[english], fast.category_scores[english]
+        blended = (1 - self.fast_weight) * transformer_emergency + self.fast_weight * fast_emergency
         emergency_score = np.clip(blended, 0.0, 1.0)  # rounding must not step outside the contract's 0..1
         if self.category_from == "both":
-            categories = (fast.category_scores + transformer_categories) / 2
+            categories = (fast_categories + transformer_categories) / 2
         else:
-            categories = fast.category_scores if self.category_from == "fast" else transformer_categories
-        return Scores(emergency_score >= self.threshold, emergency_score.astype(np.float32), categories)
+            categories = fast_categories if self.category_from == "fast" else transformer_categories
+        fast.emergency[english] = emergency_score >= self.threshold
+        fast.emergency_score[english] = emergency_score.astype(np.float32)
+        fast.category_scores[english] = categories
+        return fast
 
 
 class CascadeScorer:
@@ -172,7 +187,9 @@ class CascadeScorer:
     def score(self, texts: list[str]) -> Scores:
         scores = self._fast.score(texts)
         low, high = self.band
-        unsure = np.flatnonzero((scores.emergency_score >= low) & (scores.emergency_score <= high))
+        # a text the accurate model would leave to the fast one is not sent to it
+        unsure = np.flatnonzero((scores.emergency_score >= low) & (scores.emergency_score <= high)
+                                & ~self._accurate.by_fast(texts))
         if unsure.size:
             second = self._accurate.score([texts[i] for i in unsure])
             scores.emergency[unsure] = second.emergency_score >= self.threshold
@@ -201,6 +218,7 @@ def _load_scorer(mode: str, artifacts_dir: Path, threads: int) -> tuple[str, Sco
         accurate_manifest["fast_weight"],
         accurate_manifest["category_from"],
         accurate_manifest["emergency_threshold"],
+        accurate_manifest.get("indonesian_by") == "fast",  # since 2026.12.07.2
     )
     if mode == "accurate":
         return manifest["version"], accurate

@@ -86,3 +86,36 @@ def test_the_cascade_judges_its_band_at_its_own_threshold(tmp_path):
     assert not strict.emergency[in_band].any()
     assert (strict.emergency[~in_band] == before.emergency[~in_band]).all()
     assert strict.emergency_score == pytest.approx(before.emergency_score)
+
+
+INDONESIAN = ["kebakaran di pasar senen, apinya udah gede bgt", "masih ada yg kejebak gk?",
+              "harga cabe lagi kebakaran nih, mahal bgt"]
+ENGLISH = ["Huge fire at the market, people trapped", "police everywhere downtown what happened"]
+
+
+@pytest.mark.parametrize("mode", ["accurate", "cascade"])
+def test_messages_in_indonesian_are_judged_by_fast_alone(mode, load_shipped):
+    fast, model = load_shipped("fast").scores(INDONESIAN + ENGLISH), load_shipped(mode).scores(INDONESIAN + ENGLISH)
+    n = len(INDONESIAN)
+    assert (model.emergency[:n] == fast.emergency[:n]).all()
+    assert model.emergency_score[:n] == pytest.approx(fast.emergency_score[:n])
+    assert model.category_scores[:n] == pytest.approx(fast.category_scores[:n])
+    # English ones still reach the transformer: police... sits in the cascade's band
+    assert model.emergency_score[n + 1] != pytest.approx(fast.emergency_score[n + 1])
+
+
+def test_without_the_manifest_field_accurate_blends_every_message(tmp_path):
+    import json
+    import shutil
+
+    from apps.analyzer.model import ARTIFACTS_DIR
+
+    shutil.copytree(ARTIFACTS_DIR, tmp_path / "artifacts")
+    manifest_path = tmp_path / "artifacts" / "accurate" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["indonesian_by"] == "fast"
+    del manifest["indonesian_by"]  # a release before 2026.12.07.2
+    manifest_path.write_text(json.dumps(manifest))
+    fast = EmergencyModel.load("fast", tmp_path / "artifacts").scores(INDONESIAN)
+    blended = EmergencyModel.load("accurate", tmp_path / "artifacts").scores(INDONESIAN)
+    assert not (blended.emergency_score == pytest.approx(fast.emergency_score))

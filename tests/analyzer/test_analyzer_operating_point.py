@@ -78,3 +78,31 @@ def test_cascade_points_judge_the_band_by_accurate_at_each_threshold_and_the_res
 def test_the_cascade_point_chosen_sends_the_fewest_to_accurate_when_all_else_is_equal():
     points = [OperatingPoint(0.0, 0.5, 0.8, 0.9, (0.4, 0.6), 0.2), OperatingPoint(0.0, 0.5, 0.8, 0.9, (0.45, 0.55), 0.1)]
     assert choose_operating_point(points).band == (0.45, 0.55)
+
+
+def test_written_messages_judged_by_fast_keep_its_verdict_at_every_threshold():
+    truth = np.array([True, False])
+    written_truth = np.array([True, False, False])
+    written_scores = np.array([0.7, 0.6, 0.6])  # the last is Indonesian: fast judged it, rightly
+    fixed = (np.array([False, False, True]), np.array([False, False, False]))
+    by_threshold = {p.threshold: p for p in operating_points(truth, np.array([0.9, 0.1]), written_truth,
+                                                             written_scores, 0.5, fixed)}
+    assert by_threshold[0.5].written_accuracy == pytest.approx(2 / 3)  # without it: 1/3
+    assert by_threshold[0.65].written_accuracy == pytest.approx(1.0)
+    assert by_threshold[0.75].written_accuracy == pytest.approx(2 / 3)
+
+
+def test_texts_left_to_fast_are_never_sent_to_accurate_by_the_cascade():
+    from apps.analyzer.training import cascade_points
+
+    truth = np.array([True, False])
+    fast = np.array([0.5, 0.5])  # both in any band around 0.5; the second is Indonesian
+    accurate = np.array([0.9, 0.9])
+    points = {(p.band, p.threshold): p for p in cascade_points(
+        fast, 0.5, accurate, truth, np.array([0.5]), np.array([0.9]), np.array([False]), 1.0,
+        by_fast=np.array([False, True]), written_by_fast=np.array([True]))}
+    point = points[((0.5, 0.5), 0.5)]
+    assert point.accurate_fraction == 0.5
+    assert point.f1 == pytest.approx(2 / 3)  # the Indonesian one flagged by fast (0.5 >= 0.5): a false alarm
+    assert point.written_accuracy == 0.0  # fast flags the written look-alike, accurate never sees it
+    assert points[((0.5, 0.5), 0.95)].f1 == pytest.approx(0.0)  # accurate at 0.95 drops the real one
