@@ -7,7 +7,7 @@ parallel (a ThreadPoolExecutor with 2 threads, each predicting one batch at a ti
 onnxruntime thread per call, as the analyzer's parallel ANALYZER_MODE loads it).
 F1 is the emergency F1 on the eval split (rows of labeled.csv with id divisible by 5); "cat" and
 "em/not" are the category accuracy on the written held-out set's emergencies and the
-emergency/not accuracy on all of it (``MEASURED_SET``: apps/analyzer/data/held_out_5.csv, never trained on).
+emergency/not accuracy on all of it (the set ``MEASURED_SET`` names in apps/analyzer/data/, never trained on).
 """
 
 from __future__ import annotations
