@@ -97,7 +97,7 @@ class ReportTrace:
             if _written_as_name(name) or _holds_a_name(name)))
         object.__setattr__(self, "_word_set", frozenset(self.words))
         told = asserted(self.text)
-        two = tells_two(told)
+        two = tells_two(told) or _names_two_villages(self.place_names)
         object.__setattr__(self, "_two", two)
         object.__setattr__(self, "_another", two or tells_another(told))
         # names as typed too: "di belawan", "tol belmera" name Belawan and Belmera as much as capitals do
@@ -141,6 +141,17 @@ class ReportTrace:
         """Every place it names by a name is named by one of ``others`` (true when it names none):
         "rumah terbakar di cappa galung" names a place, "dibawa ke rs pake becak" (by bike) does not."""
         return all(any(_named_by(p, o._place_sets, o._names) for o in others) for p in self._named_places)
+
+
+VILLAGES = frozenset("kelurahan kel desa".split())  # the words that name a village as such
+
+
+def _names_two_villages(names: tuple[str, ...]) -> bool:
+    """It names two villages as such ("dua unit ke Kelurahan Mogolaing ..., dan satu unit ke Kelurahan
+    Kotobangon"): a post about two places, read as one saying two events are going on. A village is
+    where a fire, a crash or a fight happens; one flood may cover two ("Kelurahan Wosi dan Kelurahan
+    Sanggeng"), and then the post still joins the likest incident, merging none."""
+    return sum(name.split()[0].lower().rstrip(".") in VILLAGES for name in names if name.split()) >= 2
 
 
 def _specific(place: Place, specificity: Callable[[str], float]) -> bool:

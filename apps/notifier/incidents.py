@@ -14,8 +14,9 @@ channel's emergency reports went to within the window ("masih ada yg kejebak?" i
 just talking about the fire on Jalan Ahmad Yani, even after one message filed as another kind),
 before any sole open incident is looked for; a report telling of another event ("jg ada kebakaran
 di juata") follows nothing and links by a named place only, and one saying two are going on
-("petugas menangani 2 kebakaran sekaligus, yaitu ... dan ...") joins the likest of those it links
-to, merges none and is no member later reports link to (unless it opens its incident). The bots publish a channel's messages under its key, so they reach the
+("petugas menangani 2 kebakaran sekaligus, yaitu ... dan ...", or naming two villages as such)
+joins the likest of those it links to, merges none and is no member later reports link to (unless it
+opens its incident). The bots publish a channel's messages under its key, so they reach the
 notifier in the order they were written. Each incident keeps its latest ``MEMBERS_KEPT`` reports
 to link new ones against.
 

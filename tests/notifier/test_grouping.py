@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from apps.notifier.grouping import CONTENT_MIN_SPECIFICITY, GroupingRules, ReportTrace, linked, places_conflict
+from apps.notifier.grouping import (CONTENT_MIN_SPECIFICITY, GroupingRules, ReportTrace, _names_two_villages, linked,
+                                    places_conflict)
 from apps.notifier.incidents import IncidentRules, IncidentTracker
 from apps.notifier.keywords import asserted, keywords, stem, tells_another, tells_two
 from apps.notifier.places import places
@@ -528,8 +529,33 @@ def test_a_post_about_two_fires_joins_the_likest_and_merges_none():
     assert not both.absorbed and both.incident_id in {tuatunu, pasir}
     assert len(tracker) == 2
     merged = tracker.observe(_analysis("Kebakaran rumah warga di Kel. Tuatunu Indah dan gudang lada di Jl. Koba, "
-                                       "Kel. Pasir Putih", 6))
-    assert merged.absorbed, "without the words saying two, a report naming both shows them one event"
+                                       "Pasir Putih", 6))
+    # without the words saying two, and naming only one of the villages as such, a report naming both
+    # shows them one event
+    assert merged.absorbed
+
+
+def test_a_post_naming_two_villages_as_such_merges_no_two_fires():
+    tracker = IncidentTracker(IncidentRules())
+    mogolaing = tracker.observe(_analysis("ada kebakaran di mogolaing!! asap hitam tinggi skali", 0)).incident_id
+    kotobangon = tracker.observe(_analysis("kebakaran lagi di kotobangon, toko bangunan dekat jembatan", 9)).incident_id
+    both = tracker.observe(_analysis("DAMKAR KOTAMOBAGU: Dua unit armada dikerahkan ke Kelurahan Mogolaing, "
+                                     "Kecamatan Kotamobagu Barat, dan satu unit ke Kelurahan Kotobangon", 18))
+    assert not both.absorbed and both.incident_id in {mogolaing, kotobangon}
+    later = tracker.observe(_analysis("Damkar Kotamobagu: kebakaran di Kel. Kotobangon sudah padam", 33))
+    assert later.incident_id == kotobangon and not later.absorbed  # the post is no bridge either
+    assert len(tracker) == 2
+
+
+@pytest.mark.parametrize(("names", "two"), [
+    (("Kelurahan Mogolaing", "Kelurahan Kotobangon"), True),
+    (("Kel. Tuatunu Indah", "Desa Sekuro"), True),
+    (("Kel. Pasir Putih", "Jl. Koba", "Kec. Bukit Intan"), False),  # one village, its street and district
+    (("Jl. Trikora Wosi", "Jl. Merdeka"), False),  # two roads: a crossing, a detour
+    (("Kelurahan Wosi",), False),
+])
+def test_two_villages_named_as_such(names, two):
+    assert _names_two_villages(names) is two
 
 
 def test_a_post_about_two_fires_is_no_bridge_between_them():
