@@ -520,14 +520,23 @@ def test_a_report_may_say_two_events_are_going_on(text, two):
     assert tells_another(text) or not two
 
 
-def test_a_post_about_two_fires_joins_the_likest_and_merges_none():
+def _two_fires_then_a_post_naming_both(first: tuple[str, int], second: tuple[str, int],
+                                      post: tuple[str, int]) -> IncidentTracker:
+    """Two fires open, then a post naming both: it joins one of them and merges none."""
     tracker = IncidentTracker(IncidentRules())
-    tuatunu = tracker.observe(_analysis("Kebakaran rumah warga di Kel. Tuatunu Indah, asap hitam", 0)).incident_id
-    pasir = tracker.observe(_analysis("Kebakaran gudang lada di Jl. Koba, Kel. Pasir Putih, asap tebal", 2)).incident_id
-    both = tracker.observe(_analysis("Update Damkar: petugas menangani 2 kebakaran sekaligus, yaitu rumah warga di "
-                                     "Kel. Tuatunu Indah dan gudang lada di Jl. Koba, Kel. Pasir Putih", 5))
-    assert not both.absorbed and both.incident_id in {tuatunu, pasir}
+    fires = {tracker.observe(_analysis(text, minute)).incident_id for text, minute in (first, second)}
+    both = tracker.observe(_analysis(*post))
+    assert not both.absorbed and both.incident_id in fires and len(fires) == 2
     assert len(tracker) == 2
+    return tracker
+
+
+def test_a_post_about_two_fires_joins_the_likest_and_merges_none():
+    tracker = _two_fires_then_a_post_naming_both(
+        ("Kebakaran rumah warga di Kel. Tuatunu Indah, asap hitam", 0),
+        ("Kebakaran gudang lada di Jl. Koba, Kel. Pasir Putih, asap tebal", 2),
+        ("Update Damkar: petugas menangani 2 kebakaran sekaligus, yaitu rumah warga di Kel. Tuatunu Indah dan "
+         "gudang lada di Jl. Koba, Kel. Pasir Putih", 5))
     merged = tracker.observe(_analysis("Kebakaran rumah warga di Kel. Tuatunu Indah dan gudang lada di Jl. Koba, "
                                        "Pasir Putih", 6))
     # without the words saying two, and naming only one of the villages as such, a report naming both
@@ -536,14 +545,13 @@ def test_a_post_about_two_fires_joins_the_likest_and_merges_none():
 
 
 def test_a_post_naming_two_villages_as_such_merges_no_two_fires():
-    tracker = IncidentTracker(IncidentRules())
-    mogolaing = tracker.observe(_analysis("ada kebakaran di mogolaing!! asap hitam tinggi skali", 0)).incident_id
-    kotobangon = tracker.observe(_analysis("kebakaran lagi di kotobangon, toko bangunan dekat jembatan", 9)).incident_id
-    both = tracker.observe(_analysis("DAMKAR KOTAMOBAGU: Dua unit armada dikerahkan ke Kelurahan Mogolaing, "
-                                     "Kecamatan Kotamobagu Barat, dan satu unit ke Kelurahan Kotobangon", 18))
-    assert not both.absorbed and both.incident_id in {mogolaing, kotobangon}
+    tracker = _two_fires_then_a_post_naming_both(
+        ("ada kebakaran di mogolaing!! asap hitam tinggi skali", 0),
+        ("kebakaran lagi di kotobangon, toko bangunan dekat jembatan", 9),
+        ("DAMKAR KOTAMOBAGU: Dua unit armada dikerahkan ke Kelurahan Mogolaing, Kecamatan Kotamobagu Barat, dan "
+         "satu unit ke Kelurahan Kotobangon", 18))
     later = tracker.observe(_analysis("Damkar Kotamobagu: kebakaran di Kel. Kotobangon sudah padam", 33))
-    assert later.incident_id == kotobangon and not later.absorbed  # the post is no bridge either
+    assert not later.absorbed and not later.created  # it joins the Kotobangon fire: the post is no bridge
     assert len(tracker) == 2
 
 
