@@ -22,8 +22,8 @@ from typing import Callable
 
 from apps.notifier.keywords import asserted, keyword_forms, tells_another, tells_two
 from apps.notifier.lexicon import is_word
-from apps.notifier.places import (LEADING, NAME_PARTS, ROADS, TRAILING, Place, name_words, named_as_one_word, places,
-                                  same_place, with_short_names)
+from apps.notifier.places import (LEADING, NAME_PARTS, ROADS, TRAILING, VILLAGES, Place, name_words, named_as_one_word,
+                                  places, same_place, with_short_names)
 
 PLACE_WEIGHT = 2.0  # a place name counts this many times a word of the same specificity
 PLACE_MIN_SPECIFICITY = 0.6  # "at Home", "in Town": capitalised but not a place name
@@ -143,7 +143,9 @@ class ReportTrace:
         return all(any(_named_by(p, o._place_sets, o._names) for o in others) for p in self._named_places)
 
 
-VILLAGES = frozenset("kelurahan kel desa".split())  # the words that name a village as such
+def _leading_word(name: str) -> str:
+    """The first word of a place's name, as its type is written ("Jl." ▸ "jl", "Kelurahan" ▸ "kelurahan")."""
+    return name.split()[0].lower().rstrip(".")
 
 
 def _names_two_villages(names: tuple[str, ...]) -> bool:
@@ -151,7 +153,7 @@ def _names_two_villages(names: tuple[str, ...]) -> bool:
     Kotobangon"): a post about two places, read as one saying two events are going on. A village is
     where a fire, a crash or a fight happens; one flood may cover two ("Kelurahan Wosi dan Kelurahan
     Sanggeng"), and then the post still joins the likest incident, merging none."""
-    return sum(name.split()[0].lower().rstrip(".") in VILLAGES for name in names if name.split()) >= 2
+    return sum(_leading_word(name) in VILLAGES for name in names if name.split()) >= 2
 
 
 def _specific(place: Place, specificity: Callable[[str], float]) -> bool:
@@ -163,7 +165,7 @@ def _written_as_name(name: str) -> bool:
     place typed in lower case after any word but a road's may be a place ("pasar turi") or not ("which
     factory", "my in-laws' house"), so it is shared when both name it but never tells two events apart."""
     words = name.split()
-    return words[0].lower().rstrip(".") in ROADS or any(
+    return _leading_word(name) in ROADS or any(
         w[:1].isupper() or w[:1].isdigit() for w in words if w.lower().rstrip(".") not in _PLACE_TYPES)
 
 

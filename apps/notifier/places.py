@@ -41,6 +41,7 @@ district city town beach trail mosque church tower hotel airport stadium office 
 JURISDICTIONS = frozenset("kota kabupaten kab provinsi prov".split())
 # Leading words of a road: the name after one is a road's, even typed in lower case ("jl mawar").
 ROADS = frozenset("jalan jl jln gang gg tol".split())
+VILLAGES = frozenset("kelurahan kel desa".split())  # leading words that name a village as such
 # Leading words that are part of a name: "Kampung Melayu" is not "Cipinang Melayu".
 NAME_PARTS = frozenset("kampung pasar tanah bukit gunung pantai kali pulau rawa kebon pondok tanjung".split())
 PLACE_WORDS = (LEADING | TRAILING | {"the", "of"}) - NAME_PARTS
