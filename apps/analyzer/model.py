@@ -154,23 +154,26 @@ class AccurateScorer:
         return np.array([self.indonesian_by_fast and is_indonesian(t) for t in texts], dtype=bool)
 
     def score(self, texts: list[str]) -> Scores:
-        fast = self._fast.score(texts)
-        by_fast = self.by_fast(texts)
-        english = np.flatnonzero(~by_fast)
-        if not english.size:
-            return fast
-        transformer_emergency, transformer_categories = self._transformer.raw_scores([texts[i] for i in english])
-        fast_emergency, fast_categories = fast.emergency_score[english], fast.category_scores[english]
+        scores = self._fast.score(texts)
+        self.blend_into(scores, texts, np.flatnonzero(~self.by_fast(texts)))
+        return scores
+
+    def blend_into(self, scores: Scores, texts: list[str], rows: np.ndarray) -> None:
+        """Replace ``rows`` of ``scores``, the fast model's scores of ``texts``, with the blend and
+        its verdicts; the other rows keep the fast model's."""
+        if not rows.size:
+            return
+        transformer_emergency, transformer_categories = self._transformer.raw_scores([texts[i] for i in rows])
+        fast_emergency, fast_categories = scores.emergency_score[rows], scores.category_scores[rows]
         blended = (1 - self.fast_weight) * transformer_emergency + self.fast_weight * fast_emergency
         emergency_score = np.clip(blended, 0.0, 1.0)  # rounding must not step outside the contract's 0..1
         if self.category_from == "both":
             categories = (fast_categories + transformer_categories) / 2
         else:
             categories = fast_categories if self.category_from == "fast" else transformer_categories
-        fast.emergency[english] = emergency_score >= self.threshold
-        fast.emergency_score[english] = emergency_score.astype(np.float32)
-        fast.category_scores[english] = categories
-        return fast
+        scores.emergency[rows] = emergency_score >= self.threshold
+        scores.emergency_score[rows] = emergency_score.astype(np.float32)
+        scores.category_scores[rows] = categories
 
 
 class CascadeScorer:
@@ -190,11 +193,8 @@ class CascadeScorer:
         # a text the accurate model would leave to the fast one is not sent to it
         unsure = np.flatnonzero((scores.emergency_score >= low) & (scores.emergency_score <= high)
                                 & ~self._accurate.by_fast(texts))
-        if unsure.size:
-            second = self._accurate.score([texts[i] for i in unsure])
-            scores.emergency[unsure] = second.emergency_score >= self.threshold
-            scores.emergency_score[unsure] = second.emergency_score
-            scores.category_scores[unsure] = second.category_scores
+        self._accurate.blend_into(scores, texts, unsure)  # (the fast scores it blends are these)
+        scores.emergency[unsure] = scores.emergency_score[unsure] >= self.threshold
         return scores
 
 
