@@ -303,13 +303,13 @@ def tune_accurate(data_dir: Path, out_dir: Path, settings: AccurateSettings, log
     fast_written = _fast_out_of_set(data_dir, LinearSettings(**read_manifest(out_dir / "fast")["settings"]))
     written_truth = _retired_truth()
     # the Indonesian ones are the fast model's (INDONESIAN_BY); no validation tweet is (language.py)
-    by_fast = (_retired_indonesian(), fast_written >= read_manifest(out_dir / "fast")["emergency_threshold"])
+    judged_by_fast = (_retired_indonesian(), fast_written >= read_manifest(out_dir / "fast")["emergency_threshold"])
     points = [
         point
         for w in FAST_WEIGHTS
         for point in operating_points(
             view["truth"], (1 - w) * view["transformer"][0] + w * view["fast"][0],
-            written_truth, (1 - w) * transformer_written + w * fast_written, w, by_fast,
+            written_truth, (1 - w) * transformer_written + w * fast_written, w, judged_by_fast,
         )
     ]
     chosen = choose_operating_point(points, ACCURATE_F1_TOLERANCE)
@@ -388,13 +388,13 @@ def train_cascade(data_dir: Path, out_dir: Path, log=print) -> None:
     transformer_written = _transformer_out_of_set(fit, fit_embeddings, written, written_embeddings, heads.heads,
                                                   student_head(mode_dir))
     fast_written = _fast_out_of_set(data_dir, LinearSettings(**read_manifest(out_dir / "fast")["settings"]))
-    weight = accurate["fast_weight"]
+    weight, left_to_fast = accurate["fast_weight"], accurate.get("indonesian_by") == INDONESIAN_BY
     points = cascade_points(
         view["fast"][0], view["fast_threshold"], (1 - weight) * view["transformer"][0] + weight * view["fast"][0],
         view["truth"], fast_written, (1 - weight) * transformer_written + weight * fast_written, _retired_truth(),
         settings.max_accurate_fraction,
-        np.array([is_indonesian(t.text) for t in view["tweets"]]) if accurate.get("indonesian_by") == "fast" else None,
-        _retired_indonesian() if accurate.get("indonesian_by") == "fast" else None,
+        np.array([is_indonesian(t.text) for t in view["tweets"]]) if left_to_fast else None,
+        _retired_indonesian() if left_to_fast else None,
     )
     chosen = choose_operating_point(points, settings.f1_tolerance)
     log(f"cascade: band {chosen.band}, threshold {chosen.threshold}, {chosen.accurate_fraction:.1%} of validation "
