@@ -61,8 +61,17 @@ lokasi tkp tempat sekitar sekitarnya area grup group timeline tv berita medsos s
 sekolah kantor kampus kos kost kosan rumahku rumahnya sebelahnya kota desa kampung jalan jalanan atap
 lantai kamar dapur mobil motor bus kereta kapal pesawat laut jalur lajur ruas arah perempatan
 pertigaan sekitaran pukul jam salah
+kepala perut tangan kaki dada leher punggung lengan badan muka wajah mata
 """.split())
-_NOT_NAME_AFTER_PLACE_WORD = STOPWORDS | PLACE_WORDS | PREPOSITIONS  # "tol arah Cikampek"
+# Words that follow a place word without naming it, as people type them: "puskesmas penuh" (the
+# clinic is full), "rs mana" (which hospital), "dibawa ke rs pake becak" (to hospital by becak),
+# "terminal macet", "pabrik gk ada yg luka"; and a word ending in -nya, whose place is told before
+# ("toko sebelahnya", the shop next to it).
+NOT_NAMES_AFTER_PLACE_WORD = frozenset("""
+mana siapa apa gk gak ngga nggak enggak gt gitu gini penuh macet rame ramai sepi lewat pake pakai jam pingsan
+tutup buka kena luka
+""".split())
+_NOT_NAME_AFTER_PLACE_WORD = STOPWORDS | PLACE_WORDS | PREPOSITIONS | NOT_NAMES_AFTER_PLACE_WORD  # "tol arah Cikampek"
 # Titles inside a street's name, never the name itself: "jl ir sutami" is Jalan Sutami, "Jl. HR
 # Soebrantas" Jalan Soebrantas.
 TITLES = frozenset("ir dr drs hr kh h hj prof jend jenderal letjen mayjen brigjen kol teuku tengku tgk ki nyi".split())
@@ -225,7 +234,7 @@ def _name_end(tokens: list[str], start: int, allow_lower: bool) -> int:
             end += 1  # "jl ir sutami", "jl a yani" (Ahmad Yani): the name follows the title or initial
             start += 1
         elif (allow_lower and end == start and token.isalpha() and token.lower() not in _NOT_NAME_AFTER_PLACE_WORD
-              and not _passive_verb(token.lower())):  # "lalin arah kota dialihin"
+              and not _passive_verb(token.lower()) and not _told_before(token.lower())):  # "lalin arah kota dialihin"
             end += 1  # "pabrik kimia", and the name after it when there is one: "pabrik kimia Cilegon"
             # "jl kebon jeruk", "jl gunung soputan": a word that begins names takes the word after it
             allow_lower = token.lower() in NAME_PARTS
@@ -233,6 +242,12 @@ def _name_end(tokens: list[str], start: int, allow_lower: bool) -> int:
         else:
             break
     return end
+
+
+def _told_before(word: str) -> bool:
+    """"sebelahnya", "pilarnya", "rumahnyo": a word in -nya (-nyo, -nye in Malay and Palembang speech)
+    points back to what was named before; it names no place of its own."""
+    return len(word) > 5 and word.endswith(("nya", "nyo", "nye"))
 
 
 def _initial(token: str) -> bool:

@@ -79,6 +79,14 @@ RULES = GroupingRules()
     # a word that begins names takes the word after it after a road word: "jl gunung soputan"
     ("kebakaran rumah di gang jl gunung soputan", [("jl gunung soputan", {"gunung", "soputan"})]),
     ("banjir di jl kebon jeruk", [("jl kebon jeruk", {"kebon", "jeruk"})]),
+    # after a place word, a word saying how it is or asking which one names nothing; nor does a word
+    # in -nya (what it points back to was named before), nor a body part after "di"
+    ("puskesmas penuh, bnyk yg muntah2", []),
+    ("dibawa ke rs mana ya korbannya?", []),
+    ("ada yg luka2 dibawa ke rs pake becak", []),
+    ("apinya merembet ke toko sebelahnya", []),
+    ("korban luka di perut, dibawa ke RSUD Raja Ahmad", [("RSUD Raja Ahmad", {"rsud", "raja", "ahmad"})]),
+    ("rs wahidin penuh korban", [("rs wahidin", {"wahidin"})]),
 ])
 def test_places_named_in_a_report(text, expected):
     assert [(p.name, set(p.key)) for p in places(text)] == expected
