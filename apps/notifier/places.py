@@ -69,7 +69,7 @@ kepala perut tangan kaki dada leher punggung lengan badan muka wajah mata
 # ("toko sebelahnya", the shop next to it).
 NOT_NAMES_AFTER_PLACE_WORD = frozenset("""
 mana siapa apa gk gak ngga nggak enggak gt gitu gini penuh macet rame ramai sepi lewat pake pakai jam pingsan
-tutup buka kena luka
+tutup buka kena luka putus ambrol dulu pulang
 """.split())
 _NOT_NAME_AFTER_PLACE_WORD = STOPWORDS | PLACE_WORDS | PREPOSITIONS | NOT_NAMES_AFTER_PLACE_WORD  # "tol arah Cikampek"
 # Titles inside a street's name, never the name itself: "jl ir sutami" is Jalan Sutami, "Jl. HR
@@ -208,7 +208,7 @@ def _place_at(tokens: list[str], i: int) -> tuple[int, int] | None:
         return i, end
     if (i > 0 and tokens[i - 1].lower() in TYPED_NAME_AFTER and tokens[i].isalpha() and tokens[i].islower()
             and len(word) >= 4 and word not in _NOT_NAMES | NOT_TYPED_NAMES | LEADING | TRAILING
-            and not _passive_verb(word)  # "warga sekitar disuruh keluar"
+            and not _passive_verb(word) and not _told_before(word)  # "warga sekitar disuruh keluar", "di rumahnyo"
             and not (i + 1 < len(tokens) and _is_name(tokens[i + 1]))):  # "di jalur Puncak": the name follows
         return i, i + 1  # "di antapani": one typed word, never capitalised
     if _is_name(tokens[i]) or _ORDINAL.match(word):

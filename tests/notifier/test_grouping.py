@@ -87,6 +87,8 @@ RULES = GroupingRules()
     ("apinya merembet ke toko sebelahnya", []),
     ("korban luka di perut, dibawa ke RSUD Raja Ahmad", [("RSUD Raja Ahmad", {"rsud", "raja", "ahmad"})]),
     ("rs wahidin penuh korban", [("rs wahidin", {"wahidin"})]),
+    ("ado nenek2 yg terjebak di rumahnyo", []),
+    ("jembatan putus, warga gk bisa nyebrang", []),
 ])
 def test_places_named_in_a_report(text, expected):
     assert [(p.name, set(p.key)) for p in places(text)] == expected
