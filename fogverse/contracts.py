@@ -308,6 +308,12 @@ class Incident(_Contract):
     count: int = Field(ge=1, description="reports merged into this incident")
     first_seen: float = Field(description="earliest report's created_at (unix seconds)")
     last_seen: float = Field(description="latest report's created_at (unix seconds)")
+    title: str = Field("", max_length=MAX_SAMPLE_CHARS,
+                       description="what a person would call it: its kind and the place its reports name most "
+                                   "(\"Fire at Jalan Sudirman\"), else the city they name (\"Flood in Samarinda\"), "
+                                   "else its kind")
+    summary: str = Field("", max_length=MAX_SAMPLE_CHARS,
+                         description="its most representative report: the one most like the others")
     keywords: list[str] = Field(default_factory=list, description="its most frequent words, most frequent first")
     samples: list[IncidentSample] = Field(default_factory=list, description="the latest reports, newest first")
     max_score: float = Field(ge=0.0, le=1.0, description="highest emergency score among its reports")

@@ -42,7 +42,7 @@ from apps.notifier.grouping import (CONTENT_MIN_SPECIFICITY, EVIDENCE_MIN_SPECIF
                                     linked, similarity)
 from apps.notifier.keywords import asserted, keyword_forms
 from apps.notifier.lexicon import is_word
-from apps.notifier.specificity import UNSEEN, shipped
+from apps.notifier.specificity import UNSEEN, city_names, shipped
 from fogverse.contracts import CATEGORIES, MAX_SAMPLE_CHARS, Analysis, Incident, IncidentSample
 
 MEMBERS_KEPT = 16  # latest reports per incident that new reports are compared with (cost: each is compared)
@@ -52,6 +52,17 @@ CONVERSATIONS_MAX = 10_000  # chats whose latest incidents are remembered
 CHAT_INCIDENTS_KEPT = 4  # per chat, the incidents its latest emergency reports went to
 CHAT_SOURCES = ("discord", "line")  # sources whose channel is a conversation
 DEFAULT_CATEGORY_SCORE = 0.5  # the vote of a report whose category came without a score
+# What an incident's title calls its kind (the push alerts and the receiver say the same).
+CATEGORY_TITLES = {
+    "fire": "Fire", "accident": "Accident", "natural_hazard": "Natural hazard",
+    "violence": "Violence", "hazmat": "Hazardous materials", "other": "Emergency",
+}
+
+
+def incident_title(category: str, place: str | None = None, city: str | None = None) -> str:
+    """"Fire at Jalan Sudirman", else "Flood in Samarinda" (the city its reports name), else "Fire"."""
+    kind = CATEGORY_TITLES.get(category, "Emergency")
+    return f"{kind} at {place}" if place else f"{kind} in {city}" if city else kind
 
 
 @dataclass(frozen=True)
@@ -100,6 +111,7 @@ class _OpenIncident:
     max_score: float = 0.0
     sources: Counter = field(default_factory=Counter)
     alerted_count: int = 0
+    _summary: str | None = field(default=None, repr=False, compare=False)  # summary(), until the members change
 
     @property
     def category(self) -> str:
@@ -143,6 +155,7 @@ class _OpenIncident:
         self.alerted_count = max(self.alerted_count, other.alerted_count)
 
     def _keep_member(self, trace: ReportTrace) -> None:
+        self._summary = None
         self.members.append(trace)
         if len(self.members) > MEMBERS_KEPT:
             self.members.sort(key=lambda m: (m.at, m.report_id))
@@ -163,11 +176,25 @@ class _OpenIncident:
         name, _ = max(self.places.items(), key=lambda item: (item[1], len(item[0]), item[0]))
         return name
 
+    def city(self) -> str | None:
+        """The city its reports name most ("Pangkalpinang" from "#pangkalpinang" and "Damkar Kota
+        Pangkalpinang"), for a title when they name no place; the earliest in the alphabet on a tie."""
+        names = city_names()
+        named = [(n, names[w]) for w, n in self.words.items() if w in names]
+        return min(named, key=lambda item: (-item[0], item[1]))[1] if named else None
+
+    def title(self) -> str:
+        return incident_title(self.category, self.place(), self.city())
+
     def summary(self) -> str:
         """Its most representative report: the one most similar to the others (the earliest on a tie)."""
-        members = sorted(self.members, key=lambda m: (m.at, m.report_id))
-        best = max(members, key=lambda m: (sum(similarity(m, o) for o in members if o is not m), -m.at))
-        return _shorten(best.text)
+        if self._summary is None:
+            members = sorted(self.members, key=lambda m: (m.at, m.report_id))
+            if not members:
+                return self.samples[-1].text if self.samples else ""
+            best = max(members, key=lambda m: (sum(similarity(m, o) for o in members if o is not m), -m.at))
+            self._summary = _shorten(best.text)
+        return self._summary
 
     def shown_keywords(self, specificity: Callable[[str], float]) -> list[str]:
         place = self.place()
@@ -197,7 +224,8 @@ class _OpenIncident:
     def snapshot(self, specificity: Callable[[str], float]) -> Incident:
         return Incident(
             id=self.id, category=self.category, count=self.count, first_seen=self.first_seen,
-            last_seen=self.last_seen, keywords=self.shown_keywords(specificity),
+            last_seen=self.last_seen, title=self.title(), summary=self.summary(),
+            keywords=self.shown_keywords(specificity),
             samples=sorted(self.samples, key=lambda s: s.created_at, reverse=True), max_score=self.max_score,
             sources=dict(self.sources), alerted_count=self.alerted_count,
         )

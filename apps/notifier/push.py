@@ -26,17 +26,12 @@ from fogverse.settings import ConfigError
 from apps.notifier.settings import NotifierSettings
 
 from apps.notifier.devices import DeviceRegistry
+from apps.notifier.incidents import incident_title
 
 log = logging.getLogger(__name__)
 
 MULTICAST_MAX = 500  # tokens per FCM multicast call
 FCM_ORIGIN = "https://fcm.googleapis.com"
-CATEGORY_TITLES = {
-    "fire": "Fire", "accident": "Accident", "natural_hazard": "Natural hazard",
-    "violence": "Violence", "hazmat": "Hazardous materials", "other": "Emergency",
-}
-
-
 def firebase_app(settings: NotifierSettings) -> firebase_admin.App | None:
     """The Firebase app for ``FIREBASE_KEY`` (a key file's path or its JSON); None when unset."""
     if not settings.firebase_key:
@@ -143,12 +138,12 @@ def _multicast(tokens: list[str], title: str, body: str, incident: Incident, cre
 
 
 def alert_text(incident: Incident, created: bool, place: str | None = None, summary: str = "") -> tuple[str, str]:
-    """Title and body of an alert: "Fire at Jalan Sudirman: new incident" and its most
-    representative report (else its latest)."""
-    kind = CATEGORY_TITLES.get(incident.category, "Emergency")
-    what = f"{kind} at {place}" if place else kind
+    """Title and body of an alert: "Fire at Jalan Sudirman: new incident" (the incident's title) and
+    its most representative report (else its latest). ``place`` and ``summary``: what an alert queued
+    before incidents had a title and a summary of their own kept beside it."""
+    what = incident.title or incident_title(incident.category, place)
     title = f"{what}: new incident" if created else f"{what}: {incident.count} reports"
-    body = summary or (incident.samples[0].text if incident.samples else "")
+    body = summary or incident.summary or (incident.samples[0].text if incident.samples else "")
     return title, body[:160]
 
 

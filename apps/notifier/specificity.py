@@ -83,6 +83,18 @@ def city_words(path: Path = CITIES_FILE) -> frozenset[str]:
 
 
 @cache
+def city_names(path: Path = CITIES_FILE) -> dict[str, str]:
+    """City keyword ▸ the city's name as ``reference/cities.txt`` writes it ("samarinda" ▸ "Samarinda"),
+    for the cities named by one word (an incident's title names the city its reports name most)."""
+    names: dict[str, str] = {}
+    for line in _lines(path):
+        words = keywords(line)
+        if len(words) == 1:
+            names.setdefault(words[0], line.strip())
+    return names
+
+
+@cache
 def shipped() -> WordSpecificity:
     """The specificity of the shipped reference corpora (read once)."""
     return WordSpecificity.load()

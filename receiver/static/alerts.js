@@ -47,12 +47,14 @@ export async function notify(event, labels) {
   else new Notification(title, options);
 }
 
-// The same words as the notifier's push alerts (apps/notifier/push.py: alert_text).
+// The same words as the notifier's push alerts (apps/notifier/push.py: alert_text): the incident's
+// title and its most representative report.
 function alertText(event, labels) {
   const incident = event.incident;
   const kind = incident.category === "other" ? "Emergency" : (labels[incident.category] ?? "Emergency");
-  const title = event.kind === "created" ? `${kind}: new incident` : `${kind}: ${incident.count} reports`;
-  return { title, body: (incident.samples[0]?.text ?? "").slice(0, 160) };
+  const what = incident.title || kind;
+  const title = event.kind === "created" ? `${what}: new incident` : `${what}: ${incident.count} reports`;
+  return { title, body: (incident.summary || incident.samples[0]?.text || "").slice(0, 160) };
 }
 
 export async function registerForPush(firebase, registration) {

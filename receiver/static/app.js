@@ -148,9 +148,12 @@ function fill(card, incident) {
   const count = card.querySelector(".count");
   count.textContent = String(incident.count);
   count.classList.toggle("one", incident.count === 1);
+  card.querySelector(".title").textContent = incident.title || LABELS[incident.category] || incident.category;
+  card.querySelector(".summary").textContent = incident.summary ?? "";
   card.querySelector(".keywords").textContent = incident.keywords.join(" · ");
   card.querySelector(".first").textContent = `First seen ${clock(incident.first_seen)}`;
   card.querySelector(".last").textContent = `last ${ago(incident.last_seen)}`;
+  card.querySelector(".sources").textContent = sourcesText(incident.sources ?? {});
   const samples = card.querySelector(".samples");
   samples.replaceChildren(...incident.samples.slice(0, SAMPLES_SHOWN).map((sample) => {
     const item = document.createElement("li");
@@ -161,6 +164,12 @@ function fill(card, incident) {
     item.append(source);
     return item;
   }));
+}
+
+// "3 crawler · 1 line": reports per source, the most first.
+function sourcesText(sources) {
+  return Object.entries(sources).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([source, n]) => `${n} ${source}`).join(" · ");
 }
 
 function clock(seconds) {

@@ -55,6 +55,24 @@ def test_burst_about_one_fire_is_one_incident_with_one_alert_and_few_updates():
     assert "fire" in incident.keywords
 
 
+def test_an_incident_is_titled_by_its_kind_and_place_else_its_city_and_summed_up_by_its_likest_report():
+    tracker = IncidentTracker(IncidentRules())
+    fire = ["Riverside warehouse: police closed the roads", "Riverside warehouse on fire, black smoke",
+            "Riverside warehouse on fire, black smoke everywhere"]
+    for i, text in enumerate(fire):
+        tracker.observe(analysis(text, at=T0 + i, source=("crawler", "line", "discord")[i]))
+    tracker.observe(analysis("Banjir setinggi lutut, warga Samarinda mengungsi ke masjid", at=T0 + 5,
+                             category="natural_hazard"))
+    tracker.observe(analysis("#samarinda banjir lagi, air masuk rumah", at=T0 + 6, category="natural_hazard"))
+    tracker.observe(analysis("Man stabbed, he is bleeding badly", at=T0 + 7, category="violence"))
+    by_kind = {i.category: i for i in tracker.incidents()}
+    assert by_kind["fire"].title == "Fire at Riverside warehouse"
+    assert by_kind["fire"].summary in fire[1:], "one of the two alike, not the one about the roads"
+    assert by_kind["fire"].sources == {"crawler": 1, "line": 1, "discord": 1}
+    assert by_kind["natural_hazard"].title == "Natural hazard in Samarinda", "no place named: the city"
+    assert by_kind["violence"].title == "Violence" and by_kind["violence"].summary == "Man stabbed, he is bleeding badly"
+
+
 def test_reports_worded_differently_about_one_flood_merge():
     tracker = IncidentTracker(IncidentRules())
     for i, text in enumerate(["Flood water up to our knees on Jalan Sudirman, cars stuck",

@@ -116,3 +116,6 @@ def test_alert_words_say_what_and_how_many():
     assert alert_text(incident(100), created=False)[0] == "Fire: 100 reports"
     assert alert_text(incident(5), False, "Jalan Sudirman", "Fire on Jalan Sudirman, shops burning") == (
         "Fire at Jalan Sudirman: 5 reports", "Fire on Jalan Sudirman, shops burning")
+    # an incident's own title and summary (what the tracker's snapshots carry) come first
+    titled = incident(5).model_copy(update={"title": "Fire in Samarinda", "summary": "Kebakaran pasar di Samarinda"})
+    assert alert_text(titled, False) == ("Fire in Samarinda: 5 reports", "Kebakaran pasar di Samarinda")

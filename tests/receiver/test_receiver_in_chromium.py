@@ -80,6 +80,12 @@ async def test_incidents_appear_grow_and_filter_live(kafka_bootstrap, notifier, 
     await fire.locator(".count", has_text="5").wait_for(timeout=WAIT_MS)
     assert await fire.count() == 1, "similar reports grow one incident, they do not add cards"
     assert (await fire.locator(".keywords").inner_text()).startswith("Riverside warehouse"), "the place leads"
+    assert await fire.locator(".title").inner_text() == "Fire at Riverside warehouse"
+    assert await fire.locator(".summary").inner_text() in {
+        "Huge fire at the Riverside warehouse, smoke everywhere", "Riverside warehouse still burning, firefighters there",
+        "Smoke from the Riverside warehouse fire covers the bridge", "Riverside warehouse fire: roads closed",
+        "The Riverside warehouse is on fire!!"}, "one of its reports sums it up"
+    assert await fire.locator(".sources").inner_text() == "3 crawler · 1 discord · 1 line"
     assert await fire.locator(".samples li").count() == 3
 
     await produce(kafka_bootstrap, topic, [analysis_json("Bus overturned on the Puncak pass, many injured",
@@ -96,8 +102,9 @@ async def test_incidents_appear_grow_and_filter_live(kafka_bootstrap, notifier, 
         return (await registration.getNotifications()).map((n) => n.title);
     }""")
     assert titles, "browser notifications should have been shown for the alerts"
-    assert set(titles) <= {"Fire: new incident", "Fire: 5 reports", "Accident: new incident"}
-    assert "Accident: new incident" in titles
+    assert set(titles) <= {"Fire at Riverside warehouse: new incident", "Fire at Riverside warehouse: 5 reports",
+                           "Accident at Puncak pass: new incident"}
+    assert "Accident at Puncak pass: new incident" in titles
 
     await page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert process.alive()
