@@ -155,7 +155,9 @@ function fill(card, incident) {
   card.querySelector(".last").textContent = `last ${ago(incident.last_seen)}`;
   card.querySelector(".sources").textContent = sourcesText(incident.sources ?? {});
   const samples = card.querySelector(".samples");
-  samples.replaceChildren(...incident.samples.slice(0, SAMPLES_SHOWN).map((sample) => {
+  // the latest reports but the summary, shown above them already
+  const latest = incident.samples.filter((sample) => sample.text !== incident.summary);
+  samples.replaceChildren(...latest.slice(0, SAMPLES_SHOWN).map((sample) => {
     const item = document.createElement("li");
     item.textContent = sample.text;
     const source = document.createElement("span");

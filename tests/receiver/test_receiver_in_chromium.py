@@ -87,10 +87,15 @@ async def test_incidents_appear_grow_and_filter_live(kafka_bootstrap, notifier, 
         "The Riverside warehouse is on fire!!"}, "one of its reports sums it up"
     assert await fire.locator(".sources").inner_text() == "3 crawler · 1 discord · 1 line"
     assert await fire.locator(".samples li").count() == 3
+    shown, summary = await fire.locator(".samples li").all_inner_texts(), await fire.locator(".summary").inner_text()
+    assert not any(text.startswith(summary) for text in shown), "the summary is not shown twice"
 
     await produce(kafka_bootstrap, topic, [analysis_json("Bus overturned on the Puncak pass, many injured",
                                                          category="accident", at=now + 5)])
     await page.locator('.incident[data-category="accident"]').wait_for(timeout=WAIT_MS)
+    crash = page.locator('.incident[data-category="accident"]')
+    assert await crash.locator(".summary").inner_text() == "Bus overturned on the Puncak pass, many injured"
+    assert await crash.locator(".samples li").count() == 0, "one report: its summary alone"
     await page.click('#filters button[data-category="accident"]')
     await page.wait_for_function("document.querySelectorAll('.incident').length === 1", timeout=WAIT_MS)
     assert await page.locator(".incident").get_attribute("data-category") == "accident"
