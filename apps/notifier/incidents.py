@@ -60,8 +60,11 @@ CATEGORY_TITLES = {
 
 
 def incident_title(category: str, place: str | None = None, city: str | None = None) -> str:
-    """"Fire at Jalan Sudirman", else "Flood in Samarinda" (the city its reports name), else "Fire"."""
+    """"Fire at Jalan Sudirman", else "Flood in Samarinda" (the city its reports name), else "Fire".
+    A place typed in lower case is written as a name ("jl dhoho" ▸ "Jl Dhoho")."""
     kind = CATEGORY_TITLES.get(category, "Emergency")
+    if place and place.islower():
+        place = " ".join(word[:1].upper() + word[1:] for word in place.split())
     return f"{kind} at {place}" if place else f"{kind} in {city}" if city else kind
 
 
