@@ -42,6 +42,7 @@ from apps.notifier.grouping import (CONTENT_MIN_SPECIFICITY, EVIDENCE_MIN_SPECIF
                                     linked, similarity)
 from apps.notifier.keywords import asserted, keyword_forms
 from apps.notifier.lexicon import is_word
+from apps.notifier.places import ROADS
 from apps.notifier.specificity import UNSEEN, city_names, shipped
 from fogverse.contracts import CATEGORIES, MAX_SAMPLE_CHARS, Analysis, Incident, IncidentSample
 
@@ -61,9 +62,9 @@ CATEGORY_TITLES = {
 
 def incident_title(category: str, place: str | None = None, city: str | None = None) -> str:
     """"Fire at Jalan Sudirman", else "Flood in Samarinda" (the city its reports name), else "Fire".
-    A place typed in lower case is written as a name ("jl dhoho" ▸ "Jl Dhoho")."""
+    A road typed in lower case is written as a name ("jl dhoho" ▸ "Jl Dhoho"; "river mouth" stays)."""
     kind = CATEGORY_TITLES.get(category, "Emergency")
-    if place and place.islower():
+    if place and place.islower() and place.split()[0].rstrip(".") in ROADS:
         place = " ".join(word[:1].upper() + word[1:] for word in place.split())
     return f"{kind} at {place}" if place else f"{kind} in {city}" if city else kind
 

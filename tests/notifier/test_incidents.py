@@ -72,7 +72,9 @@ def test_an_incident_is_titled_by_its_kind_and_place_else_its_city_and_summed_up
     assert by_kind["natural_hazard"].title == "Natural hazard in Samarinda", "no place named: the city"
     assert by_kind["violence"].title == "Violence" and by_kind["violence"].summary == "Man stabbed, he is bleeding badly"
     tracker.observe(analysis("kebakaran di jl dhoho deket stasiun", at=T0 + 8))
-    assert tracker.incidents()[0].title == "Fire at Jl Dhoho", "a place typed in lower case is written as a name"
+    assert tracker.incidents()[0].title == "Fire at Jl Dhoho", "a road typed in lower case is written as a name"
+    tracker.observe(analysis("A crocodile grabbed a fisherman at the river mouth", at=T0 + 9, category="other"))
+    assert tracker.incidents()[0].title == "Emergency at river mouth", "not a name: as written"
 
 
 def test_reports_worded_differently_about_one_flood_merge():
