@@ -134,8 +134,8 @@ class Notifier:
         alerts = []
         if self.outbox is not None:
             tokens, now = tuple(self.devices.tokens()), time.time()
-            alerts = [QueuedAlert(c.incident_id, c.level, c.created, c.incident.model_dump_json(), tokens, next_at=now,
-                                  place=c.place, summary=c.summary) for c in changes if c.alert]
+            alerts = [QueuedAlert(c.incident_id, c.level, c.created, c.incident.model_dump_json(), tokens, next_at=now)
+                      for c in changes if c.alert]
         merged = [(absorbed, c.incident_id) for c in changes for absorbed in c.absorbed]
         try:
             self.store.record(BatchRecord(reports, states, self.tracker.take_forgotten(), alerts, merged))

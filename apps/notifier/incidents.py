@@ -88,7 +88,7 @@ class IncidentRules:
 
 @dataclass(frozen=True)
 class IncidentChange:
-    """What one report did: ``incident`` (and the headline) are filled only when it is an alert."""
+    """What one report did: ``incident`` (its title and summary the alert's words) only when it is an alert."""
 
     incident_id: str
     created: bool
@@ -96,8 +96,6 @@ class IncidentChange:
     incident: Incident | None = None
     level: int = 0  # the alert's level: 1 when the incident opens, else the alert count reached
     absorbed: tuple[str, ...] = ()  # incidents this report showed to be the same event, merged into this one
-    place: str | None = None  # the place its reports name most
-    summary: str = ""  # its most representative report
 
 
 @dataclass
@@ -194,8 +192,6 @@ class _OpenIncident:
         """Its most representative report: the one most similar to the others (the earliest on a tie)."""
         if self._summary is None:
             members = sorted(self.members, key=lambda m: (m.at, m.report_id))
-            if not members:
-                return self.samples[-1].text if self.samples else ""
             best = max(members, key=lambda m: (sum(similarity(m, o) for o in members if o is not m), -m.at))
             self._summary = _shorten(best.text)
         return self._summary
@@ -334,8 +330,7 @@ class IncidentTracker:
                 incident.alerted_count = incident.count
             change = IncidentChange(
                 incident.id, created, alert, incident.snapshot(self.specificity) if alert else None,
-                incident.count if alert else 0, absorbed,
-                incident.place() if alert else None, incident.summary() if alert else "")
+                incident.count if alert else 0, absorbed)
             self._newest = max(self._newest, report.created_at)
             self._forget_old()
             return change

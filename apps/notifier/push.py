@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 MULTICAST_MAX = 500  # tokens per FCM multicast call
 FCM_ORIGIN = "https://fcm.googleapis.com"
+
+
 def firebase_app(settings: NotifierSettings) -> firebase_admin.App | None:
     """The Firebase app for ``FIREBASE_KEY`` (a key file's path or its JSON); None when unset."""
     if not settings.firebase_key:
@@ -140,7 +142,7 @@ def _multicast(tokens: list[str], title: str, body: str, incident: Incident, cre
 def alert_text(incident: Incident, created: bool, place: str | None = None, summary: str = "") -> tuple[str, str]:
     """Title and body of an alert: "Fire at Jalan Sudirman: new incident" (the incident's title) and
     its most representative report (else its latest). ``place`` and ``summary``: what an alert queued
-    before incidents had a title and a summary of their own kept beside it."""
+    by a build whose incidents had no title and summary of their own kept beside it."""
     what = incident.title or incident_title(incident.category, place)
     title = f"{what}: new incident" if created else f"{what}: {incident.count} reports"
     body = summary or incident.summary or (incident.samples[0].text if incident.samples else "")

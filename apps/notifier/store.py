@@ -50,8 +50,10 @@ class QueuedAlert:
     tokens: tuple[str, ...]
     attempts: int = 0
     next_at: float = 0.0
-    place: str | None = None  # what the alert's title names
-    summary: str = ""  # its body: the incident's most representative report
+    # what the title named and the body said, kept by builds whose incidents had no title and summary of
+    # their own (their alerts may still be queued); an alert queued since reads them from ``incident_json``
+    place: str | None = None
+    summary: str = ""
 
     @property
     def key(self) -> tuple[str, int]:

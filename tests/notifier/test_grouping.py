@@ -591,4 +591,4 @@ def test_a_post_about_two_fires_is_no_bridge_between_them():
 def test_a_post_about_two_fires_opens_an_incident_when_none_is_open():
     change = IncidentTracker(IncidentRules()).observe(_analysis(
         "Damkar: 4 unit dikerahkan ke dua lokasi kebakaran, yaitu Gg. Kenanga Sidakaya dan Jl. Perintis Gumilir", 0))
-    assert change.created and change.alert and "kebakaran" in change.summary.lower()
+    assert change.created and change.alert and "kebakaran" in change.incident.summary.lower()

@@ -141,8 +141,8 @@ def test_an_alert_names_the_place_and_the_most_representative_report():
              "Tanah Abang building collapse, rescuers digging for people trapped",
              "Collapsed building Tanah Abang"]
     changes = [tracker.observe(analysis(t, at=T0 + i, category="accident")) for i, t in enumerate(texts)]
-    assert changes[0].place == "Tanah Abang" and changes[0].summary == texts[0]
-    assert changes[2].alert and changes[2].level == 3 and changes[2].place == "Tanah Abang"
+    assert changes[0].incident.title == "Accident at Tanah Abang" and changes[0].incident.summary == texts[0]
+    assert changes[2].alert and changes[2].level == 3 and changes[2].incident.title == "Accident at Tanah Abang"
     keywords = tracker.incidents()[0].keywords
     assert keywords[0] == "Tanah Abang" and "collapsed" in keywords and "collaps" not in keywords
 
