@@ -10,6 +10,8 @@ pairwise precision and recall, incidents and events, split events and mixed inci
 ``hard/`` sets pooled: pairs of all of them in all orders counted together, and their mixed incidents.
 The sets' verdicts are written ones (an analyzer simulated, wrong in places); ``--analyzer MODE``
 groups the shipped model's own verdicts instead (its misses leave a report out of every event).
+The rules are the notifier's settings, so ``INCIDENT_WINDOW=1200 python -m bench.notifier_bench
+grouping`` measures a longer window (``INCIDENT_PLACE_WINDOW``, ``INCIDENT_SIMILARITY`` too).
 
 ``feed`` measures the notifier's hop with an outside client: ``kcat`` produces analyses (each a
 new incident) into ``client`` at each rate, a notifier process serves them, and the bench listens
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import tempfile
 import time
@@ -40,7 +43,7 @@ from aiokafka import AIOKafkaProducer
 from apps.crawler.profiles import LoadProfile
 from apps.crawler.replay import Replay
 from apps.crawler.texts import EXAMPLES, TextFile
-from apps.notifier.app import SERVICE, Notifier
+from apps.notifier.app import SERVICE, Notifier, incident_rules
 from apps.notifier.evaluation import events, grouping, judged_by, load_set, score, shuffled
 from apps.notifier.incidents import IncidentRules, IncidentTracker
 from bench import brokers
@@ -141,6 +144,10 @@ INCIDENT_SETS = Path(__file__).resolve().parents[1] / "tests" / "notifier" / "da
 
 
 def grouping_report(orders: int, analyzer: str | None = None) -> None:
+    rules = incident_rules(NotifierSettings.from_env(os.environ))
+    if rules != IncidentRules():
+        print(f"rules from the environment: INCIDENT_WINDOW={rules.window_s:g}, "
+              f"INCIDENT_PLACE_WINDOW={rules.place_window_s:g}, INCIDENT_SIMILARITY={rules.similarity:g}")
     judge = None
     if analyzer:
         from apps.analyzer.model import EmergencyModel  # onnxruntime: only when asked for
@@ -161,7 +168,7 @@ def grouping_report(orders: int, analyzer: str | None = None) -> None:
                 counts[0] += labelled.analysis.emergency
                 counts[1] += 1
         for order in range(orders):
-            s = score(grouping(shuffled(reports, order)), events(reports))
+            s = score(grouping(shuffled(reports, order), rules), events(reports))
             name = f"hard/{path.stem}" if path.parent.name == "hard" else path.stem
             print(f"{name:<28} {order if order else 'as is':>5} {s.precision:>9.2f} {s.recall:>6.2f} "
                   f"{s.incidents:>9} {s.events:>6} {s.split_events:>5} {s.mixed_incidents:>5}")

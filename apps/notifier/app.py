@@ -42,18 +42,23 @@ class StoreFailed(BaseException):
     A BaseException, so that the pipeline does not turn the batch into dead letters."""
 
 
+def incident_rules(settings: NotifierSettings) -> IncidentRules:
+    """The tracker's rules as the ``INCIDENT_*`` settings give them (the notifier's and the grouping bench's)."""
+    return IncidentRules(
+        window_s=settings.incident_window_s, place_window_s=settings.incident_place_window_s,
+        similarity=settings.incident_similarity,
+        alert_counts=settings.incident_alert_counts, max_incidents=settings.incident_max,
+        retention_s=settings.incident_retention_s, samples=settings.incident_samples,
+    )
+
+
 class Notifier:
     def __init__(self, settings: NotifierSettings, runtime: RuntimeSettings,
                  outbox_settings: OutboxSettings | None = None, heap_settings: HeapSettings | None = None):
         self.settings = settings
         state_dir = settings.state_dir / "notifier"
         self.store = NotifierStore(state_dir / "notifier.db")
-        self.tracker = IncidentTracker(IncidentRules(
-            window_s=settings.incident_window_s, place_window_s=settings.incident_place_window_s,
-            similarity=settings.incident_similarity,
-            alert_counts=settings.incident_alert_counts, max_incidents=settings.incident_max,
-            retention_s=settings.incident_retention_s, samples=settings.incident_samples,
-        ))
+        self.tracker = IncidentTracker(incident_rules(settings))
         self.tracker.restore(self.store.incident_states(), self.store.report_ids(SEEN_REPORTS_MAX))
         prometheus.track_incidents_open(lambda: len(self.tracker))
         self.feed = IncidentFeed(self.tracker, max_subscribers=settings.sse_max_clients)
