@@ -69,7 +69,7 @@ kepala perut tangan kaki dada leher punggung lengan badan muka wajah mata
 # ("toko sebelahnya", the shop next to it).
 NOT_NAMES_AFTER_PLACE_WORD = frozenset("""
 mana siapa apa gk gak ngga nggak enggak gt gitu gini penuh macet rame ramai sepi lewat pake pakai jam pingsan
-tutup buka kena luka putus ambrol dulu pulang
+tutup buka kena luka putus ambrol dulu pulang kaki ujar kata
 """.split())
 _NOT_NAME_AFTER_PLACE_WORD = STOPWORDS | PLACE_WORDS | PREPOSITIONS | NOT_NAMES_AFTER_PLACE_WORD  # "tol arah Cikampek"
 # Titles inside a street's name, never the name itself: "jl ir sutami" is Jalan Sutami, "Jl. HR

@@ -89,6 +89,8 @@ RULES = GroupingRules()
     ("rs wahidin penuh korban", [("rs wahidin", {"wahidin"})]),
     ("ado nenek2 yg terjebak di rumahnyo", []),
     ("jembatan putus, warga gk bisa nyebrang", []),
+    ("sudah ulun telpon damkar, lagi di jalan ujar sidin", []),  # "on the way, he said"
+    ("kakek baju putih jalan kaki deket pasar satelit", [("pasar satelit", {"pasar", "satelit"})]),
 ])
 def test_places_named_in_a_report(text, expected):
     assert [(p.name, set(p.key)) for p in places(text)] == expected
