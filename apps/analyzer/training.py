@@ -43,7 +43,7 @@ from apps.analyzer.model import (
 if TYPE_CHECKING:  # torch is needed only to train these
     from apps.analyzer.transformer import DistillSettings, FineTuneSettings
 
-RELEASE = "2026.12.07.2"  # part of every version string; change it when retraining on purpose
+RELEASE = "2026.12.07.3"  # part of every version string; change it when retraining on purpose
 FAST_WEIGHTS = (0.0, 0.25, 0.5)  # blends of the fast score into the accurate one, tried on validation
 THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.01), 2)
 # Validation F1 a threshold may give up to judge more hand-written messages right. Thresholds

@@ -73,8 +73,9 @@ def test_the_cascade_judges_its_band_at_its_own_threshold(tmp_path):
     manifest_path = tmp_path / "artifacts" / "cascade" / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     shipped = EmergencyModel.load("cascade", tmp_path / "artifacts")
-    texts = ["Forest fire near La Ronge Sask. Canada", "smoke everywhere near the mall, stay safe",
-             "police everywhere downtown what happened", "this new album is fire lol"] * 2
+    # two in the shipped band that the accurate model flags (release 2026.12.07.3), two far outside it
+    texts = ["Forest fire near La Ronge Sask. Canada", "sirens everywhere near the mall, stay safe",
+             "my street is flooded, cars stuck", "this new album is fire lol"] * 2
     fast_scores = EmergencyModel.load("fast", tmp_path / "artifacts").scores(texts).emergency_score
     low, high = manifest["band"]
     in_band = (fast_scores >= low) & (fast_scores <= high)
@@ -90,7 +91,7 @@ def test_the_cascade_judges_its_band_at_its_own_threshold(tmp_path):
 
 INDONESIAN = ["kebakaran di pasar senen, apinya udah gede bgt", "masih ada yg kejebak gk?",
               "harga cabe lagi kebakaran nih, mahal bgt"]
-ENGLISH = ["Huge fire at the market, people trapped", "police everywhere downtown what happened"]
+ENGLISH = ["Huge fire at the market, people trapped", "sirens everywhere near the mall, stay safe"]
 
 
 @pytest.mark.parametrize("mode", ["accurate", "cascade"])
@@ -100,7 +101,7 @@ def test_messages_in_indonesian_are_judged_by_fast_alone(mode, load_shipped):
     assert (model.emergency[:n] == fast.emergency[:n]).all()
     assert model.emergency_score[:n] == pytest.approx(fast.emergency_score[:n])
     assert model.category_scores[:n] == pytest.approx(fast.category_scores[:n])
-    # English ones still reach the transformer: police... sits in the cascade's band
+    # English ones still reach the transformer: "sirens ..." sits in the cascade's band
     assert model.emergency_score[n + 1] != pytest.approx(fast.emergency_score[n + 1])
 
 

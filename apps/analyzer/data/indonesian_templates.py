@@ -533,3 +533,51 @@ ID_NON_EMERGENCY_TEMPLATES = (
     "inspeksi tabung gas di restoran2 {place}, semua lolos uji",
     "gubernur resmiin gedung BPBD baru di {place}, lengkap sama ruang pantau",
 )
+
+# Round 5 (release 2026.12.07.3): emergencies as agencies and news accounts post them, and as
+# headlines name them ("Kebakaran gudang di ...", "Damkar Kota ... kerahkan 6 unit ke ..."). Of the
+# messages above holding "kebakaran", three quarters were look-alikes (drills, prices, memories,
+# "pemadam kebakaran"), so `fast` read the word itself as a look-alike's: "kebakaran gudang" scored
+# 0.48. ``write_training_set`` appends ``AGENCY_PER_CATEGORY`` of each kind after the rest.
+ID_AGENCY_FILL = {
+    "tempat": ("gudang", "rumah warga", "pasar", "ruko", "kios", "pabrik", "permukiman padat", "toko bangunan",
+               "rumah makan"),
+    "kendaraan2": ("bus", "truk", "minibus", "sepeda motor", "mobil pikap", "truk tangki", "angkot"),
+    "gas": ("amonia", "klorin", "gas LPG", "bahan kimia"),
+}
+ID_AGENCY_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "fire": (
+        "Kebakaran {tempat} di {place}", "kebakaran {tempat} di {place}, api masih besar",
+        "Damkar Kota {city} kerahkan {n} unit ke lokasi kebakaran {tempat} di {place}",
+        "Damkar menangani kebakaran {tempat} di {place}, warga diimbau menjauh dari lokasi",
+        "Update kebakaran {tempat} {place}: api belum padam, {n} unit damkar di lokasi",
+    ),
+    "accident": (
+        "Kecelakaan {kendaraan2} dan {kendaraan2} di {place}, {n} orang luka",
+        "Satlantas Polres {city}: kecelakaan lalu lintas melibatkan {kendaraan2} di {place}, arus lalu lintas dialihkan",
+        "tabrakan {kendaraan2} di {place}, korban dibawa ke rumah sakit",
+        "Kecelakaan beruntun di {place}, {n} kendaraan terlibat", "Update kecelakaan {kendaraan2} {place}: {n} korban dirawat",
+    ),
+    "natural_hazard": (
+        "Banjir di {place}, air setinggi {n}0 cm", "BPBD Kota {city}: banjir merendam permukiman di {place}, warga dievakuasi",
+        "Longsor di {place}, jalan tertutup material tanah", "Angin kencang merobohkan pohon dan rumah di {place}",
+        "Update banjir {place}: ketinggian air terus naik",
+    ),
+    "violence": (
+        "Penusukan di {place}, pelaku kabur", "Polres {city}: tawuran pelajar di {place}, {n} orang luka",
+        "Perampokan toko emas di {place}, pelaku bersenjata",
+        "Polsek menangani penganiayaan di {place}, korban dibawa ke rumah sakit",
+        "Update penjambretan di {place}: korban luka, pelaku dikejar warga",
+    ),
+    "hazmat": (
+        "Kebocoran {gas} di pabrik di {place}, warga dievakuasi", "Dinkes Kota {city}: {n}0 warga {place} keracunan makanan",
+        "bau {gas} menyengat di {place}, warga mual dan sesak",
+        "Damkar menangani kebocoran {gas} di {place}, warga diimbau menjauh",
+        "Update keracunan massal {place}: korban bertambah menjadi {n}0 orang",
+    ),
+    "other": (
+        "Basarnas: pencarian korban tenggelam di {place}", "Anak hilang di {place} sejak pagi, mohon bantuan",
+        "Warga terjebak di {place}, minta dievakuasi", "Tim SAR mencari pendaki hilang di {place}",
+        "Update pencarian korban tenggelam {place}: korban belum ditemukan",
+    ),
+}

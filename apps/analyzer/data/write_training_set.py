@@ -20,7 +20,8 @@ import random
 from pathlib import Path
 
 from apps.analyzer.data.indonesian_templates import (
-    ID_CALM_TAIL, ID_EMERGENCY_TEMPLATES, ID_FILL, ID_NON_EMERGENCY_TEMPLATES, ID_URGENT_TAIL,
+    ID_AGENCY_FILL, ID_AGENCY_TEMPLATES, ID_CALM_TAIL, ID_EMERGENCY_TEMPLATES, ID_FILL, ID_NON_EMERGENCY_TEMPLATES,
+    ID_URGENT_TAIL,
 )
 
 OUT = Path(__file__).resolve().parent / "training.csv"
@@ -31,6 +32,10 @@ SEED = 11
 ID_SHARE = 0.35
 PER_CATEGORY = 985
 NON_EMERGENCIES = 6770
+# Round 5: agency posts and headlines in Indonesian (indonesian_templates.ID_AGENCY_TEMPLATES), appended
+# after the rest with a seed of their own, so the earlier messages stay as they were.
+AGENCY_SEED = 5
+AGENCY_PER_CATEGORY = 40
 
 PLACES = (
     "Bandung", "Bekasi", "Bogor", "Depok", "Tangerang", "Semarang", "Surabaya", "Medan", "Makassar",
@@ -535,8 +540,24 @@ def _messages(rng: random.Random) -> list[tuple[str, str, str, str]]:
     return list(rows.values())
 
 
+def _agency_messages(rng: random.Random, taken: set[str]) -> list[tuple[str, str, str, str]]:
+    cities = [p for p in PLACES if " " not in p]
+    rows = []
+    for category, templates in ID_AGENCY_TEMPLATES.items():
+        made: dict[str, tuple[str, str, str, str]] = {}
+        while len(made) < AGENCY_PER_CATEGORY:
+            index = rng.randrange(len(templates))
+            text = templates[index].format(place=rng.choice(PLACES), city=rng.choice(cities), n=rng.randint(2, 9),
+                                           **{key: rng.choice(options) for key, options in ID_AGENCY_FILL.items()})
+            if text not in taken and text not in made:
+                made[text] = (text, "yes", category, f"{category}-agency-{index}")
+        rows += sorted(made.values())
+    return rows
+
+
 def main() -> None:
     rows = _messages(random.Random(SEED))
+    rows += _agency_messages(random.Random(AGENCY_SEED), {row[0] for row in rows})
     with OUT.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(("text", "emergency", "category", "template"))
