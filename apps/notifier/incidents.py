@@ -185,8 +185,10 @@ class _OpenIncident:
         named = [(n, names[w]) for w, n in self.words.items() if w in names]
         return min(named, key=lambda item: (-item[0], item[1]))[1] if named else None
 
-    def title(self) -> str:
-        return incident_title(self.category, self.place(), self.city())
+    def title(self, place: str | None = None) -> str:
+        """``place``: :meth:`place`, when the caller has it already."""
+        place = place or self.place()
+        return incident_title(self.category, place, None if place else self.city())
 
     def summary(self) -> str:
         """Its most representative report: the one most similar to the others (the earliest on a tie)."""
@@ -196,8 +198,8 @@ class _OpenIncident:
             self._summary = _shorten(best.text)
         return self._summary
 
-    def shown_keywords(self, specificity: Callable[[str], float]) -> list[str]:
-        place = self.place()
+    def shown_keywords(self, specificity: Callable[[str], float], place: str | None = None) -> list[str]:
+        place = place or self.place()
         place_words = {w.lower() for name in self.places for w in name.split()}
         ranked = sorted(self.words, key=lambda w: (-self.words[w] * specificity(w), w))
         words = [self.forms.get(w, w) for w in ranked if w not in place_words and self.forms.get(w, w) not in place_words]
@@ -222,10 +224,11 @@ class _OpenIncident:
                    alerted_count=state["alerted_count"])
 
     def snapshot(self, specificity: Callable[[str], float]) -> Incident:
+        place = self.place()
         return Incident(
             id=self.id, category=self.category, count=self.count, first_seen=self.first_seen,
-            last_seen=self.last_seen, title=self.title(), summary=self.summary(),
-            keywords=self.shown_keywords(specificity),
+            last_seen=self.last_seen, title=self.title(place), summary=self.summary(),
+            keywords=self.shown_keywords(specificity, place),
             samples=sorted(self.samples, key=lambda s: s.created_at, reverse=True), max_score=self.max_score,
             sources=dict(self.sources), alerted_count=self.alerted_count,
         )
