@@ -16,7 +16,8 @@ before any sole open incident is looked for; a report telling of another event (
 di juata") follows nothing and links by a named place only, and one saying two are going on
 ("petugas menangani 2 kebakaran sekaligus, yaitu ... dan ...", or naming two villages as such)
 joins the likest of those it links to, merges none and is no member later reports link to (unless it
-opens its incident). The bots publish a channel's messages under its key, so they reach the
+opens its incident). A low-confidence emergency (emergency score under ``confident_score``) linked to
+several incidents joins the likest too and merges none: it may be a look-alike sharing their words. The bots publish a channel's messages under its key, so they reach the
 notifier in the order they were written. Each incident keeps its latest ``MEMBERS_KEPT`` reports
 to link new ones against.
 
@@ -296,7 +297,9 @@ class IncidentTracker:
             follower = bool(matches)
             if not follower:
                 matches = self._linked_incidents(trace)
-                if trace.tells_two and len(matches) > 1:  # a post about both fires: it joins the likest, merges none
+                # a post about both fires, or a low-confidence emergency (a look-alike may share any
+                # incident's words): it joins the likest, merges none
+                if len(matches) > 1 and (trace.tells_two or trace.emergency_score < self.grouping.confident_score):
                     matches = [max(matches, key=lambda i: (max(similarity(trace, m) for m in i.members), -i.first_seen))]
                 # a reply that is not about what it answers is no vague follow-up of anything else
                 follower = not matches and answered is None and not trace.another
