@@ -74,28 +74,14 @@ def pair_features(a: ReportTrace, b: ReportTrace, a_reply: str | None, b_reply: 
 
 
 def sentence_vectors(texts: dict[str, str]) -> dict[str, np.ndarray]:
-    """The ``accurate`` encoder's mean-pooled output per text, unit length (its graph with that output added)."""
-    import onnx
-    import onnxruntime as ort
-    from tokenizers import Tokenizer
-
-    from apps.analyzer.model import (ARTIFACTS_DIR, MODEL_FILE, TOKENIZER_FILE, configure_tokenizer,
-                                     normalize_for_transformer, pad_batch, read_manifest)
+    """The ``accurate`` encoder's pooled output per text (what its heads read), unit length."""
+    from apps.analyzer.heads import embeddings
+    from apps.analyzer.model import ARTIFACTS_DIR, read_manifest
 
     mode_dir = ARTIFACTS_DIR / "accurate"
-    graph = onnx.load(mode_dir / MODEL_FILE)
-    heads = next(node for node in graph.graph.node if node.output == ["heads_logits"])
-    pooled = heads.input[0]  # what the heads read: the mean of the last layer over the text's tokens
-    graph.graph.output.append(onnx.helper.make_tensor_value_info(pooled, onnx.TensorProto.FLOAT, None))
-    session = ort.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
-    tokenizer = configure_tokenizer(Tokenizer.from_file(str(mode_dir / TOKENIZER_FILE)),
-                                    read_manifest(mode_dir).get("max_tokens", 64))
-    vectors = {}
-    for report_id, text in texts.items():
-        ids = tokenizer.encode(normalize_for_transformer(text)).ids
-        vector = session.run([pooled], pad_batch([ids]))[0][0]
-        vectors[report_id] = vector / max(float(np.linalg.norm(vector)), 1e-9)
-    return vectors
+    rows = embeddings(mode_dir, list(texts.values()), read_manifest(mode_dir)["max_tokens"])
+    rows /= np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
+    return dict(zip(texts, rows))
 
 
 def components(ids: list[str], links: list[tuple[str, str]]) -> list[frozenset[str]]:
