@@ -186,9 +186,8 @@ class _OpenIncident:
         named = [(n, names[w]) for w, n in self.words.items() if w in names]
         return min(named, key=lambda item: (-item[0], item[1]))[1] if named else None
 
-    def title(self, place: str | None = None) -> str:
-        """``place``: :meth:`place`, when the caller has it already."""
-        place = place or self.place()
+    def title(self, place: str | None) -> str:
+        """``place``: :meth:`place` (the snapshot finds it once, for the keywords too)."""
         return incident_title(self.category, place, None if place else self.city())
 
     def summary(self) -> str:
@@ -199,8 +198,8 @@ class _OpenIncident:
             self._summary = _shorten(best.text)
         return self._summary
 
-    def shown_keywords(self, specificity: Callable[[str], float], place: str | None = None) -> list[str]:
-        place = place or self.place()
+    def shown_keywords(self, specificity: Callable[[str], float], place: str | None) -> list[str]:
+        """``place``: :meth:`place`, shown first."""
         place_words = {w.lower() for name in self.places for w in name.split()}
         ranked = sorted(self.words, key=lambda w: (-self.words[w] * specificity(w), w))
         words = [self.forms.get(w, w) for w in ranked if w not in place_words and self.forms.get(w, w) not in place_words]
