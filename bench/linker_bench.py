@@ -34,7 +34,7 @@ from apps.notifier.app import incident_rules
 from apps.notifier.evaluation import LabelledReport, events, grouping, load_set, score
 from apps.notifier.grouping import (ReportTrace, _same_named_place, _same_place, _same_proper_place, _shared_content,
                                     _specific_in_common, linked, places_conflict, similarity)
-from apps.notifier.incidents import DEFAULT_CATEGORY_SCORE, _names_something, conversation
+from apps.notifier.incidents import _names_something, report_trace
 from apps.notifier.settings import NotifierSettings
 from apps.notifier.specificity import shipped
 
@@ -47,17 +47,9 @@ THRESHOLDS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.97)
 
 
 def traces(reports: list[LabelledReport], specificity) -> list[tuple[str, ReportTrace, str | None]]:
-    out = []
-    for labelled in reports:
-        analysis = labelled.analysis
-        if not analysis.emergency:
-            continue
-        report = analysis.report
-        trace = ReportTrace.of(report.id, report.created_at, analysis.category or "other",
-                               analysis.category_score if analysis.category_score is not None else DEFAULT_CATEGORY_SCORE,
-                               analysis.emergency_score, report.text, specificity, None, conversation(analysis))
-        out.append((labelled.event, trace, report.reply_to))
-    return out
+    """Each emergency's event, trace (as the tracker makes it) and the id of what it answers."""
+    return [(labelled.event, report_trace(labelled.analysis, specificity)[0], labelled.analysis.report.reply_to)
+            for labelled in reports if labelled.analysis.emergency]
 
 
 def pair_features(a: ReportTrace, b: ReportTrace, a_reply: str | None, b_reply: str | None, specificity) -> list[float]:

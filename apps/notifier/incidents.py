@@ -276,12 +276,7 @@ class IncidentTracker:
                 self.ignored += 1
             return None
         report = analysis.report
-        category = analysis.category or "other"
-        text = _shorten(report.text)
-        forms = keyword_forms(asserted(text))
-        trace = ReportTrace.of(report.id, report.created_at, category,
-                               analysis.category_score if analysis.category_score is not None else DEFAULT_CATEGORY_SCORE,
-                               analysis.emergency_score, text, self.specificity, forms, conversation(analysis))
+        trace, forms = report_trace(analysis, self.specificity)
         with self._lock:
             if report.id in self._seen_reports:
                 self.duplicates += 1
@@ -491,6 +486,17 @@ class IncidentTracker:
                 ids.discard(incident.id)
                 if not ids:
                     del self._by_word[word]
+
+
+def report_trace(analysis: Analysis, specificity: Callable[[str], float]) -> tuple[ReportTrace, dict[str, str]]:
+    """What grouping reads of one emergency (its text shortened as its sample is), and its keywords as written."""
+    report = analysis.report
+    text = _shorten(report.text)
+    forms = keyword_forms(asserted(text))
+    trace = ReportTrace.of(report.id, report.created_at, analysis.category or "other",
+                           analysis.category_score if analysis.category_score is not None else DEFAULT_CATEGORY_SCORE,
+                           analysis.emergency_score, text, specificity, forms, conversation(analysis))
+    return trace, forms
 
 
 def conversation(analysis: Analysis) -> str:
