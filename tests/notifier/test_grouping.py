@@ -564,19 +564,14 @@ def test_a_post_about_two_fires_joins_the_likest_and_merges_none():
 def test_a_low_confidence_report_linked_to_two_incidents_joins_the_likest_and_merges_none():
     """It may be a look-alike sharing both fires' words ("simulasi kebakaran besok ..."): no bridge;
     the same report at a confident score shows the two one event."""
-    def two_fires_then(score: float):
-        tracker = IncidentTracker(IncidentRules())
-        fires = {tracker.observe(_analysis(text, minute)).incident_id for text, minute in (
-            ("Kebakaran rumah warga di Kel. Tuatunu Indah, asap hitam", 0),
-            ("Kebakaran gudang lada di Jl. Koba, Kel. Pasir Putih, asap tebal", 2))}
-        change = tracker.observe(_analysis("Kebakaran rumah warga di Kel. Tuatunu Indah dan gudang lada di Jl. Koba, "
-                                           "Pasir Putih", 6, score=score))
-        return tracker, fires, change
-
-    tracker, fires, change = two_fires_then(0.6)
-    assert change.incident_id in fires and not change.absorbed and len(tracker) == 2
-    tracker, fires, change = two_fires_then(0.9)
-    assert change.absorbed and len(tracker) == 1
+    fires = (("Kebakaran rumah warga di Kel. Tuatunu Indah, asap hitam", 0),
+             ("Kebakaran gudang lada di Jl. Koba, Kel. Pasir Putih, asap tebal", 2))
+    both = "Kebakaran rumah warga di Kel. Tuatunu Indah dan gudang lada di Jl. Koba, Pasir Putih"
+    _two_fires_then_a_post_naming_both(*fires, (both, 6, "fire", 0.6))
+    tracker = IncidentTracker(IncidentRules())
+    for text, minute in fires:
+        tracker.observe(_analysis(text, minute))
+    assert tracker.observe(_analysis(both, 6)).absorbed and len(tracker) == 1
 
 
 def test_a_post_naming_two_villages_as_such_merges_no_two_fires():
