@@ -147,11 +147,13 @@ def main() -> None:
     shipped_tracker = [score(grouping(reports, rules), truth[name]) for name, reports in sets.items()]
     print(f"{'the tracker as shipped, as written':<34} {pooled(shipped_tracker)}")
 
+    of_set = {name: np.flatnonzero(set_of == name) for name in sets}
+
     def grouped(keep: np.ndarray) -> list:
         out = []
-        for name in sets:
+        for name, rows_of_set in of_set.items():
             ids = sorted({r for g in truth[name] for r in g})
-            links = [(a, b) for (s, a, b), k in zip(pairs, keep) if k and s == name]
+            links = [pairs[k][1:] for k in rows_of_set if keep[k]]
             out.append(score(components(ids, links), truth[name]))
         return out
 
